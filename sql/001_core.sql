@@ -15,7 +15,7 @@ CREATE TABLE IF NOT EXISTS tenants (
   name        VARCHAR(200)    NOT NULL,
   created_at  DATETIME        NOT NULL DEFAULT UTC_TIMESTAMP(),
   UNIQUE KEY tenants_public_id (public_id)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin;
 
 CREATE TABLE IF NOT EXISTS users (
   id          BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
@@ -26,7 +26,7 @@ CREATE TABLE IF NOT EXISTS users (
   UNIQUE KEY users_public_id (public_id),
   KEY users_tenant (tenant_id),
   CONSTRAINT users_tenant_fk FOREIGN KEY (tenant_id) REFERENCES tenants (id)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin;
 
 CREATE TABLE IF NOT EXISTS oauth_clients (
   id          BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
@@ -37,7 +37,7 @@ CREATE TABLE IF NOT EXISTS oauth_clients (
   UNIQUE KEY oauth_clients_client_id (client_id),
   KEY oauth_clients_tenant (tenant_id),
   CONSTRAINT oauth_clients_tenant_fk FOREIGN KEY (tenant_id) REFERENCES tenants (id)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin;
 
 -- One store for access and refresh tokens.  A token is active while
 -- revoked_at IS NULL AND expires_at > UTC_TIMESTAMP().
@@ -58,6 +58,6 @@ CREATE TABLE IF NOT EXISTS oauth_tokens (
   KEY oauth_tokens_user (user_id),
   CONSTRAINT oauth_tokens_client_fk FOREIGN KEY (oauth_client_id) REFERENCES oauth_clients (id),
   CONSTRAINT oauth_tokens_user_fk FOREIGN KEY (user_id) REFERENCES users (id)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin;
 
 INSERT IGNORE INTO schema_migrations (version) VALUES (1);

@@ -1,0 +1,191 @@
+/* config.c: reads the "key = value" configuration file, strictly. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum key_kind { KEY_STRING, KEY_UINT };
+
+struct key {
+	const char *name;
+	enum key_kind kind;
+	size_t offset;          /* of the field in struct config */
+	size_t size;            /* KEY_STRING: buffer size */
+	unsigned long min, max; /* KEY_UINT: accepted range */
+};
+
+#define STR(field) KEY_STRING, offsetof(struct config, field), sizeof(((struct config *)0)->field), 0, 0
+#define UINT(field, lo, hi) KEY_UINT, offsetof(struct config, field), 0, (lo), (hi)
+
+static const struct key keys[] = {
+	{ "db_socket", STR(db_socket) },
+	{ "db_host", STR(db_host) },
+	{ "db_port", UINT(db_port, 1, 65535) },
+	{ "db_name", STR(db_name) },
+	{ "db_user", STR(db_user) },
+	{ "db_password", STR(db_password) },
+	{ "db_option_file", STR(db_option_file) },
+	{ "db_connect_timeout", UINT(db_connect_timeout, 1, 3600) },
+	{ "db_read_timeout", UINT(db_read_timeout, 1, 3600) },
+	{ "db_write_timeout", UINT(db_write_timeout, 1, 3600) },
+	{ "page_size_max", UINT(page_size_max, 1, CONFIG_PAGE_SIZE_MAX_LIMIT) },
+};
+
+void
+config_defaults(struct config *conf)
+{
+	memset(conf, 0, sizeof(*conf));
+	strcpy(conf->db_name, "autional");
+	conf->db_connect_timeout = 3;
+	conf->db_read_timeout = 5;
+	conf->db_write_timeout = 5;
+	conf->page_size_max = 100;
+}
+
+static int
+is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
+
+/* Trim blanks on both ends of [*start, *end). */
+static void
+trim(const char **start, const char **end)
+{
+	while (*start < *end && is_blank(**start))
+		(*start)++;
+	while (*end > *start && is_blank((*end)[-1]))
+		(*end)--;
+}
+
+static int
+set_value(struct config *conf, const struct key *k, const char *v, size_t vlen,
+    const char **why)
+{
+	char *field = (char *)conf + k->offset;
+
+	if (memchr(v, '\0', vlen) != NULL) {
+		*why = "contains a NUL byte";
+		return -1;
+	}
+	if (k->kind == KEY_STRING) {
+		if (vlen >= k->size) {
+			*why = "is too long";
+			return -1;
+		}
+		memcpy(field, v, vlen);
+		field[vlen] = '\0';
+		return 0;
+	}
+
+	/* KEY_UINT: plain decimal digits within [min, max]. */
+	unsigned long n = 0;
+	if (vlen == 0 || vlen > 10) {
+		*why = "must be a whole number";
+		return -1;
+	}
+	for (size_t i = 0; i < vlen; i++) {
+		if (v[i] < '0' || v[i] > '9') {
+			*why = "must be a whole number";
+			return -1;
+		}
+		n = n * 10 + (unsigned long)(v[i] - '0');
+	}
+	if (n < k->min || n > k->max) {
+		*why = "is out of range";
+		return -1;
+	}
+	*(unsigned int *)(void *)field = (unsigned int)n;
+	return 0;
+}
+
+int
+config_parse(struct config *conf, const char *text, size_t len,
+    const char *name, char *err, size_t errlen)
+{
+	const char *p = text, *end = text + len;
+	unsigned lineno = 0;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *line_end = nl ? nl : end;
+		const char *ks = p, *ke, *vs, *ve = line_end;
+		const char *why = NULL;
+		const struct key *k = NULL;
+
+		lineno++;
+		p = nl ? nl + 1 : end;
+		trim(&ks, &ve);
+		if (ks == ve || *ks == '#')
+			continue;
+
+		const char *eq = memchr(ks, '=', (size_t)(ve - ks));
+		if (eq == NULL) {
+			snprintf(err, errlen, "%s:%u: expected \"key = value\"", name, lineno);
+			return -1;
+		}
+		ke = eq;
+		vs = eq + 1;
+		trim(&ks, &ke);
+		trim(&vs, &ve);
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+			if (strlen(keys[i].name) == (size_t)(ke - ks) &&
+			    memcmp(keys[i].name, ks, (size_t)(ke - ks)) == 0)
+				k = &keys[i];
+		}
+		if (k == NULL) {
+			int klen = (int)(ke - ks > 64 ? 64 : ke - ks);
+			snprintf(err, errlen, "%s:%u: unknown key \"%.*s\"", name, lineno, klen, ks);
+			return -1;
+		}
+		if (set_value(conf, k, vs, (size_t)(ve - vs), &why) != 0) {
+			snprintf(err, errlen, "%s:%u: %s %s", name, lineno, k->name, why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+config_load(struct config *conf, const char *path, char *err, size_t errlen)
+{
+	char *text = NULL;
+	size_t len = 0, cap = 0;
+	int rc = -1;
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		if (len == cap) {
+			if (cap >= 1024 * 1024) {
+				snprintf(err, errlen, "%s: file is larger than 1 MiB", path);
+				goto out;
+			}
+			cap = cap ? cap * 2 : 4096;
+			char *grown = realloc(text, cap);
+			if (grown == NULL) {
+				snprintf(err, errlen, "%s: out of memory", path);
+				goto out;
+			}
+			text = grown;
+		}
+		size_t n = fread(text + len, 1, cap - len, f);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	if (ferror(f)) {
+		snprintf(err, errlen, "%s: read error", path);
+		goto out;
+	}
+	rc = config_parse(conf, text, len, path, err, errlen);
+out:
+	free(text);
+	fclose(f);
+	return rc;
+}

@@ -1,0 +1,50 @@
+/* error.c: the mapping from internal errors to HTTP status and message. */
+#include "error.h"
+
+int
+error_http_status(enum aut_err err)
+{
+	switch (err) {
+	case AUT_OK:                 return 200;
+	case AUT_ERR_BAD_PARAM:      return 400;
+	case AUT_ERR_NO_CREDENTIAL:
+	case AUT_ERR_INVALID_TOKEN:  return 401;
+	case AUT_ERR_FORBIDDEN:      return 403;
+	case AUT_ERR_NO_ROUTE:
+	case AUT_ERR_NO_CLIENT:      return 404;
+	case AUT_ERR_METHOD:         return 405;
+	case AUT_ERR_DB_UNAVAILABLE: return 503;
+	case AUT_ERR_NOMEM:
+	case AUT_ERR_INTERNAL:       return 500;
+	}
+	return 500;
+}
+
+const char *
+error_message(enum aut_err err)
+{
+	switch (err) {
+	case AUT_OK:
+		return "OK";
+	case AUT_ERR_NO_ROUTE:
+		return "No such endpoint";
+	case AUT_ERR_METHOD:
+		return "Method not allowed: use GET or HEAD";
+	case AUT_ERR_NO_CREDENTIAL:
+		return "Unauthenticated: provide a valid Bearer token";
+	case AUT_ERR_INVALID_TOKEN:
+		return "Unauthenticated: the Bearer token is invalid, expired or revoked";
+	case AUT_ERR_FORBIDDEN:
+		return "Insufficient permissions: administrator role required";
+	case AUT_ERR_BAD_PARAM:
+		return "Invalid request parameters";
+	case AUT_ERR_NO_CLIENT:
+		return "Client not found";
+	case AUT_ERR_DB_UNAVAILABLE:
+		return "Service temporarily unavailable: try again shortly";
+	case AUT_ERR_NOMEM:
+	case AUT_ERR_INTERNAL:
+		return "Internal server error";
+	}
+	return "Internal server error";
+}

@@ -1,0 +1,57 @@
+/* response.c: the status line and headers every response carries. */
+#include "response.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+const char *
+response_reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 503: return "Service Unavailable";
+	default:  return "Internal Server Error";
+	}
+}
+
+int
+response_format_head(const struct response *resp, char *buf, size_t buflen)
+{
+	static const char *const challenge[] = {
+		[WWW_AUTH_NONE] = "",
+		[WWW_AUTH_CHALLENGE] = "WWW-Authenticate: Bearer realm=\"autional\"\r\n",
+		[WWW_AUTH_INVALID_TOKEN] =
+		    "WWW-Authenticate: Bearer realm=\"autional\", error=\"invalid_token\"\r\n",
+	};
+	char retry[48] = "";
+
+	if (resp->retry_after > 0)
+		snprintf(retry, sizeof(retry), "Retry-After: %u\r\n", resp->retry_after);
+	int n = snprintf(buf, buflen,
+	    "Status: %d %s\r\n"
+	    "Content-Type: application/json; charset=utf-8\r\n"
+	    "Content-Length: %lu\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "X-Content-Type-Options: nosniff\r\n"
+	    "%s%s%s"
+	    "\r\n",
+	    resp->status, response_reason(resp->status),
+	    (unsigned long)resp->body_len,
+	    challenge[resp->www_authenticate],
+	    resp->allow_get_head ? "Allow: GET, HEAD\r\n" : "",
+	    retry);
+	return n < 0 || (size_t)n >= buflen ? -1 : n;
+}
+
+void
+response_free(struct response *resp)
+{
+	free(resp->body);
+	resp->body = NULL;
+	resp->body_len = 0;
+}
