@@ -50,17 +50,16 @@ auth_parse_bearer(const char *header, unsigned char hash[32])
 }
 
 enum aut_err
-auth_require_admin(struct store *st, const unsigned char hash[32], time_t now,
-    struct bearer *admin)
+auth_require_admin(struct store *st, const unsigned char hash[32],
+    const char *client_id, time_t now, struct authorization *authz)
 {
-	bool found = false;
-	enum aut_err err = store_find_bearer(st, hash, now, admin, &found);
+	enum aut_err err = store_authorize(st, hash, client_id, now, authz);
 
 	if (err != AUT_OK)
 		return err;
-	if (!found)
+	if (!authz->token_live)
 		return AUT_ERR_INVALID_TOKEN;
-	if (!admin->has_user || !admin->is_admin)
+	if (!authz->who.has_user || !authz->who.is_admin)
 		return AUT_ERR_FORBIDDEN;
 	return AUT_OK;
 }

@@ -20,12 +20,13 @@
 enum aut_err auth_parse_bearer(const char *header, unsigned char hash[32]);
 
 /*
- * Look the hashed token up and require an administrator.
- * AUT_ERR_INVALID_TOKEN when it is not a live access token;
+ * Look the hashed token up (together with the client the request names, which
+ * store_authorize() resolves in the same round trip) and require an
+ * administrator.  AUT_ERR_INVALID_TOKEN when it is not a live access token;
  * AUT_ERR_FORBIDDEN when its user is not an administrator (or it has no user).
- * *admin is filled whenever the token is live, for the log.
+ * authz->who is filled whenever the token is live, for the log.
  */
 enum aut_err auth_require_admin(struct store *st, const unsigned char hash[32],
-    time_t now, struct bearer *admin);
+    const char *client_id, time_t now, struct authorization *authz);
 
 #endif

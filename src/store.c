@@ -12,37 +12,46 @@
 typedef __typeof__(*((MYSQL_BIND *)0)->is_null) db_flag;
 
 enum statement {
-	SQL_FIND_BEARER,
-	SQL_FIND_CLIENT,
-	SQL_COUNT_ACTIVE,
-	SQL_LIST_ACTIVE,
+	SQL_AUTHORIZE,
+	SQL_LIST_PAGE,
 	SQL_STATEMENTS
 };
 
 static const char *const statement_sql[SQL_STATEMENTS] = {
-	[SQL_FIND_BEARER] =
-	    "SELECT u.id IS NOT NULL, COALESCE(u.is_admin, 0), COALESCE(u.tenant_id, 0),"
-	    "       COALESCE(t.public_id, ''), COALESCE(u.public_id, '')"
+	/* Params: client_id, token hash, now. */
+	[SQL_AUTHORIZE] =
+	    "SELECT u.id IS NOT NULL, COALESCE(u.is_admin, 0),"
+	    "       COALESCE(t.public_id, ''), COALESCE(u.public_id, ''), c.id"
 	    "  FROM oauth_tokens k"
 	    "  LEFT JOIN users u ON u.id = k.user_id"
 	    "  LEFT JOIN tenants t ON t.id = u.tenant_id"
+	    "  LEFT JOIN oauth_clients c ON c.client_id = ? AND c.tenant_id = u.tenant_id"
 	    " WHERE k.token_hash = ? AND k.token_type = 'access_token'"
 	    "   AND k.revoked_at IS NULL AND k.expires_at > ?",
-	[SQL_FIND_CLIENT] =
-	    "SELECT id FROM oauth_clients WHERE client_id = ? AND tenant_id = ?",
-	[SQL_COUNT_ACTIVE] =
-	    "SELECT COUNT(*) FROM oauth_tokens"
-	    " WHERE oauth_client_id = ? AND revoked_at IS NULL AND expires_at > ?",
-	/* Deferred join: page through the narrow index first, then fetch the
-	 * page's rows by primary key. */
-	[SQL_LIST_ACTIVE] =
-	    "SELECT k.token_type, k.scope, k.created_at, k.expires_at, u.public_id"
-	    "  FROM (SELECT id FROM oauth_tokens"
-	    "         WHERE oauth_client_id = ? AND revoked_at IS NULL AND expires_at > ?"
-	    "         ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?) AS page"
-	    "  JOIN oauth_tokens k ON k.id = page.id"
-	    "  LEFT JOIN users u ON u.id = k.user_id"
-	    " ORDER BY k.created_at DESC, k.id DESC",
+	/*
+	 * Part 0 is one row carrying the exact total (sql/002_token_counts.sql
+	 * explains the arithmetic); part 1 is the page, found by a deferred join:
+	 * walk the narrow list index to the offset, then fetch rows by primary key.
+	 * Params: client, hour(now), client, now, hour(now)+1h, client, now,
+	 * limit, offset.
+	 */
+	[SQL_LIST_PAGE] =
+	    "SELECT part, token_type, scope, created_at, expires_at, user_id, total FROM ("
+	    " SELECT 0 AS part, NULL AS token_type, NULL AS scope, NULL AS created_at,"
+	    "        NULL AS expires_at, NULL AS user_id, NULL AS id,"
+	    "        CAST((SELECT COALESCE(SUM(live), 0) FROM oauth_token_counts"
+	    "               WHERE oauth_client_id = ? AND expiry_hour > ?)"
+	    "           + (SELECT COUNT(*) FROM oauth_tokens"
+	    "               WHERE oauth_client_id = ? AND revoked_at IS NULL"
+	    "                 AND expires_at > ? AND expires_at < ?) AS UNSIGNED) AS total"
+	    " UNION ALL"
+	    " SELECT 1, k.token_type, k.scope, k.created_at, k.expires_at, u.public_id, k.id, NULL"
+	    "   FROM (SELECT id FROM oauth_tokens"
+	    "          WHERE oauth_client_id = ? AND revoked_at IS NULL AND expires_at > ?"
+	    "          ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?) AS page"
+	    "   JOIN oauth_tokens k ON k.id = page.id"
+	    "   LEFT JOIN users u ON u.id = k.user_id"
+	    ") AS result ORDER BY part, created_at DESC, id DESC",
 };
 
 struct store {
@@ -142,9 +151,6 @@ connect_db(struct store *st)
 	    or_null(c->db_password), c->db_name, c->db_port, or_null(c->db_socket),
 	    0) == NULL)
 		return fail(st, NULL, "connect");
-	/* Reads of one request share a snapshot; store_end() ends it. */
-	if (mysql_autocommit(st->db, 0) != 0)
-		return fail(st, NULL, "autocommit");
 	for (int i = 0; i < SQL_STATEMENTS; i++) {
 		st->stmt[i] = mysql_stmt_init(st->db);
 		if (st->stmt[i] == NULL)
@@ -157,16 +163,9 @@ connect_db(struct store *st)
 }
 
 enum aut_err
-store_begin(struct store *st)
+store_connect(struct store *st)
 {
 	return st->db != NULL ? AUT_OK : connect_db(st);
-}
-
-void
-store_end(struct store *st)
-{
-	if (st->db != NULL && mysql_rollback(st->db) != 0)
-		fail(st, NULL, "end of snapshot");
 }
 
 /* ---- binding helpers ---------------------------------------------------- */
@@ -278,121 +277,132 @@ fetch_one(struct store *st, enum statement which, bool *found, const char *what)
 
 /* ---- queries ------------------------------------------------------------ */
 
-enum aut_err
-store_find_bearer(struct store *st, const unsigned char hash[32], time_t now,
-    struct bearer *out, bool *found)
+static enum aut_err
+authorize_once(struct store *st, const unsigned char hash[32], const char *client_id,
+    time_t now, struct authorization *out)
 {
-	MYSQL_BIND p[2], r[5];
+	MYSQL_BIND p[3], r[5];
 	MYSQL_TIME now_t;
-	unsigned long hash_len = 32, tenant_len = 0, user_len = 0;
+	unsigned long id_len = strlen(client_id), hash_len = 32;
+	unsigned long tenant_len = 0, user_len = 0;
 	signed char has_user = 0, is_admin = 0;
-	db_flag tenant_null = 0, user_null = 0;
+	db_flag tenant_null = 0, user_null = 0, client_null = 0;
+	struct bearer *who = &out->who;
 	enum aut_err err;
 
-	memset(p, 0, sizeof(p));
-	memset(r, 0, sizeof(r));
-	p[0].buffer_type = MYSQL_TYPE_BLOB;
-	p[0].buffer = (void *)hash;
-	p[0].buffer_length = 32;
-	p[0].length = &hash_len;
-	bind_time(&p[1], &now_t, now);
-	r[0].buffer_type = MYSQL_TYPE_TINY;
-	r[0].buffer = &has_user;
-	r[1].buffer_type = MYSQL_TYPE_TINY;
-	r[1].buffer = &is_admin;
-	bind_u64(&r[2], &out->tenant_pk);
-	bind_text(&r[3], out->tenant_id, sizeof(out->tenant_id), &tenant_len, &tenant_null);
-	bind_text(&r[4], out->user_id, sizeof(out->user_id), &user_len, &user_null);
-
-	err = execute(st, SQL_FIND_BEARER, p, r, "bearer lookup");
-	if (err == AUT_OK)
-		err = fetch_one(st, SQL_FIND_BEARER, found, "bearer lookup");
-	if (err != AUT_OK || !*found) {
-		memset(out, 0, sizeof(*out));
-		return err;
-	}
-	out->tenant_id[tenant_len] = '\0';
-	out->user_id[user_len] = '\0';
-	out->has_user = has_user != 0;
-	out->is_admin = is_admin != 0;
-	return AUT_OK;
-}
-
-enum aut_err
-store_find_client(struct store *st, const char *client_id, uint64_t tenant_pk,
-    uint64_t *client_pk, bool *found)
-{
-	MYSQL_BIND p[2], r[1];
-	unsigned long id_len = strlen(client_id);
-	enum aut_err err;
-
+	memset(out, 0, sizeof(*out));
 	memset(p, 0, sizeof(p));
 	memset(r, 0, sizeof(r));
 	p[0].buffer_type = MYSQL_TYPE_STRING;
 	p[0].buffer = (void *)client_id;
 	p[0].buffer_length = id_len;
 	p[0].length = &id_len;
-	bind_u64(&p[1], &tenant_pk);
-	bind_u64(&r[0], client_pk);
+	p[1].buffer_type = MYSQL_TYPE_BLOB;
+	p[1].buffer = (void *)hash;
+	p[1].buffer_length = 32;
+	p[1].length = &hash_len;
+	bind_time(&p[2], &now_t, now);
+	r[0].buffer_type = MYSQL_TYPE_TINY;
+	r[0].buffer = &has_user;
+	r[1].buffer_type = MYSQL_TYPE_TINY;
+	r[1].buffer = &is_admin;
+	bind_text(&r[2], who->tenant_id, sizeof(who->tenant_id), &tenant_len, &tenant_null);
+	bind_text(&r[3], who->user_id, sizeof(who->user_id), &user_len, &user_null);
+	bind_u64(&r[4], &out->client_pk);
+	r[4].is_null = &client_null;
 
-	err = execute(st, SQL_FIND_CLIENT, p, r, "client lookup");
+	err = execute(st, SQL_AUTHORIZE, p, r, "authorization");
 	if (err == AUT_OK)
-		err = fetch_one(st, SQL_FIND_CLIENT, found, "client lookup");
+		err = fetch_one(st, SQL_AUTHORIZE, &out->token_live, "authorization");
+	if (err != AUT_OK || !out->token_live) {
+		memset(out, 0, sizeof(*out));
+		return err;
+	}
+	who->tenant_id[tenant_null ? 0 : tenant_len] = '\0';
+	who->user_id[user_null ? 0 : user_len] = '\0';
+	who->has_user = has_user != 0;
+	who->is_admin = is_admin != 0;
+	out->client_found = !client_null;
+	if (client_null)
+		out->client_pk = 0;
+	return AUT_OK;
+}
+
+enum aut_err
+store_authorize(struct store *st, const unsigned char hash[32], const char *client_id,
+    time_t now, struct authorization *out)
+{
+	bool reused = st->db != NULL;
+	enum aut_err err = store_connect(st);
+
+	if (err == AUT_OK)
+		err = authorize_once(st, hash, client_id, now, out);
+	/*
+	 * A connection that sat idle may have lost its server (restart, idle
+	 * timeout).  The statement only reads, so one fresh try is safe and spares
+	 * the caller a 503 when the server is already back.
+	 */
+	if (err == AUT_ERR_DB_UNAVAILABLE && reused) {
+		err = store_connect(st);
+		if (err == AUT_OK)
+			err = authorize_once(st, hash, client_id, now, out);
+	}
 	return err;
 }
 
 enum aut_err
-store_count_active(struct store *st, uint64_t client_pk, time_t now, uint64_t *total)
+store_list_page(struct store *st, uint64_t client_pk, time_t now, uint64_t offset,
+    unsigned int limit, uint64_t *total, store_row_fn each, void *ctx)
 {
-	MYSQL_BIND p[2], r[1];
-	MYSQL_TIME now_t;
-	bool found = false;
-	enum aut_err err;
-
-	memset(p, 0, sizeof(p));
-	memset(r, 0, sizeof(r));
-	bind_u64(&p[0], &client_pk);
-	bind_time(&p[1], &now_t, now);
-	bind_u64(&r[0], total);
-
-	err = execute(st, SQL_COUNT_ACTIVE, p, r, "token count");
-	if (err == AUT_OK)
-		err = fetch_one(st, SQL_COUNT_ACTIVE, &found, "token count");
-	if (err == AUT_OK && !found)
-		*total = 0;
-	return err;
-}
-
-enum aut_err
-store_list_active(struct store *st, uint64_t client_pk, time_t now, uint64_t offset,
-    unsigned int limit, store_row_fn each, void *ctx)
-{
-	MYSQL_BIND p[4], r[5];
-	MYSQL_TIME now_t, created, expires;
-	uint64_t limit64 = limit;
+	MYSQL_BIND p[9], r[7];
+	MYSQL_TIME now_t[2], hour_t, hour_end_t, created, expires;
+	uint64_t limit64 = limit, total_col = 0;
+	time_t hour = now - now % 3600;
+	signed char part = 0;
 	unsigned long type_len = 0, scope_len = 0, user_len = 0;
-	db_flag type_null = 0, scope_null = 0, user_null = 0;
+	db_flag type_null = 0, scope_null = 0, user_null = 0, total_null = 0;
 	struct token_row row;
-	bool more = false;
+	bool more = false, have_total = false;
 	enum aut_err err;
 
 	memset(p, 0, sizeof(p));
 	memset(r, 0, sizeof(r));
 	bind_u64(&p[0], &client_pk);
-	bind_time(&p[1], &now_t, now);
-	bind_u64(&p[2], &limit64);
-	bind_u64(&p[3], &offset);
-	bind_text(&r[0], st->token_type, sizeof(st->token_type), &type_len, &type_null);
-	bind_text(&r[1], st->scope, sizeof(st->scope), &scope_len, &scope_null);
-	r[2].buffer_type = MYSQL_TYPE_DATETIME;
-	r[2].buffer = &created;
+	bind_time(&p[1], &hour_t, hour);
+	bind_u64(&p[2], &client_pk);
+	bind_time(&p[3], &now_t[0], now);
+	bind_time(&p[4], &hour_end_t, hour + 3600);
+	bind_u64(&p[5], &client_pk);
+	bind_time(&p[6], &now_t[1], now);
+	bind_u64(&p[7], &limit64);
+	bind_u64(&p[8], &offset);
+	r[0].buffer_type = MYSQL_TYPE_TINY;
+	r[0].buffer = &part;
+	bind_text(&r[1], st->token_type, sizeof(st->token_type), &type_len, &type_null);
+	bind_text(&r[2], st->scope, sizeof(st->scope), &scope_len, &scope_null);
 	r[3].buffer_type = MYSQL_TYPE_DATETIME;
-	r[3].buffer = &expires;
-	bind_text(&r[4], st->user_id, sizeof(st->user_id), &user_len, &user_null);
+	r[3].buffer = &created;
+	r[4].buffer_type = MYSQL_TYPE_DATETIME;
+	r[4].buffer = &expires;
+	bind_text(&r[5], st->user_id, sizeof(st->user_id), &user_len, &user_null);
+	bind_u64(&r[6], &total_col);
+	r[6].is_null = &total_null;
 
-	err = execute(st, SQL_LIST_ACTIVE, p, r, "token list");
-	while (err == AUT_OK && (err = fetch(st, SQL_LIST_ACTIVE, &more, "token list")) == AUT_OK && more) {
-		st->token_type[type_null ? 0 : type_len] = '\0';
+	*total = 0;
+	err = execute(st, SQL_LIST_PAGE, p, r, "token list");
+	while (err == AUT_OK &&
+	    (err = fetch(st, SQL_LIST_PAGE, &more, "token list")) == AUT_OK && more) {
+		if (part == 0) {
+			*total = total_null ? 0 : total_col;
+			have_total = true;
+			continue;
+		}
+		if (!have_total || type_null) {
+			fprintf(stderr, "autional-admin: token list: malformed result\n");
+			disconnect(st);
+			return AUT_ERR_INTERNAL;
+		}
+		st->token_type[type_len] = '\0';
 		st->scope[scope_null ? 0 : scope_len] = '\0';
 		st->user_id[user_null ? 0 : user_len] = '\0';
 		row.token_type = st->token_type;
@@ -402,7 +412,7 @@ store_list_active(struct store *st, uint64_t client_pk, time_t now, uint64_t off
 		tm_from_mysql(&expires, &row.expires_at);
 		err = each(ctx, &row);
 		if (err != AUT_OK) {
-			mysql_stmt_free_result(st->stmt[SQL_LIST_ACTIVE]);
+			mysql_stmt_free_result(st->stmt[SQL_LIST_PAGE]);
 			return err;
 		}
 	}
