@@ -1,0 +1,46 @@
+# build.sh: configure and build the checkout out of tree, run the unit tests (sourced, bash).
+
+# build_project SRCDIR BUILDDIR [configure args...]: autoreconf -fi in SRCDIR,
+# then configure and make in BUILDDIR.  Output goes to BUILDDIR/build.log; its
+# tail is shown when a step fails.
+build_project() {
+  local src=$1 build=$2 log; shift 2
+  mkdir -p "$build" && log=$build/build.log && : >"$log"
+  note "building in $build"
+  if ! (cd "$src" && autoreconf -fi) >>"$log" 2>&1 ||
+     ! (cd "$build" && "$src/configure" "$@") >>"$log" 2>&1 ||
+     ! make -C "$build" -j"$(nproc)" >>"$log" 2>&1; then
+    tail -n 40 "$log"
+    warn "build failed; whole log: $log"
+    return 1
+  fi
+  APP_PROGRAM=$build/src/autional-admin.fcgi
+  [ -x "$APP_PROGRAM" ] || { warn "built, but $APP_PROGRAM is missing"; return 1; }
+}
+
+# unit_tests BUILDDIR [TIMEOUT]: make check; sets UNIT_PASSED and UNIT_FAILED from
+# automake's summaries ("# PASS: n" ...; one per directory with tests).
+# PASS and XFAIL count as passed; FAIL, XPASS and ERROR as failed.  A make check
+# that fails without a counted failure (a test that does not compile) counts one.
+unit_tests() {
+  local build=$1 limit=${2:-600} log=$1/check.log rc=0
+  note "unit tests: make check"
+  timeout --foreground -k 10 "$limit" make -C "$build" -j"$(nproc)" check AM_COLOR_TESTS=no >"$log" 2>&1 || rc=$?
+  grep -E '^(PASS|FAIL|XPASS|ERROR|SKIP|XFAIL):' "$log"
+  read -r UNIT_PASSED UNIT_FAILED < <(awk '
+    /^# (PASS|XFAIL): / { p += $3 }
+    /^# (FAIL|XPASS|ERROR): / { f += $3 }
+    END { print p + 0, f + 0 }' "$log")
+  if ((rc != 0 && UNIT_FAILED == 0)); then
+    tail -n 40 "$log"
+    warn "make check failed (exit $rc) without a test result; whole log: $log"
+    UNIT_FAILED=1
+  fi
+  if ((UNIT_FAILED)); then
+    local f
+    for f in $(find "$build" -name test-suite.log); do
+      say "--- $f"; tail -n 60 "$f"
+    done
+  fi
+  say "unit tests: $UNIT_PASSED passed, $UNIT_FAILED failed"
+}
