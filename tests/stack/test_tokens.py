@@ -13,7 +13,10 @@ Environment:
   DB_USER        MariaDB user for the fixture (default root)
   APP_LOG        file that collects the program's stderr (optional: log checks)
   WORK           scratch directory (optional)
-  PAGE_SIZE_MAX  the configured page_size maximum (default 100)
+  APP_CONFIG     the program's config (optional: page_size_max is read from it)
+  PAGE_SIZE_MAX  the configured page_size maximum (default: APP_CONFIG's, else 100)
+  MARIADB_CTL, MARIADB_DIR  optional: `$MARIADB_CTL kill|start DIR` for the
+                 503-and-recovery test (tests/lib/mariadb.sh)
 
 Prints `ok - <name>` or `not ok - <name>: <why>` per check, then
 `N passed, N failed`; exits 1 if any check failed.
@@ -32,6 +35,7 @@ import sys
 import time
 import urllib.parse
 import http.client
+import threading
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -41,7 +45,26 @@ DB_NAME = os.environ.get("DB_NAME", "")
 DB_USER = os.environ.get("DB_USER", "root")
 APP_LOG = os.environ.get("APP_LOG", "")
 WORK = os.environ.get("WORK", "")
-PAGE_SIZE_MAX = int(os.environ.get("PAGE_SIZE_MAX", "100"))
+APP_CONFIG = os.environ.get("APP_CONFIG", "")
+MARIADB_CTL = os.environ.get("MARIADB_CTL", "")
+MARIADB_DIR = os.environ.get("MARIADB_DIR", "")
+
+
+def configured_page_size_max():
+    if os.environ.get("PAGE_SIZE_MAX"):
+        return int(os.environ["PAGE_SIZE_MAX"])
+    try:
+        with open(APP_CONFIG) as f:
+            for line in f:
+                k, eq, v = line.partition("=")
+                if eq and k.strip() == "page_size_max":
+                    return int(v.strip())
+    except OSError:
+        pass
+    return 100
+
+
+PAGE_SIZE_MAX = configured_page_size_max()
 
 PATH_FMT = "/admin/oauth/clients/{}/tokens"
 CONTENT_TYPE = "application/json; charset=utf-8"
@@ -139,7 +162,7 @@ MARIADB = mariadb_cmd()
 
 def sql(query, stdin=None):
     """Runs SQL as DB_USER over DB_SOCKET; returns the raw output lines."""
-    args = [MARIADB, "--protocol=socket", "-S", DB_SOCKET, "-u", DB_USER,
+    args = [MARIADB, "--no-defaults", "--protocol=socket", "-S", DB_SOCKET, "-u", DB_USER,
             "--default-character-set=utf8mb4", "-N", "-B", "-r", DB_NAME]
     if stdin is None:
         args += ["-e", query]
@@ -1031,6 +1054,101 @@ def t_paging_follows_store():
     check_list(admin_get("cli_alpha_page", "page=3"), 3, 20, 45)
 
 
+def t_nul_in_param_name():
+    """`page%00=2` is an unknown parameter, not `page` cut at the NUL."""
+    r = admin_get("cli_alpha_page", "page%00=2")
+    if r.header("Content-Type") != CONTENT_TYPE and r.status == 400:
+        note("page%00=2 refused by the front end with 400")
+        return
+    if r.status == 400:
+        check_error(r, 400)
+        return
+    items = check_list(r, r.json.get("pagination", {}).get("page", 0), 20, 45)
+    expect(r.json["pagination"]["page"] == 1,
+           "page%%00=2 was taken as page=2 (name cut at the NUL): pagination %r"
+           % r.json["pagination"])
+
+
+def t_snapshot_consistent():
+    """While another session revokes and restores 5 tokens over and over, every
+    answer's items agree with its total (one consistent snapshot)."""
+    flip = ("UPDATE oauth_tokens SET revoked_at = IF(revoked_at IS NULL,"
+            " UTC_TIMESTAMP(), NULL) WHERE oauth_client_id = 2"
+            " AND scope IN ('p-01', 'p-02', 'p-03', 'p-04', 'p-05');\n")
+    stop = threading.Event()
+    errors = []
+
+    def writer():
+        args = [MARIADB, "--no-defaults", "--protocol=socket", "-S", DB_SOCKET, "-u",
+                DB_USER, DB_NAME]
+        try:
+            p = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE)
+            while not stop.is_set():
+                p.stdin.write((flip * 20).encode())
+                p.stdin.flush()
+            p.stdin.close()
+            p.wait(timeout=60)
+        except Exception as e:
+            errors.append(e)
+
+    th = threading.Thread(target=writer)
+    th.start()
+    seen = set()
+    try:
+        for _ in range(150):
+            r = admin_get("cli_alpha_page", "page_size=100")
+            expect(r.status == 200, r.describe())
+            total = r.json["total"]
+            seen.add(total)
+            expect(total in (40, 45), "total %d, want 40 or 45" % total)
+            expect(len(r.json["items"]) == total and r.json["pagination"]["total"] == total,
+                   "total %d but %d items: total and page from different snapshots"
+                   % (total, len(r.json["items"])))
+    finally:
+        stop.set()
+        th.join()
+        sql("UPDATE oauth_tokens SET revoked_at = NULL WHERE oauth_client_id = 2"
+            " AND scope IN ('p-01', 'p-02', 'p-03', 'p-04', 'p-05')")
+    expect(not errors, "writer failed: %s" % errors)
+    if seen != {40, 45}:
+        note("snapshot test saw only totals %s" % sorted(seen))
+    check_list(admin_get("cli_alpha_page"), 1, 20, 45)
+
+
+def mariadb_ctl(cmd):
+    p = subprocess.run([MARIADB_CTL, cmd, MARIADB_DIR], capture_output=True, timeout=120)
+    if p.returncode != 0:
+        raise Fail("%s %s failed: %s" % (MARIADB_CTL, cmd, p.stderr.decode(errors="replace")))
+
+
+def t_database_outage():
+    """Database down: 503 JSON with Retry-After; back up: the same workers answer
+    200 again without being restarted."""
+    for _ in range(4):
+        check_list(admin_get("cli_alpha_web"), 1, 20, 5)
+    mariadb_ctl("kill")
+    try:
+        for i in range(4):
+            r = admin_get("cli_alpha_web")
+            check_error(r, 503)
+            ra = r.header_all("Retry-After")
+            expect(len(ra) == 1 and ra[0].isdigit() and int(ra[0]) > 0,
+                   "Retry-After %r on a 503" % ra)
+    finally:
+        mariadb_ctl("start")
+    deadline = time.time() + 15
+    while True:
+        r = admin_get("cli_alpha_web")
+        if r.status == 200:
+            break
+        expect(r.status == 503, "after restart: %s" % r.describe())
+        expect(time.time() < deadline, "still 503 15 s after the database came back")
+        time.sleep(0.2)
+    for _ in range(6):
+        check_list(admin_get("cli_alpha_web"), 1, 20, 5)
+
+
 # --- secrets and the log
 
 def all_secrets():
@@ -1149,6 +1267,7 @@ def main():
     test("'+' in the path is not a space (cli+space is 404)")(t_plus_is_literal)
     test("percent-encoded digits in page/page_size are accepted")(t_pct_query)
     test("unknown query parameters are ignored")(t_unknown_params)
+    test("a NUL in a parameter name does not make it page")(t_nul_in_param_name)
 
     # 400
     for param in ("page", "page_size"):
@@ -1251,6 +1370,13 @@ def main():
     test("bearer expired while workers are warm: 401 on the next requests")(
         t_bearer_expired_while_warm)
     test("admin demoted: 403 on the next requests")(t_admin_demoted)
+    test("total and items from one snapshot while tokens are revoked concurrently")(
+        t_snapshot_consistent)
+    if MARIADB_CTL and MARIADB_DIR:
+        test("database down: 503 JSON with Retry-After; back up: 200 again")(
+            t_database_outage)
+    else:
+        note("MARIADB_CTL/MARIADB_DIR not set: outage test skipped")
 
     # Log
     if APP_LOG:
