@@ -16,8 +16,8 @@ struct store;
 struct bearer {
 	bool has_user;           /* false: client-credentials token */
 	bool is_admin;           /* administrator of its tenant */
-	char tenant_id[65];      /* tenants.public_id, for the log */
-	char user_id[65];        /* users.public_id, for the log */
+	char tenant_id[257];     /* tenants.public_id, for the log */
+	char user_id[257];       /* users.public_id, for the log */
 };
 
 /* Allocate a store for conf (which must outlive it). Connects lazily. */
