@@ -178,9 +178,19 @@ main(void)
 		fprintf(stderr, "autional-admin: FCGX_InitRequest failed\n");
 		return 1;
 	}
+	/*
+	 * SIGTERM is held back while a request is served, so no system call of
+	 * that request is interrupted: the request completes, then the loop ends.
+	 */
+	sigset_t term;
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigaddset(&term, SIGINT);
 	while (!stopping && FCGX_Accept_r(&fcgi) >= 0) {
+		sigprocmask(SIG_BLOCK, &term, NULL);
 		serve(fcgi.envp, &conf, st, put_fcgi, fcgi.out);
 		FCGX_Finish_r(&fcgi);
+		sigprocmask(SIG_UNBLOCK, &term, NULL);
 	}
 	FCGX_Free(&fcgi, 1);
 	store_free(st);
