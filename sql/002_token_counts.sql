@@ -1,7 +1,7 @@
 -- 002_token_counts.sql: exact active-token totals without counting rows.
 --
--- oauth_token_counts holds, per client and per hour of expiry, how many tokens
--- are not revoked.  Triggers keep it in the same transaction as the token row,
+-- oauth_token_counts holds, per client, token type and hour of expiry, how many
+-- tokens are not revoked.  Triggers keep it in the same transaction as the token row,
 -- so any consistent read sees rows and counts agree, whoever writes the rows.
 -- The active total at time NOW is then
 --   SUM(live) over buckets with expiry_hour > hour(NOW)        (all still valid)
@@ -18,10 +18,11 @@
 
 CREATE TABLE IF NOT EXISTS oauth_token_counts (
   oauth_client_id BIGINT UNSIGNED  NOT NULL,
+  token_type      ENUM('access_token', 'refresh_token') NOT NULL,
   expiry_hour     DATETIME         NOT NULL,  -- expires_at truncated to the hour
   shard           TINYINT UNSIGNED NOT NULL,
   live            BIGINT           NOT NULL,  -- unrevoked tokens (summed over shards)
-  PRIMARY KEY (oauth_client_id, expiry_hour, shard)
+  PRIMARY KEY (oauth_client_id, expiry_hour, token_type, shard)
 ) ENGINE=InnoDB;
 
 -- Serves the partial-hour count above, and the purge of expired tokens.
@@ -37,8 +38,8 @@ DELIMITER //
 CREATE TRIGGER oauth_tokens_count_ins AFTER INSERT ON oauth_tokens FOR EACH ROW
 BEGIN
   IF NEW.revoked_at IS NULL THEN
-    INSERT INTO oauth_token_counts (oauth_client_id, expiry_hour, shard, live)
-    VALUES (NEW.oauth_client_id,
+    INSERT INTO oauth_token_counts (oauth_client_id, token_type, expiry_hour, shard, live)
+    VALUES (NEW.oauth_client_id, NEW.token_type,
             DATE_FORMAT(NEW.expires_at, '%Y-%m-%d %H:00:00'), CONNECTION_ID() % 4, 1)
     ON DUPLICATE KEY UPDATE live = live + 1;
   END IF;
@@ -48,16 +49,17 @@ CREATE TRIGGER oauth_tokens_count_upd AFTER UPDATE ON oauth_tokens FOR EACH ROW
 BEGIN
   IF NOT ((OLD.revoked_at IS NULL) = (NEW.revoked_at IS NULL)
           AND OLD.oauth_client_id = NEW.oauth_client_id
+          AND OLD.token_type = NEW.token_type
           AND DATE_FORMAT(OLD.expires_at, '%Y-%m-%d %H') = DATE_FORMAT(NEW.expires_at, '%Y-%m-%d %H')) THEN
     IF OLD.revoked_at IS NULL THEN
-      INSERT INTO oauth_token_counts (oauth_client_id, expiry_hour, shard, live)
-      VALUES (OLD.oauth_client_id,
+      INSERT INTO oauth_token_counts (oauth_client_id, token_type, expiry_hour, shard, live)
+      VALUES (OLD.oauth_client_id, OLD.token_type,
               DATE_FORMAT(OLD.expires_at, '%Y-%m-%d %H:00:00'), CONNECTION_ID() % 4, -1)
       ON DUPLICATE KEY UPDATE live = live - 1;
     END IF;
     IF NEW.revoked_at IS NULL THEN
-      INSERT INTO oauth_token_counts (oauth_client_id, expiry_hour, shard, live)
-      VALUES (NEW.oauth_client_id,
+      INSERT INTO oauth_token_counts (oauth_client_id, token_type, expiry_hour, shard, live)
+      VALUES (NEW.oauth_client_id, NEW.token_type,
               DATE_FORMAT(NEW.expires_at, '%Y-%m-%d %H:00:00'), CONNECTION_ID() % 4, 1)
       ON DUPLICATE KEY UPDATE live = live + 1;
     END IF;
@@ -67,8 +69,8 @@ END//
 CREATE TRIGGER oauth_tokens_count_del AFTER DELETE ON oauth_tokens FOR EACH ROW
 BEGIN
   IF OLD.revoked_at IS NULL THEN
-    INSERT INTO oauth_token_counts (oauth_client_id, expiry_hour, shard, live)
-    VALUES (OLD.oauth_client_id,
+    INSERT INTO oauth_token_counts (oauth_client_id, token_type, expiry_hour, shard, live)
+    VALUES (OLD.oauth_client_id, OLD.token_type,
             DATE_FORMAT(OLD.expires_at, '%Y-%m-%d %H:00:00'), CONNECTION_ID() % 4, -1)
     ON DUPLICATE KEY UPDATE live = live - 1;
   END IF;
@@ -82,10 +84,10 @@ BEGIN
   START TRANSACTION;
   SELECT COUNT(*) INTO @ignored FROM oauth_tokens LOCK IN SHARE MODE;
   DELETE FROM oauth_token_counts;
-  INSERT INTO oauth_token_counts (oauth_client_id, expiry_hour, shard, live)
-  SELECT oauth_client_id, DATE_FORMAT(expires_at, '%Y-%m-%d %H:00:00'), 0, COUNT(*)
+  INSERT INTO oauth_token_counts (oauth_client_id, token_type, expiry_hour, shard, live)
+  SELECT oauth_client_id, token_type, DATE_FORMAT(expires_at, '%Y-%m-%d %H:00:00'), 0, COUNT(*)
     FROM oauth_tokens WHERE revoked_at IS NULL
-   GROUP BY oauth_client_id, DATE_FORMAT(expires_at, '%Y-%m-%d %H:00:00');
+   GROUP BY oauth_client_id, token_type, DATE_FORMAT(expires_at, '%Y-%m-%d %H:00:00');
   COMMIT;
 END//
 
