@@ -6,6 +6,17 @@
 build_project() {
   local src=$1 build=$2 log; shift 2
   mkdir -p "$build" && log=$build/build.log && : >"$log"
+  # configure refuses to build out of tree from a tree configured in place; leave
+  # that tree alone and build from a copy of its files (tracked and untracked).
+  if [ -f "$src/config.status" ]; then
+    git -C "$src" rev-parse --git-dir >/dev/null 2>&1 ||
+      { warn "$src is configured in place; run 'make distclean' there first"; return 1; }
+    note "$src is configured in place; building from a copy in $build.src"
+    rm -rf "$build.src" && mkdir -p "$build.src" &&
+      (cd "$src" && git ls-files -co --exclude-standard -z | tar --null -T - -cf -) |
+      tar -C "$build.src" -xf - || { warn "cannot copy $src"; return 1; }
+    src=$build.src
+  fi
   note "building in $build"
   if ! (cd "$src" && autoreconf -fi) >>"$log" 2>&1 ||
      ! (cd "$build" && "$src/configure" "$@") >>"$log" 2>&1 ||
