@@ -7,14 +7,15 @@ ALTER TABLE oauth_tokens
   ADD COLUMN IF NOT EXISTS public_id BINARY(16) NOT NULL DEFAULT (RANDOM_BYTES(16)) AFTER id,
   ADD UNIQUE KEY IF NOT EXISTS oauth_tokens_public_id (public_id);
 
--- The filters.  The list index gains token_type, so a type filter is checked in
--- the index; the user filter gets its own index in list order.
+-- The filters.  oauth_tokens_page replaces oauth_tokens_list with token_type
+-- added, so a type filter is checked inside the index; the user filter gets its
+-- own index in list order.  (New names keep this migration safe to re-run.)
 ALTER TABLE oauth_tokens
   DROP KEY IF EXISTS oauth_tokens_user,
   DROP KEY IF EXISTS oauth_tokens_list,
-  ADD KEY IF NOT EXISTS oauth_tokens_list
+  ADD KEY IF NOT EXISTS oauth_tokens_page
       (oauth_client_id, revoked_at, created_at, id, expires_at, token_type),
-  ADD KEY IF NOT EXISTS oauth_tokens_user_list
+  ADD KEY IF NOT EXISTS oauth_tokens_by_user
       (user_id, oauth_client_id, revoked_at, created_at, id, expires_at, token_type);
 
 -- Who did what to which client's tokens.  Public ids are copied, not referenced,
