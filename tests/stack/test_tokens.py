@@ -742,6 +742,16 @@ def t_order(name, status, auth, client, query, mention=None):
     return run
 
 
+def t_order_hostile(enc, auth, status):
+    def run():
+        r = get(enc, auth=BEARERS[auth] if auth else None)
+        if r.header("Content-Type") != CONTENT_TYPE and r.status in (400, 404, 414):
+            note("client_id %r refused by the front end with %d" % (shorten(enc, 12), r.status))
+            return
+        check_error(r, status)
+    return run
+
+
 def strip_ts(r):
     """Body bytes with the timestamp value blanked, and headers without Date."""
     j = r.json
@@ -1329,6 +1339,11 @@ def main():
     test("order: admin + bad page_size + other tenant's client -> 400")(
         t_order("", 400, "admin", "cli_beta_app", "page_size=101", "page_size"))
     test("order: admin + unknown client -> 404")(t_order("", 404, "admin", U, ""))
+    for enc in ("%zz", "%25", "c" * 300, "%E2%98%83", "%00", "%ff"):
+        test("order: malformed client_id %r without auth -> 401" % shorten(enc, 12))(
+            t_order_hostile(enc, None, 401))
+        test("order: malformed client_id %r as non-admin -> 403" % shorten(enc, 12))(
+            t_order_hostile(enc, "user", 403))
 
     # 404
     test("404 other tenant's client == unknown client (body but timestamp, headers but Date)")(
