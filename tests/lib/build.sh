@@ -48,10 +48,7 @@ unit_tests() {
     UNIT_FAILED=1
   fi
   if ((UNIT_FAILED)); then
-    local f
-    for f in $(find "$build" -name test-suite.log); do
-      say "--- $f"; tail -n 60 "$f"
-    done
+    find "$build" -name test-suite.log -exec sh -c 'echo "--- $1"; tail -n 60 "$1"' sh {} \;
   fi
   say "unit tests: $UNIT_PASSED passed, $UNIT_FAILED failed"
 }

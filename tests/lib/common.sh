@@ -3,7 +3,7 @@
 # Debian packages each command needs (see ../shared/NOTES.md for why each is there).
 BUILD_PACKAGES="build-essential autoconf automake libtool pkg-config libfcgi-dev libjson-c-dev
   default-libmysqlclient-dev libssl-dev"
-DEMO_PACKAGES="$BUILD_PACKAGES mariadb-server mariadb-client lighttpd curl jq"
+DEMO_PACKAGES="$BUILD_PACKAGES procps mariadb-server mariadb-client lighttpd curl jq"
 TEST_PACKAGES="$DEMO_PACKAGES apache2 libapache2-mod-fcgid spawn-fcgi libfcgi-bin
   nginx-light wrk clang libclang-rt-14-dev valgrind python3"
 

@@ -74,6 +74,11 @@ ERROR_KEYS = {"code", "message", "timestamp"}
 ENVELOPE_KEYS = {"code", "message", "items", "pagination", "total", "timestamp"}
 PAGINATION_KEYS = {"page", "page_size", "total", "total_pages", "has_next", "has_prev"}
 ITEM_KEYS = {"created_at", "expires_at", "scope", "token_type", "user_id"}
+# Issue 6 adds an opaque public id per item ("tok_" + 32 hex digits, from the
+# oauth_tokens.public_id column); accepted, and checked against the store, only
+# in that form.
+ITEM_ID_RE = re.compile(r"^tok_[0-9a-f]{32}$")
+HAS_PUBLIC_ID = None
 # Words that must never show in an error message (internal detail).
 LEAK_WORDS = ("mysql", "mariadb", "sql", "select ", "errno", "stack", ".c:", "segfault")
 
@@ -174,17 +179,27 @@ def sql(query, stdin=None):
     return [l for l in out.split("\n") if l != ""]
 
 
+def has_public_id():
+    global HAS_PUBLIC_ID
+    if HAS_PUBLIC_ID is None:
+        HAS_PUBLIC_ID = sql("SELECT COUNT(*) FROM information_schema.COLUMNS WHERE"
+                            " TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'oauth_tokens'"
+                            " AND COLUMN_NAME = 'public_id'")[0] != "0"
+    return HAS_PUBLIC_ID
+
+
 def expected_items(client_id):
     """Active tokens of a client, newest first (created_at desc, id desc)."""
-    q = ("SELECT JSON_OBJECT('id', t.id, 'scope', t.scope, 'token_type', t.token_type,"
-         " 'user_id', u.public_id,"
-         " 'created_at', DATE_FORMAT(t.created_at, '%%Y-%%m-%%dT%%H:%%i:%%sZ'),"
-         " 'expires_at', DATE_FORMAT(t.expires_at, '%%Y-%%m-%%dT%%H:%%i:%%sZ'))"
+    pid = ("CONCAT('tok_', LOWER(HEX(t.public_id)))" if has_public_id() else "NULL")
+    q = ("SELECT JSON_OBJECT('pk', t.id, 'public_id', {pid}, 'scope', t.scope,"
+         " 'token_type', t.token_type, 'user_id', u.public_id,"
+         " 'created_at', DATE_FORMAT(t.created_at, '%Y-%m-%dT%H:%i:%sZ'),"
+         " 'expires_at', DATE_FORMAT(t.expires_at, '%Y-%m-%dT%H:%i:%sZ'))"
          " FROM oauth_tokens t JOIN oauth_clients c ON c.id = t.oauth_client_id"
          " LEFT JOIN users u ON u.id = t.user_id"
-         " WHERE c.client_id = %s AND t.revoked_at IS NULL"
+         " WHERE c.client_id = {cid} AND t.revoked_at IS NULL"
          " AND t.expires_at > UTC_TIMESTAMP()"
-         " ORDER BY t.created_at DESC, t.id DESC" % sql_str(client_id))
+         " ORDER BY t.created_at DESC, t.id DESC").format(pid=pid, cid=sql_str(client_id))
     return [json.loads(l) for l in sql(q)]
 
 
@@ -462,6 +477,8 @@ def check_list(r, page, page_size, total):
 def check_item_shape(it):
     expect(isinstance(it, dict), "item is not an object: %r" % (it,))
     extra = set(it) - ITEM_KEYS
+    if "id" in extra and isinstance(it["id"], str) and ITEM_ID_RE.match(it["id"]):
+        extra.discard("id")
     expect(not extra, "item has fields beyond the seed's: %s" % sorted(extra))
     for k in ("created_at", "expires_at", "scope", "token_type"):
         expect(k in it, "item lacks %s: %r" % (k, it))
@@ -484,12 +501,19 @@ def check_items_match(items, expected):
     for it, e in zip(items, expected):
         for k in ("created_at", "expires_at", "token_type"):
             expect(it[k] == e[k], "%s of %r: %r, want %r" % (k, e["scope"], it[k], e[k]))
+        check_item_id(it, e)
         if e["user_id"] is None:
             expect("user_id" not in it, "user_id %r on a user-less token %r (want omitted)"
                    % (it.get("user_id"), e["scope"]))
         else:
             expect(it.get("user_id") == e["user_id"], "user_id of %r: %r, want %r"
                    % (e["scope"], it.get("user_id"), e["user_id"]))
+
+
+def check_item_id(it, e):
+    if "id" in it:
+        expect(it["id"] == e["public_id"], "id of %r: %r, want %r (oauth_tokens.public_id)"
+               % (e["scope"], it["id"], e["public_id"]))
 
 
 def check_items_same_set_ordered(items, expected):
@@ -505,6 +529,7 @@ def check_items_same_set_ordered(items, expected):
             expect(it[k] == e[k], "%s of %r: %r, want %r" % (k, e["scope"], it[k], e[k]))
         expect(it.get("user_id") == e["user_id"],
                "user_id of %r: %r, want %r" % (e["scope"], it.get("user_id"), e["user_id"]))
+        check_item_id(it, e)
     created = [it["created_at"] for it in items]
     expect(all(a >= b for a, b in zip(created, created[1:])),
            "not newest first: %s" % created)
@@ -742,6 +767,16 @@ def t_order(name, status, auth, client, query, mention=None):
     return run
 
 
+def t_order_hostile(enc, auth, status):
+    def run():
+        r = get(enc, auth=BEARERS[auth] if auth else None)
+        if r.header("Content-Type") != CONTENT_TYPE and r.status in (400, 404, 414):
+            note("client_id %r refused by the front end with %d" % (shorten(enc, 12), r.status))
+            return
+        check_error(r, status)
+    return run
+
+
 def strip_ts(r):
     """Body bytes with the timestamp value blanked, and headers without Date."""
     j = r.json
@@ -785,7 +820,8 @@ def t_405(method):
     def run():
         body = b'{"x":1}' if method in ("POST", "PUT", "PATCH") else None
         hdrs = [("Content-Type", "application/json")] if body else []
-        r = request(method, PATH_FMT.format("cli_alpha_web"), auth=BEARERS["admin"],
+        # cli_alpha_empty: nothing to lose should DELETE ever mean "revoke".
+        r = request(method, PATH_FMT.format("cli_alpha_empty"), auth=BEARERS["admin"],
                     headers=hdrs, body=body)
         check_error(r, 405)
         allow = r.header_all("Allow")
@@ -1329,6 +1365,11 @@ def main():
     test("order: admin + bad page_size + other tenant's client -> 400")(
         t_order("", 400, "admin", "cli_beta_app", "page_size=101", "page_size"))
     test("order: admin + unknown client -> 404")(t_order("", 404, "admin", U, ""))
+    for enc in ("%zz", "%25", "c" * 300, "%E2%98%83", "%00", "%ff"):
+        test("order: malformed client_id %r without auth -> 401" % shorten(enc, 12))(
+            t_order_hostile(enc, None, 401))
+        test("order: malformed client_id %r as non-admin -> 403" % shorten(enc, 12))(
+            t_order_hostile(enc, "user", 403))
 
     # 404
     test("404 other tenant's client == unknown client (body but timestamp, headers but Date)")(
@@ -1391,7 +1432,7 @@ def main():
         test("log: one line for a 400")(t_log_line(
             "GET", PATH_FMT.format(mark + "c") + "?page=0", BEARERS["admin"], 400, mark + "c"))
         test("log: one line for a 405")(t_log_line(
-            "DELETE", PATH_FMT.format(mark + "d"), BEARERS["admin"], 405, mark + "d"))
+            "PUT", PATH_FMT.format(mark + "d"), BEARERS["admin"], 405, mark + "d"))
         test("log: no bearer token of any request appears")(t_no_secrets_in_log)
     else:
         note("APP_LOG not set: log checks skipped")
