@@ -40,6 +40,7 @@ mariadb_init() {
   check_socket_path "$(mariadb_socket "$dir")" || return 1
   if ! mariadb-install-db --no-defaults --datadir="$dir/data" --user="$(id -un)" \
        --auth-root-authentication-method=socket --skip-test-db \
+       --skip-name-resolve --force \
        >"$dir/install.log" 2>&1; then
     tail -n 20 "$dir/install.log" >&2
     { warn "mariadb-install-db failed; see $dir/install.log"; return 1; }

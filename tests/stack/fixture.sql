@@ -26,7 +26,8 @@ INSERT INTO users (id, public_id, tenant_id, is_admin) VALUES
   (2, 'usr_alpha_user',   1, FALSE),
   (3, 'usr_beta_admin',   2, TRUE),
   (4, 'usr_beta_user',    2, FALSE),
-  (5, 'usr_alpha_admin2', 1, TRUE);
+  (5, 'usr_alpha_admin2', 1, TRUE),
+  (6, REPEAT('ü', 64),      1, FALSE);
 
 INSERT INTO oauth_clients (id, client_id, tenant_id, name) VALUES
   (1,  'cli_alpha_web',     1, 'Alpha web: every token state'),
@@ -36,6 +37,7 @@ INSERT INTO oauth_clients (id, client_id, tenant_id, name) VALUES
   (5,  'cli+plus',          1, 'Alpha: client_id with a plus'),
   (6,  'cli-ünï',           1, 'Alpha: UTF-8 client_id'),
   (7,  'cli_alpha_mut',     1, 'Alpha: tokens the suite changes between requests'),
+  (8,  REPEAT('😀', 255),   1, 'Alpha: longest client_id, 4-byte UTF-8 (1020 bytes)'),
   (10, 'cli_alpha_console', 1, 'Alpha: the bearer tokens of the suite'),
   (11, 'cli_beta_app',      2, 'Beta app'),
   (20, 'cli_beta_console',  2, 'Beta: the bearer tokens of the suite');
@@ -96,6 +98,12 @@ INSERT INTO oauth_tokens (token_hash, token_type, oauth_client_id, user_id, scop
   (UNHEX(SHA2('h2-space-1', 256)), 'access_token', 4, 1, 's-space', @now - INTERVAL 1 HOUR, @now + INTERVAL 1 HOUR, NULL),
   (UNHEX(SHA2('h2-plus-1', 256)),  'access_token', 5, 1, 's-plus',  @now - INTERVAL 1 HOUR, @now + INTERVAL 1 HOUR, NULL),
   (UNHEX(SHA2('h2-utf8-1', 256)),  'access_token', 6, 1, 's-utf8',  @now - INTERVAL 1 HOUR, @now + INTERVAL 1 HOUR, NULL);
+
+-- The longest client_id: a scope of 1000 4-byte characters, a 64-character
+-- user id, an expiry at the end of year 9999.
+INSERT INTO oauth_tokens (token_hash, token_type, oauth_client_id, user_id, scope, created_at, expires_at, revoked_at) VALUES
+  (UNHEX(SHA2('h2-big-1', 256)), 'refresh_token', 8, 6,    CONCAT('big-', REPEAT('😀', 996)), @now - INTERVAL 1 HOUR, @now + INTERVAL 1 HOUR, NULL),
+  (UNHEX(SHA2('h2-big-2', 256)), 'access_token',  8, NULL, 'far-future', @now - INTERVAL 2 HOUR, '9999-12-31 23:59:59', NULL);
 
 -- cli_alpha_mut: two live tokens the suite revokes, expires and restores.
 INSERT INTO oauth_tokens (token_hash, token_type, oauth_client_id, user_id, scope, created_at, expires_at, revoked_at) VALUES

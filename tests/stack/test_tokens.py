@@ -103,7 +103,7 @@ OTHER_TOKEN_TEXTS = (["h2-web-%d" % i for i in range(1, 13)]
                      + ["h2-page-%d" % i for i in range(1, 56)]
                      + ["h2-empty-1", "h2-empty-2", "h2-space-1", "h2-plus-1",
                         "h2-utf8-1", "h2-mut-1", "h2-mut-2", "h2-mut-3", "h2-mut-4",
-                        "h2-beta-1", "h2-beta-2", "h2-beta-3"])
+                        "h2-beta-1", "h2-beta-2", "h2-beta-3", "h2-big-1", "h2-big-2"])
 
 PASSED = 0
 FAILED = 0
@@ -1250,6 +1250,20 @@ def t_log_line(method, target, auth, status, marker):
     return run
 
 
+def t_log_line_count(offset, first):
+    def run():
+        reached = sum(1 for r in RESPONSES[first:] if r.header("Content-Type") == CONTENT_TYPE)
+        for _ in range(40):
+            lines = [l for l in read_log_from(offset).split(b"\n")
+                     if b"/admin/" in l]
+            if len(lines) >= reached:
+                break
+            time.sleep(0.05)
+        expect(len(lines) == reached, "%d log lines naming /admin/ for %d requests the "
+               "program answered" % (len(lines), reached))
+    return run
+
+
 def t_no_secrets_in_log():
     data = read_log_from(LOG_START)
     expect(data.strip() != b"", "the log is empty")
@@ -1298,6 +1312,9 @@ def main():
     test("client_id 'cli+plus' as cli%2bplus")(t_pct_client("cli%2bplus", "cli+plus"))
     test("client_id UTF-8 'cli-ünï' percent-encoded")(
         t_pct_client("cli-%C3%BCn%C3%AF", "cli-ünï"))
+    big = "\U0001F600" * 255
+    test("longest client_id (255 4-byte chars): 1000-char scope, 64-char user_id, "
+         "expiry 9999-12-31")(t_pct_client(urllib.parse.quote(big), big))
     test("client_id with encoded unreserved char (cli_alpha_w%65b)")(
         t_pct_client("cli_alpha_w%65b", "cli_alpha_web"))
     test("'+' in the path is not a space (cli+space is 404)")(t_plus_is_literal)
@@ -1394,11 +1411,15 @@ def main():
 
     # Hostile input: no 5xx, nothing changed
     before = table_checksums()
+    log_before, responses_before = (log_size() if APP_LOG else 0), len(RESPONSES)
     for name, method, target, auth, allowed in hostile_cases():
         test("hostile: %s" % name)(t_hostile(method, target, auth, allowed))
     for name, raw, allowed in hostile_auth_cases():
         test("hostile: %s" % name)(
             t_hostile("GET", PATH_FMT.format("cli_alpha_web"), None, allowed, raw))
+    if APP_LOG:
+        test("log: one line per hostile request that reached the program (no line "
+             "injection)")(t_log_line_count(log_before, responses_before))
     test("hostile requests changed no data; the program still answers")(
         t_data_unchanged(before))
 
