@@ -31,6 +31,7 @@ static const struct key keys[] = {
 	{ "db_read_timeout", UINT(db_read_timeout, 1, 3600) },
 	{ "db_write_timeout", UINT(db_write_timeout, 1, 3600) },
 	{ "page_size_max", UINT(page_size_max, 1, CONFIG_PAGE_SIZE_MAX_LIMIT) },
+	{ "audit_reads", UINT(audit_reads, 0, 1) },
 };
 
 void
@@ -42,6 +43,7 @@ config_defaults(struct config *conf)
 	conf->db_read_timeout = 5;
 	conf->db_write_timeout = 5;
 	conf->page_size_max = 100;
+	conf->audit_reads = 1;
 }
 
 static int

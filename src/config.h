@@ -18,6 +18,7 @@ struct config {
 	unsigned int db_read_timeout;    /* seconds */
 	unsigned int db_write_timeout;   /* seconds */
 	unsigned int page_size_max;      /* largest page_size accepted */
+	unsigned int audit_reads;        /* 1: every list leaves an audit row */
 };
 
 /* Fill *conf with defaults. */

@@ -11,7 +11,8 @@ error_http_status(enum aut_err err)
 	case AUT_ERR_INVALID_TOKEN:  return 401;
 	case AUT_ERR_FORBIDDEN:      return 403;
 	case AUT_ERR_NO_ROUTE:
-	case AUT_ERR_NO_CLIENT:      return 404;
+	case AUT_ERR_NO_CLIENT:
+	case AUT_ERR_NO_TOKEN:       return 404;
 	case AUT_ERR_METHOD:         return 405;
 	case AUT_ERR_DB_UNAVAILABLE: return 503;
 	case AUT_ERR_NOMEM:
@@ -29,7 +30,7 @@ error_message(enum aut_err err)
 	case AUT_ERR_NO_ROUTE:
 		return "No such endpoint";
 	case AUT_ERR_METHOD:
-		return "Method not allowed: use GET or HEAD";
+		return "Method not allowed here: see the Allow header";
 	case AUT_ERR_NO_CREDENTIAL:
 		return "Unauthenticated: provide a valid Bearer token";
 	case AUT_ERR_INVALID_TOKEN:
@@ -40,6 +41,8 @@ error_message(enum aut_err err)
 		return "Invalid request parameters";
 	case AUT_ERR_NO_CLIENT:
 		return "Client not found";
+	case AUT_ERR_NO_TOKEN:
+		return "Token not found";
 	case AUT_ERR_DB_UNAVAILABLE:
 		return "Service temporarily unavailable: try again shortly";
 	case AUT_ERR_NOMEM:

@@ -17,6 +17,7 @@ enum aut_err {
 	AUT_ERR_FORBIDDEN,       /* token's user is not an administrator: 403 */
 	AUT_ERR_BAD_PARAM,       /* a request parameter is invalid: 400 */
 	AUT_ERR_NO_CLIENT,       /* client unknown or in another tenant: 404 */
+	AUT_ERR_NO_TOKEN,        /* no token with that id for that client: 404 */
 	AUT_ERR_DB_UNAVAILABLE,  /* database unreachable or connection lost: 503 */
 	AUT_ERR_NOMEM,           /* out of memory: 500 */
 	AUT_ERR_INTERNAL         /* anything else unexpected: 500 */

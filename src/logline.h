@@ -13,6 +13,7 @@ struct logline {
 	double duration_ms;
 	const char *tenant_id;     /* "" when unknown */
 	const char *admin_id;      /* public id of the token's user; "" when unknown */
+	const char *request_id;    /* X-Request-Id */
 };
 
 /*

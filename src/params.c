@@ -57,7 +57,7 @@ parse_decimal(const char *s, size_t n, unsigned long min, unsigned long max,
 		if (s[i] < '0' || s[i] > '9')
 			return -1;
 		unsigned long d = (unsigned long)(s[i] - '0');
-		if (v > (max - d) / 10)
+		if (d > max || v > (max - d) / 10)
 			return -1;      /* would exceed max */
 		v = v * 10 + d;
 	}
@@ -67,17 +67,124 @@ parse_decimal(const char *s, size_t n, unsigned long min, unsigned long max,
 	return 0;
 }
 
-enum aut_err
-params_parse_list(const char *query, unsigned int page_size_max,
-    struct list_params *out, char *msg, size_t msglen)
+/* ---- one validator per parameter: value → field, or a message ---------- */
+
+/* Everything a validator may fill; each request kind reads its own part. */
+struct parsed_query {
+	struct list_params *list;       /* NULL unless parsing a list query */
+	struct revoke_params *revoke;   /* NULL unless parsing a revoke query */
+	unsigned int page_size_max;
+};
+
+typedef int (*param_fn)(struct parsed_query *q, const char *v, size_t n,
+    char *msg, size_t msglen);
+
+struct param_def {
+	const char *name;
+	param_fn parse;
+};
+
+static struct token_filters *
+filters_of(struct parsed_query *q)
+{
+	return q->list ? &q->list->filters : &q->revoke->filters;
+}
+
+static int
+parse_page(struct parsed_query *q, const char *v, size_t n, char *msg, size_t msglen)
+{
+	if (parse_decimal(v, n, 1, PARAMS_PAGE_MAX, &q->list->page) == 0)
+		return 0;
+	snprintf(msg, msglen, "page must be a whole number from 1 to %lu", PARAMS_PAGE_MAX);
+	return -1;
+}
+
+static int
+parse_page_size(struct parsed_query *q, const char *v, size_t n, char *msg, size_t msglen)
+{
+	unsigned long size;
+
+	if (parse_decimal(v, n, 1, q->page_size_max, &size) == 0) {
+		q->list->page_size = (unsigned int)size;
+		return 0;
+	}
+	snprintf(msg, msglen, "page_size must be a whole number from 1 to %u",
+	    q->page_size_max);
+	return -1;
+}
+
+static int
+parse_user_id(struct parsed_query *q, const char *v, size_t n, char *msg, size_t msglen)
+{
+	struct token_filters *f = filters_of(q);
+	size_t i;
+
+	for (i = 0; i < n && i < PARAMS_USER_ID_MAX; i++) {
+		char c = v[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.'))
+			break;
+	}
+	if (n == 0 || i != n) {
+		snprintf(msg, msglen, "user_id must be 1 to %d letters, digits, '_', '-' or '.'",
+		    PARAMS_USER_ID_MAX);
+		return -1;
+	}
+	memcpy(f->user_id, v, n);
+	f->user_id[n] = '\0';
+	return 0;
+}
+
+static int
+parse_token_type(struct parsed_query *q, const char *v, size_t n, char *msg, size_t msglen)
+{
+	struct token_filters *f = filters_of(q);
+
+	if (n == strlen("access_token") && memcmp(v, "access_token", n) == 0)
+		f->token_type = TOKEN_TYPE_ACCESS;
+	else if (n == strlen("refresh_token") && memcmp(v, "refresh_token", n) == 0)
+		f->token_type = TOKEN_TYPE_REFRESH;
+	else {
+		snprintf(msg, msglen, "token_type must be access_token or refresh_token");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+parse_dry_run(struct parsed_query *q, const char *v, size_t n, char *msg, size_t msglen)
+{
+	if (n == 4 && memcmp(v, "true", 4) == 0)
+		q->revoke->dry_run = 1;
+	else if (n == 5 && memcmp(v, "false", 5) == 0)
+		q->revoke->dry_run = 0;
+	else {
+		snprintf(msg, msglen, "dry_run must be true or false");
+		return -1;
+	}
+	return 0;
+}
+
+static const struct param_def list_defs[] = {
+	{ "page", parse_page },
+	{ "page_size", parse_page_size },
+	{ "user_id", parse_user_id },
+	{ "token_type", parse_token_type },
+};
+
+static const struct param_def revoke_defs[] = {
+	{ "user_id", parse_user_id },
+	{ "token_type", parse_token_type },
+	{ "dry_run", parse_dry_run },
+};
+
+/* Walk name=value pairs; each known name at most once, unknown names ignored. */
+static enum aut_err
+parse_query(const char *query, const struct param_def *defs, size_t ndefs,
+    struct parsed_query *q, char *msg, size_t msglen)
 {
 	const char *p = query;
-	int seen_page = 0, seen_size = 0;
-
-	out->page = PARAMS_PAGE_DEFAULT;
-	out->page_size = PARAMS_PAGE_SIZE_DEFAULT;
-	if (out->page_size > page_size_max)
-		out->page_size = page_size_max;
+	unsigned int seen = 0;
 
 	while (*p != '\0') {
 		size_t len = strcspn(p, "&");
@@ -85,35 +192,28 @@ params_parse_list(const char *query, unsigned int page_size_max,
 		size_t klen = eq ? (size_t)(eq - p) : len;
 		const char *val = eq ? eq + 1 : p + len;
 		size_t vlen = (size_t)(p + len - val);
-		char key[16], value[32];
-		long dlen;
+		char key[16], value[PARAMS_USER_ID_MAX + 1];
 
-		if (params_form_decode(p, klen, key, sizeof(key)) >= 0) {
-			int is_page = strcmp(key, "page") == 0;
-			int is_size = strcmp(key, "page_size") == 0;
+		long keylen = params_form_decode(p, klen, key, sizeof(key));
 
-			if ((is_page && seen_page++) || (is_size && seen_size++)) {
-				snprintf(msg, msglen, "%s must be given at most once", key);
-				return AUT_ERR_BAD_PARAM;
-			}
-			dlen = (is_page || is_size)
-			    ? params_form_decode(val, vlen, value, sizeof(value)) : 0;
-			if (is_page) {
-				if (dlen < 0 || parse_decimal(value, (size_t)dlen, 1,
-				    PARAMS_PAGE_MAX, &out->page) != 0) {
-					snprintf(msg, msglen, "page must be a whole number from 1 to %lu",
-					    PARAMS_PAGE_MAX);
+		/* (A decoded NUL makes the key longer than its strlen: no match.) */
+		if (keylen >= 0 && (size_t)keylen == strlen(key)) {
+			for (size_t i = 0; i < ndefs; i++) {
+				if (strcmp(key, defs[i].name) != 0)
+					continue;
+				if (seen & (1u << i)) {
+					snprintf(msg, msglen, "%s must be given at most once", key);
 					return AUT_ERR_BAD_PARAM;
 				}
-			} else if (is_size) {
-				unsigned long size;
-				if (dlen < 0 || parse_decimal(value, (size_t)dlen, 1,
-				    page_size_max, &size) != 0) {
-					snprintf(msg, msglen, "page_size must be a whole number from 1 to %u",
-					    page_size_max);
-					return AUT_ERR_BAD_PARAM;
+				seen |= 1u << i;
+				long dlen = params_form_decode(val, vlen, value, sizeof(value));
+				if (dlen < 0) {
+					/* Malformed or too long: let the validator word it. */
+					value[0] = '\x01';
+					dlen = 1;
 				}
-				out->page_size = (unsigned int)size;
+				if (defs[i].parse(q, value, (size_t)dlen, msg, msglen) != 0)
+					return AUT_ERR_BAD_PARAM;
 			}
 		}
 		p += len;
@@ -121,4 +221,41 @@ params_parse_list(const char *query, unsigned int page_size_max,
 			p++;
 	}
 	return AUT_OK;
+}
+
+enum aut_err
+params_parse_list(const char *query, unsigned int page_size_max,
+    struct list_params *out, char *msg, size_t msglen)
+{
+	struct parsed_query q = { .list = out, .page_size_max = page_size_max };
+
+	memset(out, 0, sizeof(*out));
+	out->page = PARAMS_PAGE_DEFAULT;
+	out->page_size = PARAMS_PAGE_SIZE_DEFAULT;
+	if (out->page_size > page_size_max)
+		out->page_size = page_size_max;
+	return parse_query(query, list_defs, sizeof(list_defs) / sizeof(list_defs[0]),
+	    &q, msg, msglen);
+}
+
+enum aut_err
+params_parse_revoke(const char *query, struct revoke_params *out, char *msg,
+    size_t msglen)
+{
+	struct parsed_query q = { .revoke = out };
+
+	memset(out, 0, sizeof(*out));
+	return parse_query(query, revoke_defs, sizeof(revoke_defs) / sizeof(revoke_defs[0]),
+	    &q, msg, msglen);
+}
+
+const char *
+params_token_type_name(enum token_type_filter type)
+{
+	switch (type) {
+	case TOKEN_TYPE_ACCESS:  return "access_token";
+	case TOKEN_TYPE_REFRESH: return "refresh_token";
+	case TOKEN_TYPE_ANY:     break;
+	}
+	return NULL;
 }

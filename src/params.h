@@ -10,19 +10,53 @@
 #define PARAMS_PAGE_SIZE_DEFAULT 20
 #define PARAMS_PAGE_MAX 2147483647UL
 
+/* Longest public user id a filter may name (users.public_id is VARCHAR(64)). */
+#define PARAMS_USER_ID_MAX 64
+
+enum token_type_filter {
+	TOKEN_TYPE_ANY = 0,
+	TOKEN_TYPE_ACCESS,
+	TOKEN_TYPE_REFRESH
+};
+
+/* Filters shared by listing and revoking. */
+struct token_filters {
+	char user_id[PARAMS_USER_ID_MAX + 1]; /* "" when not filtered */
+	enum token_type_filter token_type;
+};
+
+/* GET .../tokens */
 struct list_params {
 	unsigned long page;       /* 1-based, 1..PARAMS_PAGE_MAX */
 	unsigned int page_size;   /* 1..page_size_max */
+	struct token_filters filters;
+};
+
+/* DELETE .../tokens and DELETE .../tokens/{id} */
+struct revoke_params {
+	struct token_filters filters;  /* collection only */
+	int dry_run;                   /* count, change nothing */
 };
 
 /*
  * Parse a raw QUERY_STRING.  page and page_size must be plain decimal integers
- * (after percent-decoding), each given at most once; absent ones take the
- * defaults; unknown parameters are ignored.  On AUT_ERR_BAD_PARAM, msg holds a
- * sentence naming the parameter.
+ * (after percent-decoding); user_id a public id (1-64 of A-Z a-z 0-9 _ - .);
+ * token_type access_token or refresh_token.  Each may be given at most once;
+ * absent ones take the defaults (no filter); unknown parameters are ignored.
+ * On AUT_ERR_BAD_PARAM, msg holds a sentence naming the parameter.
  */
 enum aut_err params_parse_list(const char *query, unsigned int page_size_max,
     struct list_params *out, char *msg, size_t msglen);
+
+/*
+ * Parse the query of a DELETE: user_id and token_type (as for the list) and
+ * dry_run ("true" or "false").  Same rules and errors as params_parse_list.
+ */
+enum aut_err params_parse_revoke(const char *query, struct revoke_params *out,
+    char *msg, size_t msglen);
+
+/* "access_token", "refresh_token", or NULL for TOKEN_TYPE_ANY. */
+const char *params_token_type_name(enum token_type_filter type);
 
 /*
  * Form-decode [s, s+n) ('+' is a space, %XX a byte) into out (size outlen,

@@ -35,6 +35,21 @@ time_string(const struct tm *tm)
 	return json_object_new_string(buf);
 }
 
+/* "tok_" + 32 lowercase hex digits. */
+static json_object *
+token_id_string(const unsigned char id[16])
+{
+	static const char hex[] = "0123456789abcdef";
+	char buf[4 + 32 + 1] = "tok_";
+
+	for (int i = 0; i < 16; i++) {
+		buf[4 + 2 * i] = hex[id[i] >> 4];
+		buf[4 + 2 * i + 1] = hex[id[i] & 15];
+	}
+	buf[36] = '\0';
+	return json_object_new_string(buf);
+}
+
 static json_object *
 now_string(time_t now)
 {
@@ -65,7 +80,8 @@ render_list_add(struct render_list *list, const struct token_row *row)
 
 	if (item == NULL)
 		return AUT_ERR_NOMEM;
-	if (put(item, "created_at", time_string(&row->created_at)) != 0 ||
+	if (put(item, "id", token_id_string(row->public_id)) != 0 ||
+	    put(item, "created_at", time_string(&row->created_at)) != 0 ||
 	    put(item, "expires_at", time_string(&row->expires_at)) != 0 ||
 	    put(item, "scope", json_object_new_string(row->scope)) != 0 ||
 	    put(item, "token_type", json_object_new_string(row->token_type)) != 0 ||
@@ -162,4 +178,55 @@ render_error(int status, const char *message, time_t now, char **body, size_t *l
 		return AUT_ERR_NOMEM;
 	}
 	return serialise(root, body, len);
+}
+
+enum aut_err
+render_revoked(uint64_t revoked, bool dry_run, time_t now, char **body, size_t *len)
+{
+	json_object *root = json_object_new_object();
+
+	if (root == NULL)
+		return AUT_ERR_NOMEM;
+	if (put(root, "code", json_object_new_int(200)) != 0 ||
+	    put(root, "message", json_object_new_string(dry_run
+	        ? "Dry run: nothing was revoked" : "Revoked")) != 0 ||
+	    put(root, "revoked", json_object_new_int64((int64_t)revoked)) != 0 ||
+	    put(root, "dry_run", json_object_new_boolean(dry_run)) != 0 ||
+	    put(root, "timestamp", now_string(now)) != 0) {
+		json_object_put(root);
+		return AUT_ERR_NOMEM;
+	}
+	return serialise(root, body, len);
+}
+
+enum aut_err
+render_filters(const struct token_filters *f, char **json)
+{
+	json_object *root = json_object_new_object();
+	const char *type = params_token_type_name(f->token_type);
+	size_t len;
+
+	if (root == NULL)
+		return AUT_ERR_NOMEM;
+	if ((f->user_id[0] && put(root, "user_id", json_object_new_string(f->user_id)) != 0) ||
+	    (type && put(root, "token_type", json_object_new_string(type)) != 0)) {
+		json_object_put(root);
+		return AUT_ERR_NOMEM;
+	}
+	return serialise(root, json, &len);
+}
+
+enum aut_err
+render_token_ref(const unsigned char id[16], char **json)
+{
+	json_object *root = json_object_new_object();
+	size_t len;
+
+	if (root == NULL)
+		return AUT_ERR_NOMEM;
+	if (put(root, "id", token_id_string(id)) != 0) {
+		json_object_put(root);
+		return AUT_ERR_NOMEM;
+	}
+	return serialise(root, json, &len);
 }

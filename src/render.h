@@ -2,11 +2,14 @@
 #ifndef AUTIONAL_RENDER_H
 #define AUTIONAL_RENDER_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "error.h"
 #include "paging.h"
+#include "params.h"
 #include "token.h"
 
 /* A token list being built: items are added one by one as the store reads them. */
@@ -22,6 +25,16 @@ enum aut_err render_list_add(struct render_list *list, const struct token_row *r
 enum aut_err render_list_finish(struct render_list *list, const struct paging *pg,
     time_t now, char **body, size_t *len);
 void render_list_free(struct render_list *list);
+
+/* {code, message, revoked, dry_run, timestamp} into a malloc'd *body. */
+enum aut_err render_revoked(uint64_t revoked, bool dry_run, time_t now,
+    char **body, size_t *len);
+
+/* The filters as a JSON object for the audit trail, e.g. {"user_id":"usr_x"}. */
+enum aut_err render_filters(const struct token_filters *filters, char **json);
+
+/* {"id":"tok_..."}: the audit trail's record of which token was revoked. */
+enum aut_err render_token_ref(const unsigned char id[16], char **json);
 
 /* {code, message, timestamp} into a malloc'd *body. */
 enum aut_err render_error(int status, const char *message, time_t now,

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/rand.h>
+
 const char *
 request_getenv(char *const *envp, const char *name)
 {
@@ -22,6 +24,38 @@ or_empty(const char *s)
 	return s ? s : "";
 }
 
+static int
+safe_request_id(const char *s)
+{
+	size_t n = s ? strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789._-@:") : 0;
+
+	return n > 0 && n <= REQUEST_ID_MAX && s[n] == '\0';
+}
+
+static void
+choose_request_id(struct request *req, char *const *envp)
+{
+	static const char *const names[] = { "HTTP_X_REQUEST_ID", "UNIQUE_ID", "REQUEST_ID" };
+	static const char hex[] = "0123456789abcdef";
+	unsigned char bytes[16];
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const char *v = request_getenv(envp, names[i]);
+		if (safe_request_id(v)) {
+			strcpy(req->request_id, v);
+			return;
+		}
+	}
+	if (RAND_bytes(bytes, sizeof(bytes)) != 1)
+		memset(bytes, 0, sizeof(bytes));   /* still a valid (if dull) id */
+	for (size_t i = 0; i < sizeof(bytes); i++) {
+		req->request_id[2 * i] = hex[bytes[i] >> 4];
+		req->request_id[2 * i + 1] = hex[bytes[i] & 15];
+	}
+	req->request_id[2 * sizeof(bytes)] = '\0';
+}
+
 int
 request_from_env(struct request *req, char *const *envp)
 {
@@ -30,6 +64,7 @@ request_from_env(struct request *req, char *const *envp)
 	req->method = or_empty(request_getenv(envp, "REQUEST_METHOD"));
 	req->query = or_empty(request_getenv(envp, "QUERY_STRING"));
 	req->authorization = request_getenv(envp, "HTTP_AUTHORIZATION");
+	choose_request_id(req, envp);
 
 	if (uri != NULL && uri[0] != '\0') {
 		req->path = strndup(uri, strcspn(uri, "?"));

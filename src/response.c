@@ -28,23 +28,25 @@ response_format_head(const struct response *resp, char *buf, size_t buflen)
 		[WWW_AUTH_INVALID_TOKEN] =
 		    "WWW-Authenticate: Bearer realm=\"autional\", error=\"invalid_token\"\r\n",
 	};
-	char retry[48] = "";
+	char retry[48] = "", allow[64] = "";
 
 	if (resp->retry_after > 0)
 		snprintf(retry, sizeof(retry), "Retry-After: %u\r\n", resp->retry_after);
+	if (resp->allow != NULL)
+		snprintf(allow, sizeof(allow), "Allow: %s\r\n", resp->allow);
 	int n = snprintf(buf, buflen,
 	    "Status: %d %s\r\n"
 	    "Content-Type: application/json; charset=utf-8\r\n"
 	    "Content-Length: %lu\r\n"
 	    "Cache-Control: no-store\r\n"
 	    "X-Content-Type-Options: nosniff\r\n"
+	    "X-Request-Id: %s\r\n"
 	    "%s%s%s"
 	    "\r\n",
 	    resp->status, response_reason(resp->status),
 	    (unsigned long)resp->body_len,
-	    challenge[resp->www_authenticate],
-	    resp->allow_get_head ? "Allow: GET, HEAD\r\n" : "",
-	    retry);
+	    resp->request_id ? resp->request_id : "-",
+	    challenge[resp->www_authenticate], allow, retry);
 	return n < 0 || (size_t)n >= buflen ? -1 : n;
 }
 

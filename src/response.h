@@ -16,7 +16,8 @@ struct response {
 	char *body;              /* malloc'd JSON, or NULL */
 	size_t body_len;
 	bool omit_body;          /* HEAD: headers as for GET, no body */
-	bool allow_get_head;     /* add "Allow: GET, HEAD" (405) */
+	const char *allow;       /* 405: the methods for the Allow header, else NULL */
+	const char *request_id;  /* X-Request-Id */
 	enum www_authenticate www_authenticate;
 	unsigned int retry_after; /* seconds for Retry-After; 0: none */
 };

@@ -9,21 +9,36 @@
 enum aut_err
 route_match(const char *path, struct route *out)
 {
-	size_t plen = strlen(PREFIX), slen = strlen(SUFFIX), len = strlen(path);
+	size_t plen = strlen(PREFIX), slen = strlen(SUFFIX);
+	const char *seg, *rest;
 
-	if (len <= plen + slen || strncmp(path, PREFIX, plen) != 0 ||
-	    strcmp(path + len - slen, SUFFIX) != 0)
+	memset(out, 0, sizeof(*out));
+	if (strncmp(path, PREFIX, plen) != 0)
 		return AUT_ERR_NO_ROUTE;
-
-	const char *seg = path + plen;
-	size_t seglen = len - plen - slen;
-	if (memchr(seg, '/', seglen) != NULL)
+	seg = path + plen;
+	rest = strchr(seg, '/');
+	if (rest == NULL || rest == seg || strncmp(rest, SUFFIX, slen) != 0)
 		return AUT_ERR_NO_ROUTE;
-
-	out->kind = ROUTE_CLIENT_TOKENS;
 	out->client_id_raw = seg;
-	out->client_id_raw_len = seglen;
+	out->client_id_raw_len = (size_t)(rest - seg);
+	rest += slen;
+	if (*rest == '\0') {
+		out->kind = ROUTE_CLIENT_TOKENS;
+		return AUT_OK;
+	}
+	/* /tokens/{token_id}: one more non-empty segment, nothing after it. */
+	if (rest[0] != '/' || rest[1] == '\0' || strchr(rest + 1, '/') != NULL)
+		return AUT_ERR_NO_ROUTE;
+	out->kind = ROUTE_CLIENT_TOKEN;
+	out->token_id_raw = rest + 1;
+	out->token_id_raw_len = strlen(rest + 1);
 	return AUT_OK;
+}
+
+const char *
+route_allowed_methods(enum route_kind kind)
+{
+	return kind == ROUTE_CLIENT_TOKENS ? "GET, HEAD, DELETE" : "DELETE";
 }
 
 static int
@@ -106,4 +121,23 @@ route_decode_client_id(const char *raw, size_t rawlen, char *out, size_t outlen)
 	if (too_long || control || o == 0 || !valid_utf8((const unsigned char *)out, o))
 		return AUT_ERR_NO_CLIENT;
 	return AUT_OK;
+}
+
+int
+route_decode_token_id(const char *raw, size_t rawlen,
+    unsigned char out[ROUTE_TOKEN_ID_BYTES])
+{
+	size_t plen = strlen(ROUTE_TOKEN_ID_PREFIX);
+
+	if (rawlen != plen + 2 * ROUTE_TOKEN_ID_BYTES ||
+	    strncmp(raw, ROUTE_TOKEN_ID_PREFIX, plen) != 0)
+		return -1;
+	for (size_t i = 0; i < ROUTE_TOKEN_ID_BYTES; i++) {
+		int h = hexval((unsigned char)raw[plen + 2 * i]);
+		int l = hexval((unsigned char)raw[plen + 2 * i + 1]);
+		if (h < 0 || l < 0)
+			return -1;
+		out[i] = (unsigned char)(h * 16 + l);
+	}
+	return 0;
 }

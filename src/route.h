@@ -1,4 +1,4 @@
-/* route.h: which endpoint a path names, and the client_id it carries. */
+/* route.h: which endpoint a path names, and the ids it carries. */
 #ifndef AUTIONAL_ROUTE_H
 #define AUTIONAL_ROUTE_H
 
@@ -9,15 +9,33 @@
 /* Longest client_id we accept, in bytes (the column holds 255 characters). */
 #define ROUTE_CLIENT_ID_MAX 1020
 
+/* A token's public id: "tok_" and 32 lowercase hex digits (16 random bytes). */
+#define ROUTE_TOKEN_ID_PREFIX "tok_"
+#define ROUTE_TOKEN_ID_BYTES 16
+
 enum route_kind {
-	ROUTE_CLIENT_TOKENS   /* /admin/oauth/clients/{client_id}/tokens */
+	ROUTE_CLIENT_TOKENS,  /* /admin/oauth/clients/{client_id}/tokens */
+	ROUTE_CLIENT_TOKEN    /* /admin/oauth/clients/{client_id}/tokens/{token_id} */
 };
 
 struct route {
 	enum route_kind kind;
 	const char *client_id_raw;  /* points into the path: still percent-encoded */
 	size_t client_id_raw_len;
+	const char *token_id_raw;   /* ROUTE_CLIENT_TOKEN: the last segment, raw */
+	size_t token_id_raw_len;
 };
+
+/* The methods a route answers, for 405's Allow header. */
+const char *route_allowed_methods(enum route_kind kind);
+
+/*
+ * Decode a token id segment ("tok_" + 32 hex digits, either case) into its 16
+ * bytes; returns 0.  Any other form names no token: -1 (the caller answers
+ * 404).
+ */
+int route_decode_token_id(const char *raw, size_t rawlen,
+    unsigned char out[ROUTE_TOKEN_ID_BYTES]);
 
 /* Match a raw path. AUT_ERR_NO_ROUTE when it is none of ours. */
 enum aut_err route_match(const char *path, struct route *out);

@@ -1,4 +1,4 @@
-/* store.c: the API's queries: who is asking, and one page of a client's tokens. */
+/* store.c: the API's queries: who asks, a page of a client's tokens, revocations, audit. */
 #include "store.h"
 
 #include <stdio.h>
@@ -10,8 +10,23 @@
 enum statement {
 	SQL_AUTHORIZE,
 	SQL_LIST_PAGE,
+	SQL_LIST_PAGE_BY_USER,
+	SQL_REVOKE,
+	SQL_REVOKE_BY_USER,
+	SQL_FIND_TOKEN,
+	SQL_REVOKE_ONE,
+	SQL_AUDIT,
 	SQL_STATEMENTS
 };
+
+/*
+ * Filters are bound, never spliced: token_type IN (?, ?) gets both types, or
+ * the wanted one twice; a user filter joins users by its unique public id,
+ * which the optimiser reads first (a constant) and then walks
+ * oauth_tokens_by_user in list order.
+ */
+#define ACTIVE "revoked_at IS NULL AND expires_at > ? AND token_type IN (?, ?)"
+#define PAGE_COLUMNS "k.public_id, k.token_type, k.scope, k.created_at, k.expires_at, u.public_id"
 
 static const char *const statement_sql[SQL_STATEMENTS] = {
 	/* Params: client_id, token hash, now. */
@@ -27,36 +42,129 @@ static const char *const statement_sql[SQL_STATEMENTS] = {
 	/*
 	 * Part 0 is one row carrying the exact total (sql/002_token_counts.sql
 	 * explains the arithmetic); part 1 is the page, found by a deferred join:
-	 * walk the narrow list index to the offset, then fetch rows by primary key.
-	 * Params: client, hour(now), client, now, hour(now)+1h, client, now,
-	 * limit, offset.
+	 * walk the narrow page index to the offset, then fetch rows by primary key.
+	 * Params: client, type, type, hour(now) | client, now, type, type,
+	 * hour(now)+1h | client, now, type, type, limit, offset.
 	 */
 	[SQL_LIST_PAGE] =
-	    "SELECT part, token_type, scope, created_at, expires_at, user_id, total FROM ("
-	    " SELECT 0 AS part, NULL AS token_type, NULL AS scope, NULL AS created_at,"
-	    "        NULL AS expires_at, NULL AS user_id, NULL AS id,"
+	    "SELECT part, public_id, token_type, scope, created_at, expires_at, user_id, total FROM ("
+	    " SELECT 0 AS part, NULL AS public_id, NULL AS token_type, NULL AS scope,"
+	    "        NULL AS created_at, NULL AS expires_at, NULL AS user_id, NULL AS id,"
 	    "        CAST((SELECT COALESCE(SUM(live), 0) FROM oauth_token_counts"
-	    "               WHERE oauth_client_id = ? AND expiry_hour > ?)"
+	    "               WHERE oauth_client_id = ? AND token_type IN (?, ?) AND expiry_hour > ?)"
 	    "           + (SELECT COUNT(*) FROM oauth_tokens"
-	    "               WHERE oauth_client_id = ? AND revoked_at IS NULL"
-	    "                 AND expires_at > ? AND expires_at < ?) AS UNSIGNED) AS total"
+	    "               WHERE oauth_client_id = ? AND " ACTIVE " AND expires_at < ?)"
+	    "           AS UNSIGNED) AS total"
 	    " UNION ALL"
-	    " SELECT 1, k.token_type, k.scope, k.created_at, k.expires_at, u.public_id, k.id, NULL"
+	    " SELECT 1, " PAGE_COLUMNS ", k.id, NULL"
 	    "   FROM (SELECT id FROM oauth_tokens"
-	    "          WHERE oauth_client_id = ? AND revoked_at IS NULL AND expires_at > ?"
+	    "          WHERE oauth_client_id = ? AND " ACTIVE
 	    "          ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?) AS page"
 	    "   JOIN oauth_tokens k ON k.id = page.id"
 	    "   LEFT JOIN users u ON u.id = k.user_id"
 	    ") AS result ORDER BY part, created_at DESC, id DESC",
+	/* One user's tokens are few: counted directly.  Params: user, client,
+	 * now, type, type | user, client, now, type, type, limit, offset. */
+	[SQL_LIST_PAGE_BY_USER] =
+	    "SELECT part, public_id, token_type, scope, created_at, expires_at, user_id, total FROM ("
+	    " SELECT 0 AS part, NULL AS public_id, NULL AS token_type, NULL AS scope,"
+	    "        NULL AS created_at, NULL AS expires_at, NULL AS user_id, NULL AS id,"
+	    "        (SELECT COUNT(*) FROM oauth_tokens k JOIN users u ON u.id = k.user_id"
+	    "          WHERE u.public_id = ? AND k.oauth_client_id = ? AND k." ACTIVE ") AS total"
+	    " UNION ALL"
+	    " SELECT 1, " PAGE_COLUMNS ", k.id, NULL"
+	    "   FROM (SELECT k.id FROM oauth_tokens k JOIN users u ON u.id = k.user_id"
+	    "          WHERE u.public_id = ? AND k.oauth_client_id = ? AND k." ACTIVE
+	    "          ORDER BY k.created_at DESC, k.id DESC LIMIT ? OFFSET ?) AS page"
+	    "   JOIN oauth_tokens k ON k.id = page.id"
+	    "   LEFT JOIN users u ON u.id = k.user_id"
+	    ") AS result ORDER BY part, created_at DESC, id DESC",
+	/* Params: now (revoked_at), client, now, type, type. */
+	[SQL_REVOKE] =
+	    "UPDATE oauth_tokens SET revoked_at = ?"
+	    " WHERE oauth_client_id = ? AND " ACTIVE,
+	/* Params: now (revoked_at), user, client, now, type, type. */
+	[SQL_REVOKE_BY_USER] =
+	    "UPDATE oauth_tokens k JOIN users u ON u.id = k.user_id SET k.revoked_at = ?"
+	    " WHERE u.public_id = ? AND k.oauth_client_id = ? AND k." ACTIVE,
+	/* Params: public id, client.  Locks the row until the transaction ends. */
+	[SQL_FIND_TOKEN] =
+	    "SELECT revoked_at IS NULL FROM oauth_tokens"
+	    " WHERE public_id = ? AND oauth_client_id = ? FOR UPDATE",
+	/* Params: now (revoked_at), public id, client. */
+	[SQL_REVOKE_ONE] =
+	    "UPDATE oauth_tokens SET revoked_at = ?"
+	    " WHERE public_id = ? AND oauth_client_id = ? AND revoked_at IS NULL",
+	[SQL_AUDIT] =
+	    "INSERT INTO audit_events (occurred_at, tenant_id, actor, action, client_id,"
+	    "  filters, affected, dry_run, request_id, status)"
+	    " VALUES (UTC_TIMESTAMP(6), ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 };
 
 struct store {
 	struct db db;                       /* one connection per worker */
-	/* Result buffers of SQL_LIST_PAGE, reused for every row. */
+	/* Result buffers of the list statements, reused for every row. */
 	char token_type[16];
 	char scope[4001];                   /* VARCHAR(1000) utf8mb4 */
 	char user_id[257];                  /* VARCHAR(64) utf8mb4 */
 };
+
+/* Parameters of one statement, added in order. */
+struct binds {
+	MYSQL_BIND b[16];
+	MYSQL_TIME times[4];
+	unsigned long lengths[8];
+	int n, ntimes, nlengths;
+};
+
+static MYSQL_BIND *
+next_bind(struct binds *p)
+{
+	MYSQL_BIND *b = &p->b[p->n++];
+
+	memset(b, 0, sizeof(*b));
+	return b;
+}
+
+static void
+add_u64(struct binds *p, uint64_t *v)
+{
+	db_bind_u64(next_bind(p), v);
+}
+
+static void
+add_time(struct binds *p, time_t when)
+{
+	db_bind_time(next_bind(p), &p->times[p->ntimes++], when);
+}
+
+static void
+add_string(struct binds *p, const char *s)
+{
+	unsigned long *len = &p->lengths[p->nlengths++];
+
+	*len = strlen(s);
+	db_bind_string(next_bind(p), s, len);
+}
+
+static void
+add_bytes(struct binds *p, const void *data, unsigned long n)
+{
+	unsigned long *len = &p->lengths[p->nlengths++];
+
+	*len = n;
+	db_bind_blob(next_bind(p), data, len);
+}
+
+/* token_type IN (?, ?): both types, or the wanted one twice. */
+static void
+add_types(struct binds *p, enum token_type_filter type)
+{
+	const char *only = params_token_type_name(type);
+
+	add_string(p, only ? only : "access_token");
+	add_string(p, only ? only : "refresh_token");
+}
 
 enum aut_err
 store_new(const struct config *conf, struct store **out)
@@ -86,15 +194,14 @@ store_connect(struct store *st)
 	return db_connect(&st->db);
 }
 
-/* ---- queries ------------------------------------------------------------ */
+/* ---- who asks ----------------------------------------------------------- */
 
 static enum aut_err
 authorize_once(struct store *st, const unsigned char hash[32], const char *client_id,
     time_t now, struct authorization *out)
 {
-	MYSQL_BIND p[3], r[5];
-	MYSQL_TIME now_t;
-	unsigned long id_len = strlen(client_id), hash_len = 32;
+	struct binds p = { .n = 0 };
+	MYSQL_BIND r[5];
 	unsigned long tenant_len = 0, user_len = 0;
 	signed char has_user = 0, is_admin = 0;
 	db_flag tenant_null = 0, user_null = 0, client_null = 0;
@@ -102,11 +209,10 @@ authorize_once(struct store *st, const unsigned char hash[32], const char *clien
 	enum aut_err err;
 
 	memset(out, 0, sizeof(*out));
-	memset(p, 0, sizeof(p));
 	memset(r, 0, sizeof(r));
-	db_bind_string(&p[0], client_id, &id_len);
-	db_bind_blob(&p[1], hash, &hash_len);
-	db_bind_time(&p[2], &now_t, now);
+	add_string(&p, client_id);
+	add_bytes(&p, hash, 32);
+	add_time(&p, now);
 	db_bind_tiny(&r[0], &has_user);
 	db_bind_tiny(&r[1], &is_admin);
 	db_bind_text(&r[2], who->tenant_id, sizeof(who->tenant_id), &tenant_len, &tenant_null);
@@ -114,7 +220,7 @@ authorize_once(struct store *st, const unsigned char hash[32], const char *clien
 	db_bind_u64(&r[4], &out->client_pk);
 	r[4].is_null = &client_null;
 
-	err = db_execute(&st->db, SQL_AUTHORIZE, p, r, "authorization");
+	err = db_execute(&st->db, SQL_AUTHORIZE, p.b, r, "authorization");
 	if (err == AUT_OK)
 		err = db_fetch_one(&st->db, SQL_AUTHORIZE, &out->token_live, "authorization");
 	if (err != AUT_OK || !out->token_live) {
@@ -148,51 +254,73 @@ store_authorize(struct store *st, const unsigned char hash[32], const char *clie
 	return err;
 }
 
+/* ---- the list ----------------------------------------------------------- */
+
 enum aut_err
-store_list_page(struct store *st, uint64_t client_pk, time_t now, uint64_t offset,
-    unsigned int limit, uint64_t *total, store_row_fn each, void *ctx)
+store_list_page(struct store *st, uint64_t client_pk, const struct token_filters *f,
+    time_t now, uint64_t offset, unsigned int limit, uint64_t *total,
+    store_row_fn each, void *ctx)
 {
-	MYSQL_BIND p[9], r[7];
-	MYSQL_TIME now_t[2], hour_t, hour_end_t, created, expires;
+	struct binds p = { .n = 0 };
+	MYSQL_BIND r[8];
+	MYSQL_TIME created, expires;
 	uint64_t limit64 = limit, total_col = 0;
 	time_t hour = now - now % 3600;
 	signed char part = 0;
-	unsigned long type_len = 0, scope_len = 0, user_len = 0;
-	db_flag type_null = 0, scope_null = 0, user_null = 0, total_null = 0;
+	unsigned long id_len = 0, type_len = 0, scope_len = 0, user_len = 0;
+	db_flag id_null = 0, type_null = 0, scope_null = 0, user_null = 0, total_null = 0;
 	struct token_row row;
-	bool more = false, have_total = false;
+	bool more = false, have_total = false, by_user = f->user_id[0] != '\0';
+	enum statement which = by_user ? SQL_LIST_PAGE_BY_USER : SQL_LIST_PAGE;
 	enum aut_err err;
 
-	memset(p, 0, sizeof(p));
+	if (by_user) {
+		for (int i = 0; i < 2; i++) {
+			add_string(&p, f->user_id);
+			add_u64(&p, &client_pk);
+			add_time(&p, now);
+			add_types(&p, f->token_type);
+		}
+	} else {
+		add_u64(&p, &client_pk);
+		add_types(&p, f->token_type);
+		add_time(&p, hour);
+		add_u64(&p, &client_pk);
+		add_time(&p, now);
+		add_types(&p, f->token_type);
+		add_time(&p, hour + 3600);
+		add_u64(&p, &client_pk);
+		add_time(&p, now);
+		add_types(&p, f->token_type);
+	}
+	add_u64(&p, &limit64);
+	add_u64(&p, &offset);
+
 	memset(r, 0, sizeof(r));
-	db_bind_u64(&p[0], &client_pk);
-	db_bind_time(&p[1], &hour_t, hour);
-	db_bind_u64(&p[2], &client_pk);
-	db_bind_time(&p[3], &now_t[0], now);
-	db_bind_time(&p[4], &hour_end_t, hour + 3600);
-	db_bind_u64(&p[5], &client_pk);
-	db_bind_time(&p[6], &now_t[1], now);
-	db_bind_u64(&p[7], &limit64);
-	db_bind_u64(&p[8], &offset);
 	db_bind_tiny(&r[0], &part);
-	db_bind_text(&r[1], st->token_type, sizeof(st->token_type), &type_len, &type_null);
-	db_bind_text(&r[2], st->scope, sizeof(st->scope), &scope_len, &scope_null);
-	db_bind_datetime(&r[3], &created);
-	db_bind_datetime(&r[4], &expires);
-	db_bind_text(&r[5], st->user_id, sizeof(st->user_id), &user_len, &user_null);
-	db_bind_u64(&r[6], &total_col);
-	r[6].is_null = &total_null;
+	r[1].buffer_type = MYSQL_TYPE_BLOB;
+	r[1].buffer = row.public_id;
+	r[1].buffer_length = sizeof(row.public_id);
+	r[1].length = &id_len;
+	r[1].is_null = &id_null;
+	db_bind_text(&r[2], st->token_type, sizeof(st->token_type), &type_len, &type_null);
+	db_bind_text(&r[3], st->scope, sizeof(st->scope), &scope_len, &scope_null);
+	db_bind_datetime(&r[4], &created);
+	db_bind_datetime(&r[5], &expires);
+	db_bind_text(&r[6], st->user_id, sizeof(st->user_id), &user_len, &user_null);
+	db_bind_u64(&r[7], &total_col);
+	r[7].is_null = &total_null;
 
 	*total = 0;
-	err = db_execute(&st->db, SQL_LIST_PAGE, p, r, "token list");
+	err = db_execute(&st->db, which, p.b, r, "token list");
 	while (err == AUT_OK &&
-	    (err = db_fetch(&st->db, SQL_LIST_PAGE, &more, "token list")) == AUT_OK && more) {
+	    (err = db_fetch(&st->db, which, &more, "token list")) == AUT_OK && more) {
 		if (part == 0) {
 			*total = total_null ? 0 : total_col;
 			have_total = true;
 			continue;
 		}
-		if (!have_total || type_null) {
+		if (!have_total || type_null || id_null || id_len != sizeof(row.public_id)) {
 			fprintf(stderr, "autional: token list: malformed result\n");
 			db_disconnect(&st->db);
 			return AUT_ERR_INTERNAL;
@@ -207,9 +335,136 @@ store_list_page(struct store *st, uint64_t client_pk, time_t now, uint64_t offse
 		db_tm_from_mysql(&expires, &row.expires_at);
 		err = each(ctx, &row);
 		if (err != AUT_OK) {
-			mysql_stmt_free_result(st->db.stmt[SQL_LIST_PAGE]);
+			mysql_stmt_free_result(st->db.stmt[which]);
 			return err;
 		}
 	}
 	return err;
+}
+
+/* ---- audit and revocation ----------------------------------------------- */
+
+enum aut_err
+store_audit(struct store *st, const struct audit_entry *a)
+{
+	struct binds p = { .n = 0 };
+	uint64_t affected = a->affected, status = (uint64_t)a->status;
+	signed char dry_run = a->dry_run;
+
+	add_string(&p, a->tenant_id);
+	add_string(&p, a->actor);
+	add_string(&p, a->action);
+	add_string(&p, a->client_id);
+	add_string(&p, a->filters_json);
+	add_u64(&p, &affected);
+	db_bind_tiny(next_bind(&p), &dry_run);
+	add_string(&p, a->request_id);
+	add_u64(&p, &status);
+	return db_execute(&st->db, SQL_AUDIT, p.b, NULL, "audit");
+}
+
+/* Text statements without values: transaction control only. */
+static enum aut_err
+control(struct store *st, const char *sql)
+{
+	enum aut_err err = db_connect(&st->db);
+
+	if (err == AUT_OK && mysql_query(st->db.conn, sql) != 0)
+		err = db_fail(&st->db, NULL, sql);
+	return err;
+}
+
+/* Commit when all went well, else roll back (db_fail has dropped the link). */
+static enum aut_err
+finish(struct store *st, enum aut_err err)
+{
+	if (err == AUT_OK)
+		return control(st, "COMMIT");
+	if (st->db.conn != NULL && mysql_query(st->db.conn, "ROLLBACK") != 0)
+		db_fail(&st->db, NULL, "ROLLBACK");
+	return err;
+}
+
+static enum aut_err
+count_only(void *ctx, const struct token_row *row)
+{
+	(void)ctx;
+	(void)row;
+	return AUT_ERR_INTERNAL;   /* limit 0: never called */
+}
+
+enum aut_err
+store_revoke_tokens(struct store *st, uint64_t client_pk,
+    const struct token_filters *f, time_t now, struct audit_entry *audit,
+    uint64_t *revoked)
+{
+	struct binds p = { .n = 0 };
+	bool by_user = f->user_id[0] != '\0';
+	enum statement which = by_user ? SQL_REVOKE_BY_USER : SQL_REVOKE;
+	enum aut_err err;
+
+	*revoked = 0;
+	err = control(st, "START TRANSACTION");
+	if (err != AUT_OK)
+		return err;
+	if (audit->dry_run) {
+		err = store_list_page(st, client_pk, f, now, 0, 0, revoked, count_only, NULL);
+	} else {
+		add_time(&p, now);
+		if (by_user)
+			add_string(&p, f->user_id);
+		add_u64(&p, &client_pk);
+		add_time(&p, now);
+		add_types(&p, f->token_type);
+		err = db_execute(&st->db, which, p.b, NULL, "revocation");
+		if (err == AUT_OK)
+			*revoked = db_affected_rows(&st->db, which);
+	}
+	audit->affected = *revoked;
+	if (err == AUT_OK)
+		err = store_audit(st, audit);
+	return finish(st, err);
+}
+
+enum aut_err
+store_revoke_token(struct store *st, uint64_t client_pk,
+    const unsigned char public_id[16], time_t now, struct audit_entry *audit,
+    bool *found, uint64_t *revoked)
+{
+	struct binds p = { .n = 0 }, q = { .n = 0 };
+	MYSQL_BIND r[1];
+	signed char unrevoked = 0;
+	enum aut_err err;
+
+	*found = false;
+	*revoked = 0;
+	err = control(st, "START TRANSACTION");
+	if (err != AUT_OK)
+		return err;
+	memset(r, 0, sizeof(r));
+	add_bytes(&p, public_id, 16);
+	add_u64(&p, &client_pk);
+	db_bind_tiny(&r[0], &unrevoked);
+	err = db_execute(&st->db, SQL_FIND_TOKEN, p.b, r, "token lookup");
+	if (err == AUT_OK)
+		err = db_fetch_one(&st->db, SQL_FIND_TOKEN, found, "token lookup");
+	if (err != AUT_OK)
+		return finish(st, err);
+	if (!*found)
+		return control(st, "ROLLBACK");   /* nothing to change, nothing to audit */
+
+	if (audit->dry_run) {
+		*revoked = unrevoked ? 1 : 0;
+	} else {
+		add_time(&q, now);
+		add_bytes(&q, public_id, 16);
+		add_u64(&q, &client_pk);
+		err = db_execute(&st->db, SQL_REVOKE_ONE, q.b, NULL, "revocation");
+		if (err == AUT_OK)
+			*revoked = db_affected_rows(&st->db, SQL_REVOKE_ONE);
+	}
+	audit->affected = *revoked;
+	if (err == AUT_OK)
+		err = store_audit(st, audit);
+	return finish(st, err);
 }

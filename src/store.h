@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "error.h"
+#include "params.h"
 #include "token.h"
 
 struct store;
@@ -47,12 +48,46 @@ enum aut_err store_authorize(struct store *st, const unsigned char hash[32],
 typedef enum aut_err (*store_row_fn)(void *ctx, const struct token_row *row);
 
 /*
- * The exact number of the client's tokens active at `now` and rows
- * [offset, offset+limit) of them, newest first, from one statement (one
- * snapshot).  *total is known before the first row is handed to each().
+ * The exact number of the client's tokens active at `now` that pass the
+ * filters, and rows [offset, offset+limit) of them, newest first, from one
+ * statement (one snapshot).  *total is known before the first row is handed
+ * to each().  limit 0 counts only.
  */
-enum aut_err store_list_page(struct store *st, uint64_t client_pk, time_t now,
-    uint64_t offset, unsigned int limit, uint64_t *total,
-    store_row_fn each, void *ctx);
+enum aut_err store_list_page(struct store *st, uint64_t client_pk,
+    const struct token_filters *filters, time_t now, uint64_t offset,
+    unsigned int limit, uint64_t *total, store_row_fn each, void *ctx);
+
+/* One audit_events row; the store fills in the time. */
+struct audit_entry {
+	const char *tenant_id;     /* tenants.public_id */
+	const char *actor;         /* users.public_id */
+	const char *action;        /* "tokens.list", "tokens.revoke", "token.revoke" */
+	const char *client_id;     /* public client_id */
+	const char *filters_json;  /* JSON object of the filters, "{}" for none */
+	uint64_t affected;         /* listed total, or revoked (set by the store) */
+	bool dry_run;
+	const char *request_id;
+	int status;                /* HTTP status answered */
+};
+
+/* Write an audit row on its own (reads). */
+enum aut_err store_audit(struct store *st, const struct audit_entry *entry);
+
+/*
+ * Revoke the client's active tokens that pass the filters, and write `audit`
+ * with the count, in one transaction: no revocation without its row.
+ */
+enum aut_err store_revoke_tokens(struct store *st, uint64_t client_pk,
+    const struct token_filters *filters, time_t now, struct audit_entry *audit,
+    uint64_t *revoked);
+
+/*
+ * Revoke one token of the client by public id, with its audit row, in one
+ * transaction.  *found is false when the client has no such token (nothing is
+ * written); revoking an already revoked token is found with *revoked 0.
+ */
+enum aut_err store_revoke_token(struct store *st, uint64_t client_pk,
+    const unsigned char public_id[16], time_t now, struct audit_entry *audit,
+    bool *found, uint64_t *revoked);
 
 #endif

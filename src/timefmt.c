@@ -4,7 +4,7 @@
 int
 timefmt_rfc3339_tm(const struct tm *tm, char out[TIMEFMT_RFC3339_LEN])
 {
-	if (tm->tm_year < 0 - 1900 || tm->tm_year > 9999 - 1900) {
+	if (tm->tm_year < 1000 - 1900 || tm->tm_year > 9999 - 1900) {
 		out[0] = '\0';
 		return -1;
 	}

@@ -6,7 +6,7 @@
 
 #define TIMEFMT_RFC3339_LEN 21   /* "YYYY-MM-DDTHH:MM:SSZ" and its NUL */
 
-/* Format a broken-down UTC time. Returns 0, or -1 if it does not fit. */
+/* Format a broken-down UTC time (years 1000-9999, as DATETIME). 0, or -1. */
 int timefmt_rfc3339_tm(const struct tm *tm, char out[TIMEFMT_RFC3339_LEN]);
 
 /* Format a time_t as UTC. */

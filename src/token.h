@@ -5,6 +5,7 @@
 #include <time.h>
 
 struct token_row {
+	unsigned char public_id[16]; /* shown as "tok_" + 32 hex digits */
 	const char *token_type;  /* "access_token" or "refresh_token" */
 	const char *scope;       /* space-separated scopes, may be "" */
 	const char *user_id;     /* public user id, NULL for client-credentials tokens */

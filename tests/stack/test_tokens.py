@@ -777,11 +777,15 @@ def t_order_hostile(enc, auth, status):
     return run
 
 
+PER_REQUEST_HEADERS = ("date", "x-request-id")
+
+
 def strip_ts(r):
-    """Body bytes with the timestamp value blanked, and headers without Date."""
+    """Body bytes with the timestamp value blanked, and headers without Date and
+    X-Request-Id (both differ per request by design)."""
     j = r.json
     body = r.body.replace(j["timestamp"].encode(), b"<ts>") if isinstance(j, dict) else r.body
-    hdrs = [(n.lower(), v) for n, v in r.headers if n.lower() != "date"]
+    hdrs = [(n.lower(), v) for n, v in r.headers if n.lower() not in PER_REQUEST_HEADERS]
     return body, hdrs
 
 
@@ -816,16 +820,14 @@ def t_unknown_path(path):
     return run
 
 
-def t_405(method):
+def t_405(method, path, want_allow):
     def run():
         body = b'{"x":1}' if method in ("POST", "PUT", "PATCH") else None
         hdrs = [("Content-Type", "application/json")] if body else []
-        # cli_alpha_empty: nothing to lose should DELETE ever mean "revoke".
-        r = request(method, PATH_FMT.format("cli_alpha_empty"), auth=BEARERS["admin"],
-                    headers=hdrs, body=body)
+        r = request(method, path, auth=BEARERS["admin"], headers=hdrs, body=body)
         check_error(r, 405)
         allow = r.header_all("Allow")
-        expect(allow == ["GET, HEAD"], "Allow %r, want ['GET, HEAD']" % allow)
+        expect(allow == [want_allow], "Allow %r, want [%r]" % (allow, want_allow))
     return run
 
 
@@ -836,8 +838,8 @@ def t_head(client, query, auth, status):
         h = request("HEAD", path, auth=auth)
         check_common(g, status)
         check_common(h, status, head=True)
-        gl = [(n.lower(), v) for n, v in g.headers if n.lower() != "date"]
-        hl = [(n.lower(), v) for n, v in h.headers if n.lower() != "date"]
+        gl = [(n.lower(), v) for n, v in g.headers if n.lower() not in PER_REQUEST_HEADERS]
+        hl = [(n.lower(), v) for n, v in h.headers if n.lower() not in PER_REQUEST_HEADERS]
         expect(sorted(gl) == sorted(hl), "HEAD headers %r != GET headers %r" % (hl, gl))
         expect(h.header("Content-Length") == str(len(g.body)),
                "HEAD Content-Length %r, GET body is %d bytes"
@@ -917,7 +919,8 @@ def hostile_cases():
         ("client_id hash %23", P("cli_alpha_web%23"), a, {404}),
         ("double slash path", "/admin/oauth/clients//cli_alpha_web/tokens", a, {400, 404}),
         ("path trailing slash", P("cli_alpha_web") + "/", a, {404}),
-        ("path extra segment", P("cli_alpha_web") + "/x", a, {404}),
+        ("path extra segment (a token id route: GET not allowed)", P("cli_alpha_web") + "/x", a, {405}),
+        ("path two extra segments", P("cli_alpha_web") + "/x/y", a, {404}),
         ("path dot segments", "/admin/oauth/clients/cli_alpha_web/../cli_alpha_web/tokens", a, {200, 400, 404}),
         ("path encoded tokens", "/admin/oauth/clients/cli_alpha_web/%74okens", a, {200, 404}),
         ("path case", "/admin/OAUTH/clients/cli_alpha_web/tokens", a, {404}),
@@ -1394,13 +1397,18 @@ def main():
     test("404 same the other way round (tenant B admin, tenant A client)")(
         t_404_identical("beta_admin", "cli_alpha_web", "cli_alpha_we0"))
     for p in ("/admin/oauth/clients/cli_alpha_web/tokenz", "/admin/oauth/clients/cli_alpha_web",
-              "/admin/oauth/clients", "/admin/oauth/clients/cli_alpha_web/tokens/extra",
+              "/admin/oauth/clients", "/admin/oauth/clients/cli_alpha_web/tokens/a/b",
               "/admin/oauth/clients/cli_alpha_web/TOKENS", "/admin/oauth", "/admin/x"):
         test("404 JSON for unknown path %s" % p)(t_unknown_path(p))
 
     # 405 and HEAD
-    for m in ("POST", "PUT", "DELETE", "PATCH"):
-        test("405 %s with Allow: GET, HEAD" % m)(t_405(m))
+    # (cli_alpha_empty: nothing to lose if a method ever starts to mean "revoke")
+    for m in ("POST", "PUT", "PATCH", "OPTIONS"):
+        test("405 %s on the list with Allow: GET, HEAD, DELETE" % m)(
+            t_405(m, PATH_FMT.format("cli_alpha_empty"), "GET, HEAD, DELETE"))
+    for m in ("GET", "POST", "PUT", "PATCH"):
+        test("405 %s on one token with Allow: DELETE" % m)(
+            t_405(m, PATH_FMT.format("cli_alpha_empty") + "/tok_" + "0" * 32, "DELETE"))
     test("HEAD 200: same status and headers as GET, no body")(
         t_head("cli_alpha_page", "page=2", BEARERS["admin"], 200))
     test("HEAD 401")(t_head("cli_alpha_web", "", None, 401))

@@ -156,7 +156,7 @@ test_envelope(void)
 	CHECK_INT(items ? (long long)json_object_array_length(items) : -1, 2, "items: two");
 
 	it = items ? json_object_array_get_idx(items, 0) : NULL;
-	CHECK_INT(key_count(it), 5, "item with user: five keys");
+	CHECK_INT(key_count(it), 6, "item with user: six keys (id included)");
 	check_string(it, "created_at", "2026-04-15T10:30:00Z", "item 0");
 	check_string(it, "expires_at", "2026-04-15T10:45:00Z", "item 0");
 	check_string(it, "scope", "openid profile email", "item 0");
@@ -164,7 +164,7 @@ test_envelope(void)
 	check_string(it, "user_id", "usr_abc123", "item 0");
 
 	it = items ? json_object_array_get_idx(items, 1) : NULL;
-	CHECK_INT(key_count(it), 4, "item without user: four keys");
+	CHECK_INT(key_count(it), 5, "item without user: five keys (id included)");
 	CHECK(it != NULL && !json_object_object_get_ex(it, "user_id", NULL),
 	    "item without user: no \"user_id\" key at all (not null, not \"\")");
 	check_string(it, "created_at", "2000-02-29T00:00:00Z", "item 1");
@@ -308,6 +308,37 @@ test_free(void)
 	render_list_free(list);   /* valgrind checks nothing leaks */
 }
 
+/* Issue 6: the revocation answer and the audit's filters. */
+static void
+test_revoked_and_filters(void)
+{
+	char *body = NULL;
+	size_t len = 0;
+	struct token_filters f;
+	json_object *root;
+
+	CHECK_INT(render_revoked(7, true, 0, &body, &len), AUT_OK, "revoked: renders");
+	root = body ? json_tokener_parse(body) : NULL;
+	CHECK_INT(key_count(root), 5, "revoked: five keys");
+	CHECK(root && json_object_get_int64(json_object_object_get(root, "revoked")) == 7,
+	    "revoked: count");
+	CHECK(root && json_object_get_boolean(json_object_object_get(root, "dry_run")),
+	    "revoked: dry_run true");
+	json_object_put(root);
+	free(body);
+
+	memset(&f, 0, sizeof(f));
+	CHECK_INT(render_filters(&f, &body), AUT_OK, "filters: none renders");
+	CHECK_STR(body, "{}", "filters: none is {}");
+	free(body);
+	strcpy(f.user_id, "usr_\"x");
+	f.token_type = TOKEN_TYPE_ACCESS;
+	CHECK_INT(render_filters(&f, &body), AUT_OK, "filters: both render");
+	CHECK_STR(body, "{\"user_id\":\"usr_\\\"x\",\"token_type\":\"access_token\"}",
+	    "filters: escaped JSON");
+	free(body);
+}
+
 int
 main(void)
 {
@@ -319,5 +350,6 @@ main(void)
 	test_escaping();
 	test_error();
 	test_free();
+	test_revoked_and_filters();
 	return unit_done();
 }

@@ -150,6 +150,33 @@ test_getenv_exact_names(void)
 	request_free(&req);
 }
 
+/* Issue 6: X-Request-Id taken when safe, generated otherwise. */
+static void
+test_request_id(void)
+{
+	char *safe[] = { "REQUEST_URI=/", "HTTP_X_REQUEST_ID=abc-123_x.y:z@w", NULL };
+	char *unsafe[] = { "REQUEST_URI=/", "HTTP_X_REQUEST_ID=a b\r\nX-Evil: 1", NULL };
+	char *apache[] = { "REQUEST_URI=/", "UNIQUE_ID=Zx9AbC", NULL };
+	char *none[] = { "REQUEST_URI=/", NULL };
+	struct request a, b, c, d, e;
+
+	CHECK_INT(request_from_env(&a, safe), 0, "request id: parsed");
+	CHECK_STR(a.request_id, "abc-123_x.y:z@w", "request id: the server's, when safe");
+	CHECK_INT(request_from_env(&b, unsafe), 0, "request id: unsafe parsed");
+	CHECK_INT((long long)strlen(b.request_id), 32, "request id: unsafe replaced by 32 hex");
+	CHECK(strspn(b.request_id, "0123456789abcdef") == 32, "request id: generated is hex");
+	CHECK_INT(request_from_env(&c, apache), 0, "request id: UNIQUE_ID parsed");
+	CHECK_STR(c.request_id, "Zx9AbC", "request id: Apache mod_unique_id");
+	CHECK_INT(request_from_env(&d, none), 0, "request id: none parsed");
+	CHECK_INT(request_from_env(&e, none), 0, "request id: none parsed twice");
+	CHECK(strcmp(d.request_id, e.request_id) != 0, "request id: generated ids differ");
+	request_free(&a);
+	request_free(&b);
+	request_free(&c);
+	request_free(&d);
+	request_free(&e);
+}
+
 int
 main(void)
 {
@@ -162,5 +189,6 @@ main(void)
 	test_missing_variables();
 	test_empty_authorization_is_not_absent();
 	test_getenv_exact_names();
+	test_request_id();
 	return unit_done();
 }

@@ -55,7 +55,7 @@ test_no_match(void)
 		P "tokens",                  /* no client segment at all */
 		P "x/tokens/",               /* trailing slash */
 		P "x/tokens//",
-		P "x/tokens/extra",
+		P "x/tokens/extra/more",     /* below a token id */
 		P "x/y/tokens",              /* extra segment */
 		P "x//tokens",
 		P "x/token",
@@ -229,6 +229,38 @@ test_decode_length(void)
 	    "length: fits a 4-byte buffer");
 }
 
+/* Issue 6: /tokens/{token_id} and the token id's form. */
+static void
+test_token_route(void)
+{
+	struct route r;
+	unsigned char id[ROUTE_TOKEN_ID_BYTES];
+	const char *good = "tok_00112233445566778899aabbccddeeff";
+
+	CHECK_INT(route_match(P "cli/tokens/tok_abc", &r), AUT_OK, "token route: matches");
+	CHECK_INT(r.kind, ROUTE_CLIENT_TOKEN, "token route: kind");
+	CHECK_INT((long long)r.token_id_raw_len, 7, "token route: id segment length");
+	CHECK_INT((long long)r.client_id_raw_len, 3, "token route: client segment length");
+	CHECK_INT(route_match(P "cli/tokens", &r), AUT_OK, "collection route: matches");
+	CHECK_INT(r.kind, ROUTE_CLIENT_TOKENS, "collection route: kind");
+	CHECK_STR(route_allowed_methods(ROUTE_CLIENT_TOKENS), "GET, HEAD, DELETE", "Allow: collection");
+	CHECK_STR(route_allowed_methods(ROUTE_CLIENT_TOKEN), "DELETE", "Allow: one token");
+
+	CHECK_INT(route_decode_token_id(good, strlen(good), id), 0, "token id: decodes");
+	CHECK_INT(id[0], 0x00, "token id: first byte");
+	CHECK_INT(id[15], 0xff, "token id: last byte");
+	CHECK_INT(route_decode_token_id("tok_00112233445566778899AABBCCDDEEFF", 36, id), 0,
+	    "token id: upper-case hex accepted");
+	CHECK_INT(route_decode_token_id("tok_00112233445566778899aabbccddeef", 35, id), -1,
+	    "token id: one digit short");
+	CHECK_INT(route_decode_token_id("tok_00112233445566778899aabbccddeeffa", 37, id), -1,
+	    "token id: one digit long");
+	CHECK_INT(route_decode_token_id("tik_00112233445566778899aabbccddeeff", 36, id), -1,
+	    "token id: wrong prefix");
+	CHECK_INT(route_decode_token_id("tok_0011223344556677889%aabbccddeeff", 36, id), -1,
+	    "token id: not hex");
+}
+
 int
 main(void)
 {
@@ -238,5 +270,6 @@ main(void)
 	test_decode_malformed_escape();
 	test_decode_not_a_client_id();
 	test_decode_length();
+	test_token_route();
 	return unit_done();
 }
