@@ -15,6 +15,9 @@ MARIADB_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 MARIADB_DB=${MARIADB_DB:-autional}
 MARIADB_APP_USER=${MARIADB_APP_USER:-autional}
 MARIADB_START_TIMEOUT=${MARIADB_START_TIMEOUT:-60}
+# Small and fast for tests; a benchmark wants e.g. MARIADB_BUFFER_POOL=2G.
+MARIADB_BUFFER_POOL=${MARIADB_BUFFER_POOL:-64M}
+MARIADB_EXTRA_OPTS=${MARIADB_EXTRA_OPTS:-}   # more mariadbd options, split on blanks
 
 mariadb_socket() { printf '%s/mysqld.sock' "$1"; }
 # The administrative account: install-db makes one for the OS user, authenticated
@@ -61,8 +64,8 @@ mariadb_start() {
     (mariadbd --no-defaults --datadir="$dir/data" --socket="$(mariadb_socket "$dir")" \
       --skip-networking --user="$(id -un)" \
       --pid-file="$dir/mariadbd.pid" --log-error="$dir/error.log" \
-      --default-time-zone=+00:00 --innodb-buffer-pool-size=64M \
-      --innodb-flush-log-at-trx-commit=2 --skip-name-resolve \
+      --default-time-zone=+00:00 --innodb-buffer-pool-size="$MARIADB_BUFFER_POOL" \
+      --innodb-flush-log-at-trx-commit=2 --skip-name-resolve $MARIADB_EXTRA_OPTS \
       </dev/null >>"$dir/error.log" 2>&1 &
       echo $! >"$dir/server.pid")
     pid=$(read_pid "$dir/server.pid")
