@@ -14,7 +14,7 @@
 # complaints about requests), access.log, run/ (pid file, mutexes), fcgid/
 # (FcgidIPCDir with the workers' sockets, and the process table).
 
-# shellcheck source=lib.sh
+# shellcheck source=tests/frontends/lib.sh disable=SC2034 # FE_* are read by tests/run
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 APACHE_MODULES=${APACHE_MODULES:-/usr/lib/apache2/modules}
@@ -82,7 +82,7 @@ apache_checks() {
   fe_expect "probe through Apache answered by the program: Authorization passed" fe_probe "$FE_BASE_URL"
   # The workers' sockets (one per worker) in FcgidIPCDir.
   socks=$(find "$dir/fcgid" -type s 2>/dev/null)
-  fe_expect "mod_fcgid made its sockets in FcgidIPCDir: $(echo $socks)" test -n "$socks"
+  fe_expect "mod_fcgid made its sockets in FcgidIPCDir: ${socks//$'\n'/ }" test -n "$socks"
   say "   FcgidIPCDir $dir/fcgid: $(stat -c '%a %U %G' "$dir/fcgid")"
   for s in $socks; do
     fe_check_socket "$s" "700 $FE_WEB_USER $FE_WEB_USER"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # FE_* globals are read by tests/run
 # tests/frontends/lib.sh: what the front-end stages share (sourced, bash).
 #
 # Each stage is one file, tests/frontends/N.sh, defining for its name N:
@@ -16,7 +17,7 @@
 #       stops the front end and every worker it left.
 # tests/run runs every tests/frontends/N.sh as a stage (FRONTENDS), with the
 # same suite environment; N_checks counts into its total.  Run as a command, a
-# stage file runs itself alone, from build to total (fe_main below).
+# stage file runs tests/run with only itself (fe_main below).
 #
 # Needs root: the front ends drop to their usual users (www-data, and a worker
 # user standing in for "autional"), and the socket checks switch to another
@@ -24,7 +25,7 @@
 
 FE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 FE_SRC=$(cd "$FE_DIR/../.." && pwd)
-# shellcheck source=../lib/common.sh
+# shellcheck source=tests/lib/common.sh
 . "$FE_SRC/tests/lib/common.sh"
 
 FE_WEB_USER=${FE_WEB_USER:-www-data}    # the web server's user, as on Debian
@@ -336,94 +337,10 @@ fe_verify_units() {
 }
 
 # --- a stage on its own -------------------------------------------------------
-# fe_run_suite NAME SUITE: one tests/stack/ suite against the running front end,
-# with tests/run's environment; counted from its "N passed, N failed" line.
-fe_run_suite() {
-  local fe=$1 exe=$2 name line rc dir
-  name=${exe##*/}
-  dir=$WORK/$fe/suites/$name
-  mkdir -p "$dir"
-  note "suite $name via $fe ($FE_BASE_URL)"
-  (cd "$FE_SRC" && BASE_URL=$FE_BASE_URL APP_LOG=$FE_APP_LOG FRONTEND=$fe \
-    DB_SOCKET=$(mariadb_socket "$WORK/mariadb") DB_NAME=$MARIADB_DB \
-    DB_USER=$(mariadb_admin_user) APP_CONFIG=$WORK/app.conf \
-    MARIADB_CTL=$FE_SRC/tests/lib/mariadb.sh MARIADB_DIR=$WORK/mariadb \
-    SRCDIR=$FE_SRC BUILDDIR=$FE_BUILD WORK=$dir \
-    timeout --foreground -k 10 "${SUITE_TIMEOUT:-600}" "$exe" </dev/null 2>&1) | tee "$dir.log"
-  rc=${PIPESTATUS[0]}
-  line=$(tr -d '\r' <"$dir.log" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -n 1)
-  if [ -z "$line" ]; then
-    say "FAIL: $name ($fe): exit $rc without a 'N passed, N failed' line"
-    FE_FAILED=$((FE_FAILED + 1))
-  else
-    set -- $line
-    FE_PASSED=$((FE_PASSED + $1)) FE_FAILED=$((FE_FAILED + $3))
-    if ((rc != 0 && $3 == 0)); then
-      say "FAIL: $name ($fe): exit $rc although it reported no failure"
-      FE_FAILED=$((FE_FAILED + 1))
-    fi
-  fi
-  mariadb_start "$WORK/mariadb" >/dev/null ||
-    { say "FAIL: MariaDB did not come back after $name"; FE_FAILED=$((FE_FAILED + 1)); }
-}
-
-# fe_main NAME: the whole stage alone: build (unless APP_PROGRAM names a built
-# program), a private MariaDB, the front end, every suite in tests/stack/ (or
-# SUITES), the checks, stop everything.  Last line "N passed, N failed".
-# Environment: WORK, PORT, APP_PROGRAM, SUITES, SUITE_TIMEOUT, KEEP_WORK.
+# fe_main NAME: run the stage alone through the test command, which builds,
+# runs the unit tests, starts MariaDB, then this front end with every suite of
+# tests/stack/ and NAME_checks, and prints the total last ("N passed, N failed").
+# tests/run's environment applies (WORK, PORT, SUITES, KEEP_WORK, ...).
 fe_main() {
-  local name=$1 s suites=() port
-  set -uo pipefail
-  # shellcheck source=../lib/mariadb.sh
-  . "$FE_SRC/tests/lib/mariadb.sh"
-  # shellcheck source=../lib/build.sh
-  . "$FE_SRC/tests/lib/build.sh"
-  FE_PASSED=0 FE_FAILED=0 FE_STARTED=
-  trap 'fe_main_finish "$?"' EXIT
-  trap 'say interrupted; exit 130' INT TERM
-  FE_NAME=$name
-  WORK=${WORK:-$(mktemp -d "${TMPDIR:-/tmp}/autional-fe.XXXXXX")} || exit 1
-  mkdir -p "$WORK" && WORK=$(cd "$WORK" && pwd)
-  note "work directory: $WORK"
-  if [ -n "${APP_PROGRAM:-}" ]; then
-    FE_BUILD=$(cd "$(dirname "$APP_PROGRAM")/.." && pwd)
-  else
-    build_project "$FE_SRC" "$WORK/build" --enable-werror ||
-      { say "FAIL: build"; FE_FAILED=$((FE_FAILED + 1)); exit 1; }
-    FE_BUILD=$WORK/build
-  fi
-  FE_STARTED=mariadb
-  mariadb_start "$WORK/mariadb" && mariadb_setup "$WORK/mariadb" "$FE_SRC" &&
-    mariadb_write_config "$WORK/mariadb" "$WORK/app.conf" ||
-    { say "FAIL: starting MariaDB"; FE_FAILED=$((FE_FAILED + 1)); exit 1; }
-  port=${PORT:-$(free_port)}
-  note "starting $name on 127.0.0.1:$port"
-  FE_STARTED="mariadb $name"
-  "${name}_start" "$WORK/$name" "$port" "$APP_PROGRAM" "$WORK/app.conf" ||
-    { say "FAIL: starting $name"; FE_FAILED=$((FE_FAILED + 1)); exit 1; }
-  if [ -n "${SUITES:-}" ]; then
-    for s in $SUITES; do suites+=("$FE_SRC/tests/stack/$s"); done
-  else
-    for s in "$FE_SRC"/tests/stack/*; do [ -f "$s" ] && [ -x "$s" ] && suites+=("$s"); done
-  fi
-  ((${#suites[@]})) || note "no suites in tests/stack/ yet"
-  for s in "${suites[@]}"; do fe_run_suite "$name" "$s"; done
-  "${name}_checks" "$WORK/$name"
-  FE_PASSED=$((FE_PASSED + FE_CHECKS_PASSED)) FE_FAILED=$((FE_FAILED + FE_CHECKS_FAILED))
-  exit 0
-}
-
-fe_main_finish() {
-  local rc=$1
-  trap '' INT TERM
-  trap - EXIT
-  [[ " $FE_STARTED " == *" $FE_NAME "* ]] && "${FE_NAME}_stop" "$WORK/$FE_NAME"
-  [[ " $FE_STARTED " == *" mariadb "* ]] && mariadb_stop "$WORK/mariadb"
-  ((rc == 0)) || ((FE_FAILED > 0)) || FE_FAILED=1
-  if [ -z "${KEEP_WORK:-}" ]; then
-    if ((FE_FAILED == 0)); then rm -rf "$WORK"; else rm -rf "$WORK/mariadb/data"; say "logs kept in $WORK"; fi
-  fi
-  say "$FE_PASSED passed, $FE_FAILED failed"
-  ((FE_FAILED == 0)) && exit 0
-  exit 1
+  FRONTENDS=$1 exec "$FE_SRC/tests/run"
 }

@@ -19,7 +19,7 @@
 # Files in DIR: the localized units, lighttpd.conf, log/, app.log (FE_APP_LOG:
 # lighttpd's stderr and the program's).
 
-# shellcheck source=lib.sh
+# shellcheck source=tests/frontends/lib.sh disable=SC2034 # FE_* are read by tests/run
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # sockact_run DIR: the program under systemd-socket-activate, per the units.
@@ -34,8 +34,9 @@ sockact_run() {
   group=$(fe_unit_value "$dir/autional-admin.service" Group)
   mapfile -t envs < <(fe_unit_value "$dir/autional-admin.service" Environment)
   for e in "${envs[@]}"; do args+=(-E "$e"); done
-  [ -n "$sock" ] && [ -n "$mode" ] && [ -n "$exec" ] && [ -n "$user" ] ||
-    { warn "ListenStream/SocketMode/ExecStart/User missing in the units"; return 1; }
+  if [ -z "$sock" ] || [ -z "$mode" ] || [ -z "$exec" ] || [ -z "$user" ]; then
+    warn "ListenStream/SocketMode/ExecStart/User missing in the units"; return 1
+  fi
   rm -f "$sock"
   FE_OUT=$dir/app.log FE_PIDFILE=$dir/socket-activate.pid
   # shellcheck disable=SC2086 # ExecStart= is a word list without quotes
@@ -66,7 +67,7 @@ lighttpd_sockact_start() {
 }
 
 lighttpd_sockact_checks() {
-  local dir=$1 exe=$1/libexec/autional-admin.fcgi w code
+  local dir=$1 exe=$1/libexec/autional-admin.fcgi w p code
   fe_checks_begin "lighttpd in front of systemd-socket-activate"
   fe_expect "systemd-analyze verify conf/systemd/autional-admin.socket + .service" \
     fe_verify_units "$dir/autional-admin.socket" "$dir/autional-admin.service"
@@ -80,8 +81,8 @@ lighttpd_sockact_checks() {
   # Without systemd nothing holds the socket or restarts the program: kill -9
   # leaves lighttpd without a backend (it answers 503).  Checked, as documented.
   if [ -n "$w" ]; then
-    kill -KILL $w
-    for w in $w; do wait_until 10 pid_gone "$w"; done
+    for p in $w; do kill -KILL "$p"; done
+    for p in $w; do wait_until 10 pid_gone "$p"; done
     code=$(curl -s -o /dev/null -m 10 -w '%{http_code}' "$FE_BASE_URL/admin/oauth/clients/x/tokens")
     fe_expect "systemd-socket-activate does not respawn: after kill -9 lighttpd answers $code (503 expected)" \
       test "$code" = 503 -a -z "$(fe_workers "$exe")"

@@ -12,7 +12,7 @@
 # lighttpd.conf, log/error.log (lighttpd's), log/access.log, app.log (lighttpd's
 # stderr, which the workers inherit: FE_APP_LOG).
 
-# shellcheck source=lib.sh
+# shellcheck source=tests/frontends/lib.sh disable=SC2034 # FE_* are read by tests/run
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 lighttpd_spawn_start() {

@@ -15,7 +15,7 @@
 # Files in DIR: autional-admin-spawn.service (localized unit), nginx.conf,
 # error.log and access.log (nginx's), app.log (the worker's stderr: FE_APP_LOG).
 
-# shellcheck source=lib.sh
+# shellcheck source=tests/frontends/lib.sh disable=SC2034 # FE_* are read by tests/run
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # spawnfcgi_run DIR: the localized unit's ExecStart=, with its Environment=,
@@ -50,7 +50,7 @@ nginx_spawnfcgi_start() {
 }
 
 nginx_spawnfcgi_checks() {
-  local dir=$1 exe=$1/libexec/autional-admin.fcgi w code
+  local dir=$1 exe=$1/libexec/autional-admin.fcgi w p code
   fe_checks_begin "nginx in front of spawn-fcgi"
   fe_expect "systemd-analyze verify conf/systemd/autional-admin-spawn.service" \
     fe_verify_units "$dir/autional-admin-spawn.service"
@@ -66,8 +66,8 @@ nginx_spawnfcgi_checks() {
   # service is started again (systemd's Restart=always; emulated here by
   # running the unit's ExecStart= once more).
   if [ -n "$w" ]; then
-    kill -KILL $w
-    for w in $w; do wait_until 10 pid_gone "$w"; done
+    for p in $w; do kill -KILL "$p"; done
+    for p in $w; do wait_until 10 pid_gone "$p"; done
     code=$(curl -s -o /dev/null -m 10 -w '%{http_code}' "$FE_BASE_URL/admin/oauth/clients/x/tokens")
     fe_expect "spawn-fcgi does not respawn: after kill -9 nginx answers $code (502 expected) and no worker runs" \
       test "$code" = 502 -a -z "$(fe_workers "$exe")"

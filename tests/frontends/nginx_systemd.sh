@@ -24,7 +24,7 @@
 # The checks also start autional-admin-spawn.service in the same systemd
 # (socket DIR/run-spawn/admin.sock, probed directly with cgi-fcgi).
 
-# shellcheck source=lib.sh
+# shellcheck source=tests/frontends/lib.sh disable=SC2034 # FE_* are read by tests/run
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 SYSTEMD_BIN=${SYSTEMD_BIN:-/lib/systemd/systemd}
@@ -37,6 +37,13 @@ sd() {
 
 # sd_show DIR UNIT PROPERTY: one property's value.
 sd_show() { sd "$1" show -p "$3" --value "$2" 2>/dev/null; }
+
+# sd_child PIDFILE: the child of unshare (systemd, PID 1 inside).
+sd_child() {
+  local c
+  c=$(ps -o pid= --ppid "$(read_pid "$1")" | tr -d ' ')
+  [ -n "$c" ] && echo "$c"
+}
 
 sd_write_units() {
   local dir=$1 u f
@@ -83,9 +90,9 @@ nginx_systemd_start() {
   fe_serve env SYSTEMD_UNIT_PATH="$dir/units" unshare --pid --fork --mount --mount-proc \
     --propagation private "$SYSTEMD_BIN" --system --unit=autional-test.target \
     --log-target=console --show-status=no
-  wait_until 10 eval 'ps -o pid= --ppid "$(read_pid "$dir/unshare.pid")" | grep -q .' ||
+  wait_until 10 sd_child "$dir/unshare.pid" ||
     { warn "systemd did not start"; nginx_systemd_stop "$dir"; return 1; }
-  pid=$(ps -o pid= --ppid "$(read_pid "$dir/unshare.pid")" | tr -d ' ')
+  pid=$(sd_child "$dir/unshare.pid")
   echo "$pid" >"$dir/systemd.pid"
   if ! wait_until 20 test -S "$dir/run/admin.sock"; then
     sd "$dir" status autional-admin.socket >&2
