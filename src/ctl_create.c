@@ -4,6 +4,9 @@
 #include "ctl.h"
 #include "ctl_store.h"
 
+enum kind { K_TENANT, K_USER, K_CLIENT };
+static const char *const kind_name[] = { "tenant", "user", "client" };
+
 /* What the three commands read from their options. */
 struct create_args {
 	const char *id;         /* --id */
@@ -77,6 +80,46 @@ finish(struct ctl *ctl, struct ctl_store *st, enum aut_err err, enum ctl_created
 	return CTL_EXIT_OK;
 }
 
+/* The three commands differ in their options and the row they insert. */
+static int
+create(struct ctl *ctl, int argc, char **argv, enum kind k, const struct option *longopts)
+{
+	struct create_args a = { 0 };
+	struct ctl_store *st = NULL;
+	enum ctl_created made = CTL_EXISTS;
+	enum aut_err err;
+	int rc;
+
+	if ((rc = ctl_parse_options(ctl, argc, argv, longopts, create_option, &a)) >= 0 ||
+	    (rc = check_ids(ctl, &a, k != K_TENANT)) >= 0)
+		return rc;
+	if (k == K_TENANT && a.name == NULL)
+		return ctl_usage(ctl, "--name is required");
+	/* A client's name may be empty; a tenant's may not. */
+	if (a.name != NULL && (k == K_TENANT || a.name[0] != '\0') &&
+	    !ctl_valid_name(a.name, 200))
+		return ctl_usage(ctl, "bad --name: %s200 characters of UTF-8 text, no control"
+		    " characters", k == K_TENANT ? "1-" : "up to ");
+	if ((rc = ctl_load_config(ctl)) != 0)
+		return rc;
+	err = ctl_store_new(&ctl->conf, &st);
+	if (err == AUT_OK) {
+		switch (k) {
+		case K_TENANT:
+			err = ctl_store_tenant_create(st, a.id, a.name, &made);
+			break;
+		case K_USER:
+			err = ctl_store_user_create(st, a.tenant, a.id, a.admin, &made);
+			break;
+		case K_CLIENT:
+			err = ctl_store_client_create(st, a.tenant, a.id, a.name ? a.name : "",
+			    &made);
+			break;
+		}
+	}
+	return finish(ctl, st, err, made, kind_name[k], &a);
+}
+
 static int
 run_tenant_create(struct ctl *ctl, int argc, char **argv)
 {
@@ -85,25 +128,8 @@ run_tenant_create(struct ctl *ctl, int argc, char **argv)
 		{ "name", required_argument, NULL, 'n' },
 		CTL_COMMON_OPTIONS
 	};
-	struct create_args a = { 0 };
-	struct ctl_store *st = NULL;
-	enum ctl_created made = CTL_EXISTS;
-	enum aut_err err;
-	int rc;
 
-	if ((rc = ctl_parse_options(ctl, argc, argv, longopts, create_option, &a)) >= 0 ||
-	    (rc = check_ids(ctl, &a, false)) >= 0)
-		return rc;
-	if (a.name == NULL)
-		return ctl_usage(ctl, "--name is required");
-	if (!ctl_valid_name(a.name, 200))
-		return ctl_usage(ctl, "bad --name: 1-200 characters of UTF-8 text, no control characters");
-	if ((rc = ctl_load_config(ctl)) != 0)
-		return rc;
-	err = ctl_store_new(&ctl->conf, &st);
-	if (err == AUT_OK)
-		err = ctl_store_tenant_create(st, a.id, a.name, &made);
-	return finish(ctl, st, err, made, "tenant", &a);
+	return create(ctl, argc, argv, K_TENANT, longopts);
 }
 
 static int
@@ -115,21 +141,8 @@ run_user_create(struct ctl *ctl, int argc, char **argv)
 		{ "admin", no_argument, NULL, 'a' },
 		CTL_COMMON_OPTIONS
 	};
-	struct create_args a = { 0 };
-	struct ctl_store *st = NULL;
-	enum ctl_created made = CTL_EXISTS;
-	enum aut_err err;
-	int rc;
 
-	if ((rc = ctl_parse_options(ctl, argc, argv, longopts, create_option, &a)) >= 0 ||
-	    (rc = check_ids(ctl, &a, true)) >= 0)
-		return rc;
-	if ((rc = ctl_load_config(ctl)) != 0)
-		return rc;
-	err = ctl_store_new(&ctl->conf, &st);
-	if (err == AUT_OK)
-		err = ctl_store_user_create(st, a.tenant, a.id, a.admin, &made);
-	return finish(ctl, st, err, made, "user", &a);
+	return create(ctl, argc, argv, K_USER, longopts);
 }
 
 static int
@@ -141,23 +154,8 @@ run_client_create(struct ctl *ctl, int argc, char **argv)
 		{ "name", required_argument, NULL, 'n' },
 		CTL_COMMON_OPTIONS
 	};
-	struct create_args a = { 0 };
-	struct ctl_store *st = NULL;
-	enum ctl_created made = CTL_EXISTS;
-	enum aut_err err;
-	int rc;
 
-	if ((rc = ctl_parse_options(ctl, argc, argv, longopts, create_option, &a)) >= 0 ||
-	    (rc = check_ids(ctl, &a, true)) >= 0)
-		return rc;
-	if (a.name != NULL && a.name[0] != '\0' && !ctl_valid_name(a.name, 200))
-		return ctl_usage(ctl, "bad --name: up to 200 characters of UTF-8 text, no control characters");
-	if ((rc = ctl_load_config(ctl)) != 0)
-		return rc;
-	err = ctl_store_new(&ctl->conf, &st);
-	if (err == AUT_OK)
-		err = ctl_store_client_create(st, a.tenant, a.id, a.name ? a.name : "", &made);
-	return finish(ctl, st, err, made, "client", &a);
+	return create(ctl, argc, argv, K_CLIENT, longopts);
 }
 
 const struct ctl_command ctl_cmd_tenant_create = {
