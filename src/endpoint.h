@@ -39,6 +39,7 @@ enum aut_err tokens_list_run(struct call *call);
 
 /* tokens_revoke.c: DELETE .../tokens and DELETE .../tokens/{token_id} */
 enum aut_err tokens_revoke_parse(struct call *call);
+enum aut_err tokens_revoke_one_parse(struct call *call);
 enum aut_err tokens_revoke_all_run(struct call *call);
 enum aut_err tokens_revoke_one_run(struct call *call);
 

@@ -23,7 +23,7 @@ static const struct endpoint endpoints[] = {
 	{ ROUTE_CLIENT_TOKENS, "GET", tokens_list_parse, tokens_list_run },
 	{ ROUTE_CLIENT_TOKENS, "HEAD", tokens_list_parse, tokens_list_run },
 	{ ROUTE_CLIENT_TOKENS, "DELETE", tokens_revoke_parse, tokens_revoke_all_run },
-	{ ROUTE_CLIENT_TOKEN, "DELETE", tokens_revoke_parse, tokens_revoke_one_run },
+	{ ROUTE_CLIENT_TOKEN, "DELETE", tokens_revoke_one_parse, tokens_revoke_one_run },
 };
 
 static const struct endpoint *

@@ -178,6 +178,11 @@ static const struct param_def revoke_defs[] = {
 	{ "dry_run", parse_dry_run },
 };
 
+/* One token by id: there is nothing to filter. */
+static const struct param_def revoke_one_defs[] = {
+	{ "dry_run", parse_dry_run },
+};
+
 /* Walk name=value pairs; each known name at most once, unknown names ignored. */
 static enum aut_err
 parse_query(const char *query, const struct param_def *defs, size_t ndefs,
@@ -247,6 +252,17 @@ params_parse_revoke(const char *query, struct revoke_params *out, char *msg,
 	memset(out, 0, sizeof(*out));
 	return parse_query(query, revoke_defs, sizeof(revoke_defs) / sizeof(revoke_defs[0]),
 	    &q, msg, msglen);
+}
+
+enum aut_err
+params_parse_revoke_one(const char *query, struct revoke_params *out, char *msg,
+    size_t msglen)
+{
+	struct parsed_query q = { .revoke = out };
+
+	memset(out, 0, sizeof(*out));
+	return parse_query(query, revoke_one_defs,
+	    sizeof(revoke_one_defs) / sizeof(revoke_one_defs[0]), &q, msg, msglen);
 }
 
 const char *

@@ -55,6 +55,10 @@ enum aut_err params_parse_list(const char *query, unsigned int page_size_max,
 enum aut_err params_parse_revoke(const char *query, struct revoke_params *out,
     char *msg, size_t msglen);
 
+/* The query of DELETE .../tokens/{id}: dry_run only (filters are ignored). */
+enum aut_err params_parse_revoke_one(const char *query, struct revoke_params *out,
+    char *msg, size_t msglen);
+
 /* "access_token", "refresh_token", or NULL for TOKEN_TYPE_ANY. */
 const char *params_token_type_name(enum token_type_filter type);
 

@@ -11,6 +11,13 @@ tokens_revoke_parse(struct call *call)
 	    call->message, sizeof(call->message));
 }
 
+enum aut_err
+tokens_revoke_one_parse(struct call *call)
+{
+	return params_parse_revoke_one(call->req->query, &call->params.revoke,
+	    call->message, sizeof(call->message));
+}
+
 static void
 audit_entry(struct call *call, const char *action, const char *filters,
     struct audit_entry *a)

@@ -240,6 +240,11 @@ test_filters(void)
 	CHECK_INT(params_parse_revoke("dry_run=1", &rp, msg, sizeof(msg)), AUT_ERR_BAD_PARAM,
 	    "revoke: dry_run=1 refused");
 	CHECK_CONTAINS(msg, "dry_run", "revoke: message names dry_run");
+	CHECK_INT(params_parse_revoke_one("user_id=%27&token_type=x&dry_run=true", &rp, msg,
+	    sizeof(msg)), AUT_OK, "revoke one: filters are not its parameters (ignored)");
+	CHECK_INT(rp.dry_run, 1, "revoke one: dry_run");
+	CHECK_INT(params_parse_revoke_one("dry_run=yes", &rp, msg, sizeof(msg)),
+	    AUT_ERR_BAD_PARAM, "revoke one: bad dry_run");
 	CHECK_INT(params_parse_list("dry_run=maybe", 100, &lp, msg, sizeof(msg)), AUT_OK,
 	    "list: dry_run is not a list parameter (ignored)");
 }
