@@ -1,0 +1,1648 @@
+#!/usr/bin/env python3
+"""test_admin_api.py: whole-stack tests of issue 6's admin API.
+
+Covers, through a real web server and MariaDB:
+  GET    /admin/oauth/clients/{client_id}/tokens?page&page_size&user_id&token_type
+  DELETE /admin/oauth/clients/{client_id}/tokens?user_id&token_type&dry_run
+  DELETE /admin/oauth/clients/{client_id}/tokens/{token_id}[?dry_run]
+item ids, filters with paging, revocation (by filters, by id, dry runs, racing
+lists), the audit trail, X-Request-Id, 405 Allow values, and that the totals stay
+exact against COUNT(*) in SQL.
+
+Loads its own fixture at start (tenants ten_gamma / ten_delta; it empties the
+token tables the way tests/stack/fixture.sql does), so it runs again and again,
+alone or after other suites.  Standard library only; small pieces (HTTP over a raw
+socket, the envelope checks) are copied from test_tokens.py.
+
+Environment (from tests/run): BASE_URL, DB_SOCKET, DB_NAME, DB_USER (required
+except DB_USER); APP_LOG (log checks), APP_CONFIG + BUILDDIR (the audit_reads = 0
+check runs the program once in CGI mode with a copied config), WORK, SRCDIR
+(OpenAPI validation when docs/openapi.yaml and tests/stack/openapi_check.py exist).
+
+Prints `ok - <name>` / `not ok - <name>: <why>` per check, then
+`N passed, N failed`; exits 1 if any check failed.
+"""
+
+import datetime
+import hashlib
+import json
+import math
+import os
+import random
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+BASE_URL = os.environ.get("BASE_URL", "")
+DB_SOCKET = os.environ.get("DB_SOCKET", "")
+DB_NAME = os.environ.get("DB_NAME", "")
+DB_USER = os.environ.get("DB_USER", "root")
+APP_LOG = os.environ.get("APP_LOG", "")
+APP_CONFIG = os.environ.get("APP_CONFIG", "")
+BUILDDIR = os.environ.get("BUILDDIR", "")
+SRCDIR = os.environ.get("SRCDIR", "") or os.path.dirname(os.path.dirname(HERE))
+WORK = os.environ.get("WORK", "")
+
+PATH_FMT = "/admin/oauth/clients/{}/tokens"
+CONTENT_TYPE = "application/json; charset=utf-8"
+TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+ID_RE = re.compile(r"^tok_[0-9a-f]{32}$")
+HEX32_RE = re.compile(r"^[0-9a-f]{32}$")
+RID_OK_RE = re.compile(r"^[A-Za-z0-9._\-@:]{1,64}$")
+ERROR_KEYS = {"code", "message", "timestamp"}
+ENVELOPE_KEYS = {"code", "message", "items", "pagination", "total", "timestamp"}
+REVOKE_KEYS = {"code", "message", "revoked", "dry_run", "timestamp"}
+PAGINATION_KEYS = {"page", "page_size", "total", "total_pages", "has_next", "has_prev"}
+ITEM_KEYS = {"id", "created_at", "expires_at", "scope", "token_type", "user_id"}
+ALLOW_COLLECTION = "GET, HEAD, DELETE"
+ALLOW_ONE = "DELETE"
+
+# Bearer token texts (fixture below stores SHA-256 of each).
+B = {
+    "admin": "h9-g-admin-live",          # usr_g_admin, tenant ten_gamma
+    "victim": "h9-g-victim-live",        # usr_g_victim (admin), revoked by filter
+    "victim_refresh": "h9-g-victim-refresh",
+    "self": "h9-g-self-live",            # usr_g_self (admin), revokes itself by id
+    "member": "h9-g-member-live",        # non-admin
+    "cc": "h9-g-cc-live",                # client credentials (no user)
+    "d_admin": "h9-d-admin-live",        # usr_d_admin, tenant ten_delta
+}
+TENANT_ADMIN = {"ten_gamma": B["admin"], "ten_delta": B["d_admin"]}
+
+PASSED = 0
+FAILED = 0
+RESPONSES = []
+RUN = "h9-%d-%d" % (os.getpid(), int(time.time()) % 100000)
+_rid_lock = threading.Lock()
+_rid_n = [0]
+
+
+class Fail(Exception):
+    """A check did not hold; the message says why."""
+
+
+def report(name, ok, why=""):
+    global PASSED, FAILED
+    if ok:
+        PASSED += 1
+        print("ok - %s" % name, flush=True)
+    else:
+        FAILED += 1
+        why = " ".join(str(why).split())
+        if len(why) > 700:
+            why = why[:700] + "..."
+        print("not ok - %s: %s" % (name, why), flush=True)
+
+
+def note(text):
+    print("# " + text, flush=True)
+
+
+def test(name, fn, *args):
+    try:
+        fn(*args)
+    except Fail as e:
+        report(name, False, e)
+    except Exception as e:  # a crash of the check is a failure too
+        report(name, False, "%s: %s" % (type(e).__name__, e))
+    else:
+        report(name, True)
+
+
+def expect(cond, why):
+    if not cond:
+        raise Fail(why)
+
+
+def shorten(s, n=160):
+    if isinstance(s, bytes):
+        s = s.decode("utf-8", "replace")
+    return s if len(s) <= n else s[:n] + "...(%d)" % len(s)
+
+
+# ---------------------------------------------------------------- database
+
+def sql(query, stdin=None):
+    """Runs SQL as DB_USER over DB_SOCKET; returns the output lines."""
+    args = ["mariadb", "--no-defaults", "--protocol=socket", "-S", DB_SOCKET, "-u", DB_USER,
+            "--default-character-set=utf8mb4", "-N", "-B", "-r", DB_NAME]
+    if stdin is None:
+        args += ["-e", query]
+    p = subprocess.run(args, input=stdin, capture_output=True, timeout=120)
+    if p.returncode != 0:
+        raise Fail("mariadb failed (%d): %s" % (p.returncode,
+                                               p.stderr.decode("utf-8", "replace").strip()))
+    return [l for l in p.stdout.decode("utf-8").split("\n") if l != ""]
+
+
+def q(s):
+    return "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def where_active(client, user=None, ttype=None):
+    w = ("c.client_id = %s AND t.revoked_at IS NULL AND t.expires_at > UTC_TIMESTAMP()"
+         % q(client))
+    if user is not None:
+        w += " AND u.public_id = %s" % q(user)
+    if ttype is not None:
+        w += " AND t.token_type = %s" % q(ttype)
+    return w
+
+
+FROM = (" FROM oauth_tokens t JOIN oauth_clients c ON c.id = t.oauth_client_id"
+        " LEFT JOIN users u ON u.id = t.user_id")
+
+
+def db_count(client, user=None, ttype=None):
+    return int(sql("SELECT COUNT(*)" + FROM + " WHERE " + where_active(client, user, ttype))[0])
+
+
+def db_rows(client, user=None, ttype=None):
+    """Active rows, newest first, as the API should show them (plus pk)."""
+    out = sql("SELECT JSON_OBJECT('pk', t.id, 'id', CONCAT('tok_', LOWER(HEX(t.public_id))),"
+              " 'scope', t.scope, 'token_type', t.token_type, 'user_id', u.public_id,"
+              " 'created_at', DATE_FORMAT(t.created_at, '%Y-%m-%dT%H:%i:%sZ'),"
+              " 'expires_at', DATE_FORMAT(t.expires_at, '%Y-%m-%dT%H:%i:%sZ'))" + FROM +
+              " WHERE " + where_active(client, user, ttype) +
+              " ORDER BY t.created_at DESC, t.id DESC")
+    return [json.loads(l) for l in out]
+
+
+def db_states(client):
+    """{pk: revoked_at or None} for every row of a client (active or not)."""
+    out = sql("SELECT t.id, COALESCE(DATE_FORMAT(t.revoked_at, '%Y-%m-%d %H:%i:%s'), '-')"
+              + FROM + " WHERE c.client_id = " + q(client))
+    return {int(a): (None if b == "-" else b) for a, b in (l.split("\t") for l in out)}
+
+
+def db_id_of(scope):
+    return sql("SELECT CONCAT('tok_', LOWER(HEX(public_id))) FROM oauth_tokens WHERE scope = "
+               + q(scope))[0]
+
+
+def db_revoked_at(scope):
+    v = sql("SELECT COALESCE(DATE_FORMAT(revoked_at, '%Y-%m-%d %H:%i:%s'), '-') FROM"
+            " oauth_tokens WHERE scope = " + q(scope))[0]
+    return None if v == "-" else v
+
+
+def db_checksums():
+    return sql("CHECKSUM TABLE oauth_tokens, oauth_token_counts, users, oauth_clients EXTENDED")
+
+
+def audit_max_id():
+    return int(sql("SELECT COALESCE(MAX(id), 0) FROM audit_events")[0])
+
+
+def audit_rows(rid):
+    out = sql("SELECT JSON_OBJECT('tenant_id', tenant_id, 'actor', actor, 'action', action,"
+              " 'client_id', client_id, 'filters', filters, 'affected', affected,"
+              " 'dry_run', dry_run, 'request_id', request_id, 'status', status,"
+              " 'age', TIMESTAMPDIFF(SECOND, occurred_at, UTC_TIMESTAMP(6)))"
+              " FROM audit_events WHERE request_id = " + q(rid) + " ORDER BY id")
+    return [json.loads(l) for l in out]
+
+
+# ---------------------------------------------------------------- HTTP
+
+def parse_base():
+    u = urllib.parse.urlsplit(BASE_URL)
+    if u.scheme != "http" or not u.hostname:
+        raise SystemExit("BASE_URL must be http://host:port, got %r" % BASE_URL)
+    return u.hostname, u.port or 80, u.path.rstrip("/")
+
+
+class Resp:
+    """One HTTP response, parsed from the raw bytes of a Connection: close exchange."""
+
+    def __init__(self, method, target, raw, sent_rid):
+        self.method, self.target, self.raw, self.sent_rid = method, target, raw, sent_rid
+        self.status, self.headers, self.body = 0, [], b""
+        self.json, self.json_error, self.parse_error = None, None, None
+        head, sep, rest = raw.partition(b"\r\n\r\n")
+        if not sep:
+            self.parse_error = "no end of headers in %d bytes" % len(raw)
+            return
+        lines = head.split(b"\r\n")
+        m = re.match(rb"^HTTP/1\.[01] (\d{3})", lines[0])
+        if not m:
+            self.parse_error = "bad status line %r" % lines[0][:100]
+            return
+        self.status = int(m.group(1))
+        for l in lines[1:]:
+            name, colon, value = l.partition(b":")
+            self.headers.append((name.decode("latin-1"), value.strip().decode("latin-1")))
+        if "chunked" in (self.header("transfer-encoding") or "").lower():
+            body = b""
+            while True:
+                size, _, rest = rest.partition(b"\r\n")
+                n = int(size.split(b";")[0], 16)
+                if n == 0:
+                    break
+                body += rest[:n]
+                rest = rest[n + 2:]
+            rest = body
+        self.body = rest
+        if method != "HEAD":
+            try:
+                self.json = json.loads(rest.decode("utf-8"))
+            except Exception as e:
+                self.json_error = "%s: %s" % (type(e).__name__, e)
+
+    def header(self, name):
+        v = self.header_all(name)
+        return v[0] if v else None
+
+    def header_all(self, name):
+        return [v for (n, v) in self.headers if n.lower() == name.lower()]
+
+    @property
+    def rid(self):
+        return self.header("X-Request-Id")
+
+    def describe(self):
+        return "%s %s -> %d %s" % (self.method, shorten(self.target, 100), self.status,
+                                   shorten(self.body, 300))
+
+
+def new_rid(tag="r"):
+    with _rid_lock:
+        _rid_n[0] += 1
+        return "%s-%s-%d" % (RUN, tag, _rid_n[0])
+
+
+def request(method, target, auth=None, rid=True, headers=(), raw_auth=None):
+    """One request on a fresh connection.  rid: True (a fresh unique X-Request-Id),
+    None (no header), or the exact header value (str/bytes)."""
+    host, port, prefix = parse_base()
+    if isinstance(target, str):
+        target = target.encode("latin-1")
+    target = prefix.encode() + target
+    lines = [method.encode() + b" " + target + b" HTTP/1.1",
+             ("Host: %s:%d" % (host, port)).encode(), b"Connection: close",
+             b"User-Agent: autional-admin-api-tests"]
+    if auth is not None:
+        raw_auth = "Bearer " + auth
+    if raw_auth is not None:
+        lines.append(b"Authorization: " + raw_auth.encode())
+    if rid is True:
+        rid = new_rid()
+    if rid is not None:
+        lines.append(b"X-Request-Id: " + (rid if isinstance(rid, bytes) else rid.encode()))
+    for n, v in headers:
+        lines.append(n.encode() + b": " + (v if isinstance(v, bytes) else v.encode()))
+    if method in ("POST", "PUT", "PATCH"):
+        lines.append(b"Content-Type: application/json")
+        lines.append(b"Content-Length: 2")
+        body = b"{}"
+    else:
+        body = b""
+    s = socket.create_connection((host, port), timeout=60)
+    try:
+        s.sendall(b"\r\n".join(lines) + b"\r\n\r\n" + body)
+        chunks = []
+        while True:
+            try:
+                c = s.recv(65536)
+            except ConnectionResetError:
+                break
+            if not c:
+                break
+            chunks.append(c)
+    finally:
+        s.close()
+    r = Resp(method, target.decode("latin-1"), b"".join(chunks),
+             rid.decode() if isinstance(rid, bytes) else rid)
+    RESPONSES.append(r)
+    return r
+
+
+def target(client, query="", token_id=None):
+    t = PATH_FMT.format(urllib.parse.quote(client, safe=""))
+    if token_id is not None:
+        t += "/" + token_id
+    return t + ("?" + query if query else "")
+
+
+def qs(**kw):
+    return urllib.parse.urlencode([(k, v) for k, v in kw.items() if v is not None])
+
+
+def lst(client, auth=B["admin"], **kw):
+    return request("GET", target(client, qs(**kw)), auth=auth)
+
+
+def revoke_all(client, auth=B["admin"], **kw):
+    return request("DELETE", target(client, qs(**kw)), auth=auth)
+
+
+def revoke_one(client, token_id, auth=B["admin"], **kw):
+    return request("DELETE", target(client, qs(**kw), token_id), auth=auth)
+
+
+# ---------------------------------------------------------------- response checks
+
+def check_common(r, status, head=False):
+    expect(r.parse_error is None, "unparseable response: %s" % r.parse_error)
+    expect(r.status == status, "expected %d, got %s" % (status, r.describe()))
+    for name, want in (("Content-Type", CONTENT_TYPE), ("Cache-Control", "no-store")):
+        vals = r.header_all(name)
+        expect(vals == [want], "%s: want exactly one %r, got %r" % (name, want, vals))
+    rids = r.header_all("X-Request-Id")
+    expect(len(rids) == 1 and RID_OK_RE.match(rids[0]),
+           "X-Request-Id %r on %s" % (rids, r.describe()))
+    if head:
+        expect(r.body == b"", "HEAD response has a body")
+        return
+    cl = r.header_all("Content-Length")
+    expect(cl == [str(len(r.body))], "Content-Length %r, body %d bytes" % (cl, len(r.body)))
+    expect(r.json_error is None, "body is not JSON (%s): %s" % (r.json_error, shorten(r.body)))
+    j = r.json
+    expect(isinstance(j, dict), "body is not a JSON object")
+    expect(type(j.get("code")) is int and j["code"] == status,
+           "code %r != HTTP status %d" % (j.get("code"), status))
+    expect(isinstance(j.get("message"), str) and j["message"].strip(), "empty message")
+    expect(isinstance(j.get("timestamp"), str) and TS_RE.match(j["timestamp"]),
+           "timestamp %r" % j.get("timestamp"))
+    ts = datetime.datetime.strptime(j["timestamp"], "%Y-%m-%dT%H:%M:%SZ").replace(
+        tzinfo=datetime.timezone.utc)
+    skew = abs((ts - datetime.datetime.now(datetime.timezone.utc)).total_seconds())
+    expect(skew < 300, "timestamp %s is %d s from now" % (j["timestamp"], skew))
+    if status != 200:
+        expect(set(j) == ERROR_KEYS, "error body keys %s" % sorted(j))
+
+
+def front_end_refused(r):
+    """A 400 the web server gave itself (control bytes in the URL): not JSON."""
+    if r.status == 400 and r.header("Content-Type") != CONTENT_TYPE:
+        note("%s refused by the front end with 400" % shorten(r.target, 80))
+        return True
+    return False
+
+
+def check_error(r, status, mentions=None, message=None):
+    if status == 400 and front_end_refused(r):
+        return
+    check_common(r, status)
+    msg = r.json["message"]
+    if mentions is not None:
+        expect(re.search(r"(?<![A-Za-z0-9_])%s(?![A-Za-z0-9_])" % re.escape(mentions), msg),
+               "message %r does not name %r" % (msg, mentions))
+    if message is not None:
+        expect(msg == message, "message %r, want %r" % (msg, message))
+
+
+def check_item(it):
+    expect(isinstance(it, dict), "item is not an object: %r" % (it,))
+    expect(set(it) <= ITEM_KEYS, "item keys %s" % sorted(it))
+    for k in ("id", "created_at", "expires_at", "scope", "token_type"):
+        expect(k in it, "item lacks %s: %r" % (k, it))
+    expect(isinstance(it["id"], str) and ID_RE.match(it["id"]),
+           "id %r is not tok_ + 32 lowercase hex" % it.get("id"))
+
+
+def check_list(r, page, page_size, total):
+    """A 200 list with exactly this pagination; returns the items."""
+    check_common(r, 200)
+    j = r.json
+    expect(set(j) == ENVELOPE_KEYS, "envelope keys %s" % sorted(j))
+    p = j["pagination"]
+    pages = math.ceil(total / page_size)
+    want = {"page": page, "page_size": page_size, "total": total, "total_pages": pages,
+            "has_next": page < pages, "has_prev": page > 1}
+    expect(p == want, "pagination %s, want %s" % (json.dumps(p, sort_keys=True),
+                                                  json.dumps(want, sort_keys=True)))
+    expect(j["total"] == total, "total %r, want %d" % (j["total"], total))
+    n = max(0, min(page_size, total - (page - 1) * page_size))
+    expect(isinstance(j["items"], list) and len(j["items"]) == n,
+           "%d items on page %d (size %d, total %d), want %d"
+           % (len(j["items"]), page, page_size, total, n))
+    for it in j["items"]:
+        check_item(it)
+    return j["items"]
+
+
+def check_revoked(r, revoked, dry_run):
+    check_common(r, 200)
+    j = r.json
+    expect(set(j) == REVOKE_KEYS, "revoke body keys %s, want %s" % (sorted(j),
+                                                                   sorted(REVOKE_KEYS)))
+    expect(type(j["revoked"]) is int and j["revoked"] == revoked,
+           "revoked %r, want %d (%s)" % (j["revoked"], revoked, r.describe()))
+    expect(j["dry_run"] is dry_run, "dry_run %r, want %r" % (j["dry_run"], dry_run))
+
+
+def check_audit(r, action, client, filters, affected, dry_run=False,
+                tenant="ten_gamma", actor="usr_g_admin"):
+    """Exactly one audit row carries this response's request id, with these columns."""
+    rid = r.rid
+    expect(rid, "no X-Request-Id on %s" % r.describe())
+    rows = audit_rows(rid)
+    expect(len(rows) == 1, "%d audit rows for request %s (%s), want 1: %s"
+           % (len(rows), rid, r.describe(), rows))
+    a = rows[0]
+    try:
+        f = json.loads(a["filters"])
+    except Exception:
+        raise Fail("audit filters %r is not JSON" % a["filters"])
+    got = {"tenant_id": a["tenant_id"], "actor": a["actor"], "action": a["action"],
+           "client_id": a["client_id"], "filters": f, "affected": a["affected"],
+           "dry_run": bool(a["dry_run"]), "request_id": a["request_id"],
+           "status": a["status"]}
+    want = {"tenant_id": tenant, "actor": actor, "action": action, "client_id": client,
+            "filters": filters, "affected": affected, "dry_run": dry_run,
+            "request_id": rid, "status": 200}
+    expect(got == want, "audit row %s, want %s" % (json.dumps(got, sort_keys=True),
+                                                   json.dumps(want, sort_keys=True)))
+    expect(a["age"] is not None and -5 <= a["age"] <= 120,
+           "audit occurred_at is %s s from UTC now" % a["age"])
+
+
+def no_audit(r):
+    rows = audit_rows(r.rid) if r.rid else []
+    expect(rows == [], "audit rows for %s (%s): %s" % (r.rid, r.describe(), rows))
+
+
+def list_filters(user=None, ttype=None):
+    f = {}
+    if user is not None:
+        f["user_id"] = user
+    if ttype is not None:
+        f["token_type"] = ttype
+    return f
+
+
+def page_through(client, size, user=None, ttype=None, auth=B["admin"], total=None):
+    """Every page of a filtered list; checks pagination against total (default: the
+    SQL count).  Returns the concatenated items."""
+    if total is None:
+        total = db_count(client, user, ttype)
+    out = []
+    for page in range(1, max(1, math.ceil(total / size)) + 1):
+        r = lst(client, auth, page=page, page_size=size, user_id=user, token_type=ttype)
+        out += check_list(r, page, size, total)
+    return out
+
+
+def match_rows(items, rows, what):
+    """items (API, all pages) are exactly rows (SQL): same set, created_at order,
+    each field equal (ties in created_at may come in any stable order)."""
+    by_id = {e["id"]: e for e in rows}
+    ids = [it["id"] for it in items]
+    expect(len(set(ids)) == len(ids), "%s: an id twice" % what)
+    expect(set(ids) == set(by_id), "%s: ids differ: %d extra, %d missing"
+           % (what, len(set(ids) - set(by_id)), len(set(by_id) - set(ids))))
+    expect([it["created_at"] for it in items] == [e["created_at"] for e in rows],
+           "%s: not newest first in created_at" % what)
+    for it in items:
+        e = by_id[it["id"]]
+        for k in ("scope", "token_type", "created_at", "expires_at"):
+            expect(it[k] == e[k], "%s: %s of %s is %r, want %r" % (what, k, e["scope"], it[k], e[k]))
+        expect(it.get("user_id") == e["user_id"], "%s: user_id of %s is %r, want %r"
+               % (what, e["scope"], it.get("user_id"), e["user_id"]))
+
+
+# ---------------------------------------------------------------- fixture
+
+FIXTURE = r"""
+SET NAMES utf8mb4;
+SET @now = UTC_TIMESTAMP();
+SET SESSION max_recursive_iterations = 100000;
+DROP TRIGGER IF EXISTS h9_audit_fail;
+DELETE FROM oauth_tokens;
+DELETE FROM oauth_clients;
+DELETE FROM users;
+DELETE FROM tenants;
+
+INSERT INTO tenants (id, public_id, name) VALUES (1, 'ten_gamma', 'Gamma'), (2, 'ten_delta', 'Delta');
+INSERT INTO users (id, public_id, tenant_id, is_admin) VALUES
+  (1, 'usr_g_admin', 1, TRUE), (2, 'usr_g_victim', 1, TRUE), (3, 'usr_g_self', 1, TRUE),
+  (4, 'usr_g_member', 1, FALSE), (5, 'usr_g_u1', 1, FALSE), (6, 'usr_g_u2', 1, FALSE),
+  (7, 'usr_g_u3', 1, FALSE), (8, 'usr_g_nobody', 1, FALSE), (9, 'usr_d_admin', 2, TRUE),
+  (10, 'usr_d_u1', 2, FALSE), (11, 'usr_g.dot-x', 1, FALSE);
+INSERT INTO oauth_clients (id, client_id, tenant_id, name) VALUES
+  (1, 'cli_g_console', 1, 'bearers'), (2, 'cli_g_filter', 1, 'filters, read only'),
+  (3, 'cli_g_revoke', 1, 'revoked by filters'), (4, 'cli_g_race', 1, 'race'),
+  (5, 'cli_g_single', 1, 'revoked by id'), (6, 'cli_g_empty', 1, 'no tokens'),
+  (8, 'cli_g_atomic', 1, 'audit failure'), (11, 'cli_d_app', 2, 'delta app'),
+  (12, 'cli_d_console', 2, 'delta bearers');
+
+INSERT INTO oauth_tokens (token_hash, token_type, oauth_client_id, user_id, scope, created_at, expires_at, revoked_at) VALUES
+  (UNHEX(SHA2('h9-g-admin-live', 256)),     'access_token',  1, 1,    'c-admin',   @now - INTERVAL 5 MINUTE, @now + INTERVAL 3 HOUR, NULL),
+  (UNHEX(SHA2('h9-g-victim-live', 256)),    'access_token',  1, 2,    'c-victim',  @now - INTERVAL 6 MINUTE, @now + INTERVAL 3 HOUR, NULL),
+  (UNHEX(SHA2('h9-g-victim-refresh', 256)), 'refresh_token', 1, 2,    'c-victim-r',@now - INTERVAL 6 MINUTE, @now + INTERVAL 3 DAY,  NULL),
+  (UNHEX(SHA2('h9-g-self-live', 256)),      'access_token',  1, 3,    'c-self',    @now - INTERVAL 7 MINUTE, @now + INTERVAL 3 HOUR, NULL),
+  (UNHEX(SHA2('h9-g-member-live', 256)),    'access_token',  1, 4,    'c-member',  @now - INTERVAL 8 MINUTE, @now + INTERVAL 3 HOUR, NULL),
+  (UNHEX(SHA2('h9-g-cc-live', 256)),        'access_token',  1, NULL, 'c-cc',      @now - INTERVAL 9 MINUTE, @now + INTERVAL 3 HOUR, NULL),
+  (UNHEX(SHA2('h9-d-admin-live', 256)),     'access_token', 12, 9,    'c-d-admin', @now - INTERVAL 5 MINUTE, @now + INTERVAL 3 HOUR, NULL);
+
+-- cli_g_filter: 120 rows; users cycle u1,u2,u3,dot-x,none; every 3rd a refresh
+-- token; created_at repeats (ties); some expired, revoked, revoked in the future,
+-- some expiring later this hour (the partial-hour part of the counted total).
+INSERT INTO oauth_tokens (token_hash, token_type, oauth_client_id, user_id, scope, created_at, expires_at, revoked_at)
+WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < 120)
+SELECT UNHEX(SHA2(CONCAT('h9-filter-', n), 256)),
+       IF(n MOD 3 = 0, 'refresh_token', 'access_token'), 2,
+       CASE n MOD 5 WHEN 0 THEN NULL WHEN 1 THEN 5 WHEN 2 THEN 6 WHEN 3 THEN 7 ELSE 11 END,
+       CONCAT('f-', LPAD(n, 3, '0')),
+       @now - INTERVAL ((n * 7) MOD 40) MINUTE,
+       CASE WHEN n MOD 11 = 0 THEN @now - INTERVAL n SECOND
+            WHEN n MOD 13 = 0 THEN @now + INTERVAL (15 + n MOD 30) MINUTE
+            ELSE @now + INTERVAL (24 + n) HOUR END,
+       CASE WHEN n MOD 17 = 0 THEN @now - INTERVAL 1 HOUR
+            WHEN n MOD 19 = 0 THEN @now + INTERVAL 1 HOUR ELSE NULL END
+FROM seq;
+
+-- cli_g_revoke: 60 rows, revoked step by step through the API.
+INSERT INTO oauth_tokens (token_hash, token_type, oauth_client_id, user_id, scope, created_at, expires_at, revoked_at)
+WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < 60)
+SELECT UNHEX(SHA2(CONCAT('h9-revoke-', n), 256)),
+       IF(n MOD 3 = 0, 'refresh_token', 'access_token'), 3,
+       CASE n MOD 4 WHEN 0 THEN NULL WHEN 1 THEN 5 WHEN 2 THEN 6 ELSE 7 END,
+       CONCAT('r-', LPAD(n, 3, '0')),
+       @now - INTERVAL ((n * 5) MOD 23) MINUTE,
+       IF(n MOD 9 = 0, @now - INTERVAL 1 HOUR, @now + INTERVAL 2 DAY),
+       IF(n MOD 7 = 0, '2020-01-02 03:04:05', NULL)
+FROM seq;
+
+-- cli_g_race: 1200 active rows.
+INSERT INTO oauth_tokens (token_hash, token_type, oauth_client_id, user_id, scope, created_at, expires_at, revoked_at)
+WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < 1200)
+SELECT UNHEX(SHA2(CONCAT('h9-race-', n), 256)),
+       IF(n MOD 3 = 0, 'refresh_token', 'access_token'), 4,
+       CASE n MOD 4 WHEN 0 THEN NULL WHEN 1 THEN 5 WHEN 2 THEN 6 ELSE 7 END,
+       CONCAT('x-', n), @now - INTERVAL (n MOD 97) MINUTE, @now + INTERVAL 2 DAY, NULL
+FROM seq;
+
+INSERT INTO oauth_tokens (token_hash, token_type, oauth_client_id, user_id, scope, created_at, expires_at, revoked_at) VALUES
+  (UNHEX(SHA2('h9-single-1', 256)), 'access_token',  5, 5,    's-1', @now - INTERVAL 1 MINUTE, @now + INTERVAL 1 DAY, NULL),
+  (UNHEX(SHA2('h9-single-2', 256)), 'refresh_token', 5, 6,    's-2', @now - INTERVAL 2 MINUTE, @now + INTERVAL 1 DAY, NULL),
+  (UNHEX(SHA2('h9-single-3', 256)), 'access_token',  5, 5,    's-3', @now - INTERVAL 3 HOUR,   @now - INTERVAL 1 HOUR, NULL),
+  (UNHEX(SHA2('h9-single-4', 256)), 'access_token',  5, 5,    's-4', @now - INTERVAL 4 MINUTE, @now + INTERVAL 1 DAY, '2021-05-06 07:08:09'),
+  (UNHEX(SHA2('h9-single-5', 256)), 'access_token',  5, NULL, 's-5', @now - INTERVAL 5 MINUTE, @now + INTERVAL 1 DAY, NULL),
+  (UNHEX(SHA2('h9-single-6', 256)), 'refresh_token', 5, 7,    's-6', @now - INTERVAL 6 MINUTE, @now + INTERVAL 1 DAY, NULL),
+  (UNHEX(SHA2('h9-atomic-1', 256)), 'access_token',  8, 5,    'a-1', @now - INTERVAL 1 MINUTE, @now + INTERVAL 1 DAY, NULL),
+  (UNHEX(SHA2('h9-atomic-2', 256)), 'refresh_token', 8, 6,    'a-2', @now - INTERVAL 2 MINUTE, @now + INTERVAL 1 DAY, NULL),
+  (UNHEX(SHA2('h9-atomic-3', 256)), 'access_token',  8, NULL, 'a-3', @now - INTERVAL 3 MINUTE, @now + INTERVAL 1 DAY, NULL),
+  (UNHEX(SHA2('h9-delta-1', 256)),  'access_token', 11, 10,   'd-1', @now - INTERVAL 1 MINUTE, @now + INTERVAL 1 DAY, NULL),
+  (UNHEX(SHA2('h9-delta-2', 256)),  'refresh_token',11, 10,   'd-2', @now - INTERVAL 2 MINUTE, @now + INTERVAL 1 DAY, NULL),
+  (UNHEX(SHA2('h9-delta-3', 256)),  'access_token', 11, NULL, 'd-3', @now - INTERVAL 3 MINUTE, @now + INTERVAL 1 DAY, NULL);
+"""
+
+TOKEN_TEXTS = (list(B.values()) + ["h9-filter-%d" % n for n in range(1, 121)]
+               + ["h9-revoke-%d" % n for n in range(1, 61)]
+               + ["h9-single-%d" % n for n in range(1, 7)]
+               + ["h9-atomic-%d" % n for n in range(1, 4)]
+               + ["h9-delta-%d" % n for n in range(1, 4)])
+
+USERS_F = ["usr_g_u1", "usr_g_u2", "usr_g_u3", "usr_g.dot-x"]
+TYPES = ["access_token", "refresh_token"]
+
+
+def t_fixture():
+    sql(None, stdin=FIXTURE.encode())
+    n = int(sql("SELECT COUNT(*) FROM oauth_tokens")[0])
+    expect(n == 7 + 120 + 60 + 1200 + 12, "fixture loaded %d tokens" % n)
+    expect(db_count("cli_g_filter") > 60, "cli_g_filter has %d active" % db_count("cli_g_filter"))
+
+
+# ---------------------------------------------------------------- ids
+
+def t_ids_match_store():
+    items = page_through("cli_g_filter", 100)
+    match_rows(items, db_rows("cli_g_filter"), "cli_g_filter")
+
+
+def t_ids_unique():
+    seen = {}
+    for client, auth in (("cli_g_filter", B["admin"]), ("cli_g_race", B["admin"]),
+                         ("cli_g_console", B["admin"]), ("cli_d_app", B["d_admin"])):
+        for it in page_through(client, 100, auth=auth):
+            expect(it["id"] not in seen, "id %s on %s and on %s"
+                   % (it["id"], seen.get(it["id"]), client))
+            seen[it["id"]] = client
+    expect(len(seen) > 1300, "only %d ids seen" % len(seen))
+
+
+def t_ids_stable():
+    first = {it["scope"]: it["id"] for it in page_through("cli_g_filter", 100)}
+    for size in (7, 20, 1):
+        again = {it["scope"]: it["id"] for it in page_through("cli_g_filter", size)}
+        expect(again == first, "ids changed with page_size %d" % size)
+    for user in USERS_F:
+        for it in page_through("cli_g_filter", 50, user=user):
+            expect(first.get(it["scope"]) == it["id"],
+                   "id of %s under user_id=%s: %s, unfiltered %s"
+                   % (it["scope"], user, it["id"], first.get(it["scope"])))
+    # The id is the row's, not the hash's: changing the stored hash keeps it.
+    sql("UPDATE oauth_tokens SET token_hash = UNHEX(SHA2('h9-rehashed', 256)) WHERE scope = 'f-001'")
+    try:
+        items = page_through("cli_g_filter", 100)
+        got = {it["scope"]: it["id"] for it in items}
+        expect(got == first, "ids changed after the token hash of f-001 changed")
+    finally:
+        sql("UPDATE oauth_tokens SET token_hash = UNHEX(SHA2('h9-filter-1', 256)) WHERE scope = 'f-001'")
+
+
+def t_ids_not_secret():
+    hashes = {}
+    for text in TOKEN_TEXTS:
+        hashes[text] = hashlib.sha256(text.encode()).hexdigest()
+    stored = set(sql("SELECT LOWER(HEX(token_hash)) FROM oauth_tokens"))
+    derived = set()
+    for text, h in hashes.items():
+        for src in (text.encode(), bytes.fromhex(h)):
+            derived.add(hashlib.md5(src).hexdigest())
+            s = hashlib.sha256(src).hexdigest()
+            derived.add(s[:32])
+            derived.add(s[32:])
+            derived.add(hashlib.sha1(src).hexdigest()[:32])
+        derived.add(h[:32])
+        derived.add(h[32:])
+    items = (page_through("cli_g_filter", 100) + page_through("cli_g_console", 100)
+             + page_through("cli_g_race", 100))
+    for it in items:
+        hx = it["id"][4:]
+        expect(hx not in derived, "id %s is derived from a token text or hash" % it["id"])
+        expect(not any(hx in s for s in stored), "id %s is part of a stored token hash"
+               % it["id"])
+    for r in RESPONSES:
+        for text, h in hashes.items():
+            expect(text.encode() not in r.raw and h.encode() not in r.raw,
+                   "token text or hash of %s in the response to %s" % (text, r.describe()))
+
+
+# ---------------------------------------------------------------- filters
+
+def t_filter_combinations():
+    for user in [None] + USERS_F:
+        for ttype in [None] + TYPES:
+            what = "user_id=%s token_type=%s" % (user, ttype)
+            rows = db_rows("cli_g_filter", user, ttype)
+            expect(rows, "fixture: no rows for %s" % what)
+            orders = []
+            for size in (7, 20, 100):
+                items = page_through("cli_g_filter", size, user, ttype, total=len(rows))
+                match_rows(items, rows, "%s page_size=%d" % (what, size))
+                for it in items:
+                    if user is not None:
+                        expect(it.get("user_id") == user, "%s: item of %r" % (what, it.get("user_id")))
+                    if ttype is not None:
+                        expect(it["token_type"] == ttype, "%s: a %s" % (what, it["token_type"]))
+                orders.append([it["id"] for it in items])
+            expect(orders[0] == orders[1] == orders[2],
+                   "%s: order differs between page sizes 7, 20, 100" % what)
+
+
+def t_filter_total_exact():
+    """total on a single request equals COUNT(*), for every filter and some page sizes."""
+    for user in [None] + USERS_F + ["usr_g_nobody"]:
+        for ttype in [None] + TYPES:
+            want = db_count("cli_g_filter", user, ttype)
+            for page, size in ((1, 1), (3, 5), (1, 100)):
+                r = lst("cli_g_filter", page=page, page_size=size, user_id=user, token_type=ttype)
+                check_list(r, page, size, want)
+
+
+def t_filter_past_end():
+    want = db_count("cli_g_filter", "usr_g_u2", "refresh_token")
+    for page, size in ((2, 100), (want + 1, 1), (999999, 20)):
+        items = check_list(lst("cli_g_filter", page=page, page_size=size, user_id="usr_g_u2",
+                               token_type="refresh_token"), page, size, want)
+        expect(items == [], "items past the end: %r" % items)
+
+
+def t_filter_empty_results():
+    long_ok = "u" * 64
+    for user in ("usr_g_nobody", "usr_no_such_user", "usr_d_u1", "usr_g_admin", long_ok,
+                 "a", "A.b-C_9"):
+        check_list(lst("cli_g_filter", user_id=user), 1, 20, 0)
+        check_list(lst("cli_g_filter", user_id=user, token_type="refresh_token"), 1, 20, 0)
+    # client-credentials tokens never match a user filter
+    n_cc = int(sql("SELECT COUNT(*)" + FROM + " WHERE " + where_active("cli_g_filter") +
+                   " AND t.user_id IS NULL")[0])
+    expect(n_cc > 0, "fixture has no client-credentials tokens on cli_g_filter")
+    s = sum(db_count("cli_g_filter", u) for u in USERS_F)
+    expect(s + n_cc == db_count("cli_g_filter"), "fixture arithmetic")
+    got = sum(lst("cli_g_filter", user_id=u).json["total"] for u in USERS_F)
+    expect(got == s, "sum of per-user totals %d, want %d" % (got, s))
+
+
+def t_filter_encoded():
+    plain = lst("cli_g_filter", page_size=100, user_id="usr_g_u1", token_type="refresh_token")
+    want = db_count("cli_g_filter", "usr_g_u1", "refresh_token")
+    a = check_list(plain, 1, 100, want)
+    for query in ("user_id=usr%5Fg%5Fu1&token_type=refresh%5Ftoken&page_size=100",
+                  "token_type=refresh_token&page_size=100&user_id=usr_g_u%31",
+                  "user_id=usr_g.dot-x&page_size=100"):
+        r = request("GET", target("cli_g_filter", query), auth=B["admin"])
+        if "dot-x" in query:
+            check_list(r, 1, 100, db_count("cli_g_filter", "usr_g.dot-x"))
+            continue
+        b = check_list(r, 1, 100, want)
+        expect([i["id"] for i in a] == [i["id"] for i in b], "%s differs from plain" % query)
+
+
+def t_filter_other_tenant():
+    rows = db_rows("cli_d_app", "usr_d_u1")
+    items = page_through("cli_d_app", 1, "usr_d_u1", auth=B["d_admin"])
+    match_rows(items, rows, "delta user filter")
+    items = page_through("cli_d_app", 20, None, "access_token", auth=B["d_admin"])
+    match_rows(items, db_rows("cli_d_app", None, "access_token"), "delta type filter")
+
+
+BAD_USER_IDS = ["", "a%20b", "a+b", "usr'x", "usr%22x", "usr%00x", "%C3%BC", "a%2Fb", "a;b",
+                "%zz", "%", "a*", "usr_g_u1%0a", "a" * 65, "%25", "a,b", "a%09"]
+BAD_TYPES = ["", "ACCESS_TOKEN", "access", "id_token", "access_token%20", "%20access_token",
+             "refresh", "access_token,refresh_token", "%zz", "access_token%00",
+             "Refresh_Token", "access+token", "x" * 300]
+BAD_DRY_RUNS = ["", "1", "0", "yes", "TRUE", "True", "False", "true%20", "t", "%zz", "on"]
+
+
+def t_filter_validation_get():
+    for v in BAD_USER_IDS:
+        check_error(request("GET", target("cli_g_filter", "user_id=" + v), auth=B["admin"]),
+                    400, "user_id")
+        check_error(request("GET", target("cli_g_filter", "page=2&user_id=" + v + "&token_type=access_token"),
+                            auth=B["admin"]), 400, "user_id")
+    for v in BAD_TYPES:
+        check_error(request("GET", target("cli_g_filter", "token_type=" + v), auth=B["admin"]),
+                    400, "token_type")
+    for query, p in (("user_id", "user_id"), ("token_type", "token_type"),
+                     ("user_id=usr_g_u1&user_id=usr_g_u1", "user_id"),
+                     ("token_type=access_token&token_type=refresh_token", "token_type")):
+        check_error(request("GET", target("cli_g_filter", query), auth=B["admin"]), 400, p)
+
+
+def t_filter_validation_delete():
+    before = db_checksums()
+    start = audit_max_id()
+    for v in BAD_USER_IDS[:8]:
+        check_error(request("DELETE", target("cli_g_filter", "user_id=" + v), auth=B["admin"]),
+                    400, "user_id")
+    for v in BAD_TYPES[:6]:
+        check_error(request("DELETE", target("cli_g_filter", "token_type=" + v), auth=B["admin"]),
+                    400, "token_type")
+    for v in BAD_DRY_RUNS:
+        check_error(request("DELETE", target("cli_g_filter", "dry_run=" + v), auth=B["admin"]),
+                    400, "dry_run")
+        one = db_id_of("f-002")
+        check_error(request("DELETE", target("cli_g_filter", "dry_run=" + v, one), auth=B["admin"]),
+                    400, "dry_run")
+    check_error(request("DELETE", target("cli_g_filter", "dry_run=true&dry_run=true"),
+                        auth=B["admin"]), 400, "dry_run")
+    check_error(request("DELETE", target("cli_g_filter", "dry_run=false&user_id=x&user_id=y"),
+                        auth=B["admin"]), 400, "user_id")
+    expect(db_checksums() == before, "a 400 DELETE changed the tables")
+    expect(audit_max_id() == start, "a 400 DELETE wrote an audit row")
+
+
+def t_filter_validation_order():
+    bad = "user_id=a%20b&token_type=nope"
+    for method in ("GET", "DELETE"):
+        r = request(method, target("cli_g_filter", bad))
+        check_error(r, 401)
+        r = request(method, target("cli_g_filter", bad), auth=B["member"])
+        check_error(r, 403)
+        r = request(method, target("cli_g_filter", bad), auth=B["cc"])
+        check_error(r, 403)
+        r = request(method, target("cli_no_such_client", "token_type=nope"), auth=B["admin"])
+        check_error(r, 400, "token_type")
+        r = request(method, target("cli_d_app", "user_id=%20"), auth=B["admin"])
+        check_error(r, 400, "user_id")
+
+
+# ---------------------------------------------------------------- revoke all
+
+def revoke_step(client, user, ttype, dry_run=None):
+    """One DELETE by filters: revoked == the rows that matched; exactly those rows
+    changed (revoked_at = about now), others untouched; list totals follow."""
+    states = db_states(client)
+    matching = {r["pk"] for r in db_rows(client, user, ttype)}
+    total_before = db_count(client)
+    counts_before = db_checksums()
+    kw = {"user_id": user, "token_type": ttype}
+    if dry_run is not None:
+        kw["dry_run"] = "true" if dry_run else "false"
+    r = revoke_all(client, **kw)
+    check_revoked(r, len(matching), bool(dry_run))
+    check_audit(r, "tokens.revoke", client, list_filters(user, ttype), len(matching),
+                bool(dry_run))
+    after = db_states(client)
+    if dry_run:
+        expect(after == states, "a dry run changed revoked_at")
+        expect(db_checksums() == counts_before, "a dry run changed the tables")
+        check_list(lst(client, user_id=user, token_type=ttype), 1, 20, len(matching))
+        check_list(lst(client), 1, 20, total_before)
+        return r
+    now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    for pk, was in states.items():
+        if pk in matching:
+            expect(was is None and after[pk] is not None, "row %d not revoked" % pk)
+            at = datetime.datetime.strptime(after[pk], "%Y-%m-%d %H:%M:%S")
+            expect(abs((now - at).total_seconds()) < 120, "revoked_at %s, now %s" % (at, now))
+        else:
+            expect(after[pk] == was, "row %d changed: %s -> %s" % (pk, was, after[pk]))
+    check_list(lst(client, user_id=user, token_type=ttype), 1, 20, 0)
+    check_list(lst(client), 1, 20, total_before - len(matching))
+    expect(db_count(client) == total_before - len(matching), "SQL count after revocation")
+    return r
+
+
+def t_revoke_all_steps():
+    c = "cli_g_revoke"
+    pre = {s: db_revoked_at(s) for s in ("r-007", "r-014", "r-056")}
+    expired = [l for l in sql("SELECT scope FROM oauth_tokens WHERE oauth_client_id = 3"
+                              " AND expires_at <= UTC_TIMESTAMP() AND revoked_at IS NULL")]
+    expect(len(expired) >= 3, "fixture: expired rows on cli_g_revoke: %s" % expired)
+    for user, ttype in (("usr_g_u1", "refresh_token"), ("usr_g_u1", "access_token"),
+                        (None, "access_token"), ("usr_g_u2", None), (None, None)):
+        expect(db_count(c, user, ttype) > 0, "fixture: nothing matches %s %s" % (user, ttype))
+        revoke_step(c, user, ttype)
+    expect(db_count(c) == 0, "active rows left: %d" % db_count(c))
+    check_list(lst(c), 1, 20, 0)
+    # Pre-revoked rows keep their revoked_at; expired rows were never touched.
+    for s, was in pre.items():
+        expect(db_revoked_at(s) == was == "2020-01-02 03:04:05",
+               "revoked_at of pre-revoked %s: %s" % (s, db_revoked_at(s)))
+    for s in expired:
+        expect(db_revoked_at(s) is None, "expired %s got revoked_at %s" % (s, db_revoked_at(s)))
+
+
+def t_revoke_all_repeat():
+    c = "cli_g_revoke"
+    before = db_checksums()
+    for kw in ({}, {"user_id": "usr_g_u3"}, {"token_type": "refresh_token"},
+               {"dry_run": "false"}, {"user_id": "usr_no_such"}):
+        r = revoke_all(c, **kw)
+        check_revoked(r, 0, False)
+        f = {k: v for k, v in kw.items() if k != "dry_run"}
+        check_audit(r, "tokens.revoke", c, f, 0)
+    expect(db_checksums() == before, "a repeated revocation changed the tables")
+
+
+def t_revoke_by_filter_isolated():
+    """A filtered revocation on one client touches no other client."""
+    others = {c: db_states(c) for c in ("cli_g_filter", "cli_g_single", "cli_d_app",
+                                         "cli_g_console")}
+    r = revoke_all("cli_g_empty", user_id="usr_g_u1")
+    check_revoked(r, 0, False)
+    check_audit(r, "tokens.revoke", "cli_g_empty", {"user_id": "usr_g_u1"}, 0)
+    for c, s in others.items():
+        expect(db_states(c) == s, "revoking on cli_g_empty changed %s" % c)
+
+
+# ---------------------------------------------------------------- revoked bearers
+
+def t_revoked_bearer_by_filter():
+    for _ in range(4):
+        check_list(lst("cli_g_filter", auth=B["victim"]), 1, 20, db_count("cli_g_filter"))
+    r = revoke_all("cli_g_console", user_id="usr_g_victim")
+    check_revoked(r, 2, False)
+    check_audit(r, "tokens.revoke", "cli_g_console", {"user_id": "usr_g_victim"}, 2)
+    for i in range(6):
+        r = lst("cli_g_filter", auth=B["victim"])
+        check_error(r, 401)
+        www = r.header("WWW-Authenticate") or ""
+        expect('error="invalid_token"' in www, "WWW-Authenticate %r" % www)
+        no_audit(r)
+        r = revoke_all("cli_g_filter", auth=B["victim"], dry_run="true")
+        check_error(r, 401)
+        no_audit(r)
+    check_list(lst("cli_g_filter"), 1, 20, db_count("cli_g_filter"))
+
+
+def t_revoked_bearer_self():
+    mine = check_list(lst("cli_g_console", auth=B["self"], user_id="usr_g_self"), 1, 20, 1)
+    tid = mine[0]["id"]
+    expect(tid == db_id_of("c-self"), "own id %s" % tid)
+    r = revoke_one("cli_g_console", tid, auth=B["self"])
+    check_revoked(r, 1, False)
+    check_audit(r, "token.revoke", "cli_g_console", {"id": tid}, 1, actor="usr_g_self")
+    for i in range(6):
+        r = lst("cli_g_console", auth=B["self"])
+        check_error(r, 401)
+        r = revoke_one("cli_g_console", tid, auth=B["self"])
+        check_error(r, 401)
+    items = check_list(lst("cli_g_console", page_size=100), 1, 100, db_count("cli_g_console"))
+    expect(tid not in [i["id"] for i in items], "revoked token still listed")
+
+
+# ---------------------------------------------------------------- race
+
+def t_race():
+    c = "cli_g_race"
+    N = db_count(c)
+    expect(N == 1200, "fixture: %d active on cli_g_race" % N)
+    u1 = db_count(c, "usr_g_u1")
+    refresh_not_u1 = db_count(c, None, "refresh_token") - db_count(c, "usr_g_u1", "refresh_token")
+    steps = [({"user_id": "usr_g_u1"}, u1), ({"token_type": "refresh_token"}, refresh_not_u1),
+             ({}, N - u1 - refresh_not_u1)]
+    # Totals a consistent snapshot may show, per list filter.
+    u2, u2r = db_count(c, "usr_g_u2"), db_count(c, "usr_g_u2", "refresh_token")
+    acc, acc_u1 = db_count(c, None, "access_token"), db_count(c, "usr_g_u1", "access_token")
+    views = [
+        ({}, {N, N - u1, N - u1 - refresh_not_u1, 0}),
+        ({"user_id": "usr_g_u2"}, {u2, u2 - u2r, 0}),
+        ({"token_type": "access_token"}, {acc, acc - acc_u1, 0}),
+        ({"user_id": "usr_g_u1"}, {u1, 0}),
+    ]
+    stop = threading.Event()
+    problems, answers = [], []
+    lock = threading.Lock()
+
+    def lister(seed):
+        rnd = random.Random(seed)
+        last = {}
+        while not stop.is_set():
+            vi = rnd.randrange(len(views))
+            f, allowed = views[vi]
+            size = rnd.choice((100, 50, 7))
+            page = rnd.randint(1, max(1, math.ceil(max(allowed) / size)))
+            try:
+                r = lst(c, page=page, page_size=size, **f)
+                if r.status != 200 or not isinstance(r.json, dict):
+                    raise Fail("list answered %s" % r.describe())
+                j = r.json
+                tot, items = j["total"], j["items"]
+                p = j["pagination"]
+                want_n = max(0, min(size, tot - (page - 1) * size))
+                if type(tot) is not int or tot < 0 or tot not in allowed:
+                    raise Fail("%s total %r not in %s" % (f, tot, sorted(allowed)))
+                if p["total"] != tot or p["total_pages"] != math.ceil(tot / size):
+                    raise Fail("pagination %s vs total %d" % (p, tot))
+                if len(items) != want_n or len(items) > tot:
+                    raise Fail("%s page %d size %d: %d items with total %d"
+                               % (f, page, size, len(items), tot))
+                ids = [it["id"] for it in items]
+                if len(set(ids)) != len(ids):
+                    raise Fail("an id twice in one page")
+                for it in items:
+                    if "user_id" in f and it.get("user_id") != f["user_id"]:
+                        raise Fail("filter %s returned %r" % (f, it))
+                    if "token_type" in f and it["token_type"] != f["token_type"]:
+                        raise Fail("filter %s returned %r" % (f, it))
+                if vi in last and tot > last[vi]:
+                    raise Fail("%s total went up from %d to %d" % (f, last[vi], tot))
+                last[vi] = tot
+                with lock:
+                    answers.append((vi, tot))
+            except Exception as e:
+                with lock:
+                    problems.append("%s: %s" % (type(e).__name__, e))
+                return
+
+    threads = [threading.Thread(target=lister, args=(i,)) for i in range(5)]
+    for t in threads:
+        t.start()
+    results = []
+    try:
+        time.sleep(0.5)
+        for kw, want in steps:
+            r = revoke_all(c, **kw)
+            results.append((r, kw, want))
+            time.sleep(0.3)
+        time.sleep(0.5)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=120)
+    expect(not problems, "lists while revoking: %s" % problems[:3])
+    for r, kw, want in results:
+        check_revoked(r, want, False)
+        check_audit(r, "tokens.revoke", c, kw, want)
+    expect(sum(r.json["revoked"] for r, _, _ in results) == N, "revoked in all != %d" % N)
+    check_list(lst(c), 1, 20, 0)
+    for f, _ in views:
+        check_list(lst(c, **f), 1, 20, 0)
+    expect(db_count(c) == 0, "SQL: %d active left" % db_count(c))
+    seen = sorted({t for vi, t in answers if vi == 0})
+    note("race: %d list answers, unfiltered totals seen %s" % (len(answers), seen))
+    expect(len(answers) > 50, "only %d list answers during the race" % len(answers))
+
+
+def t_concurrent_revokers():
+    """Revocations racing each other never count a token twice: several DELETEs of
+    the same set sum to the rows revoked; one id revoked at once by many: one 1."""
+    c = "cli_g_race"
+    sql("UPDATE oauth_tokens SET revoked_at = NULL WHERE oauth_client_id = 4")
+    N = db_count(c)
+    expect(N == 1200, "restored %d" % N)
+    tid = db_id_of("x-7")
+    out, lock = [], threading.Lock()
+
+    def worker(kind):
+        r = revoke_one(c, tid) if kind == "one" else revoke_all(c)
+        with lock:
+            out.append((kind, r))
+
+    threads = [threading.Thread(target=worker, args=(k,))
+               for k in ("all", "one", "all", "one", "all", "one", "one", "all")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    expect(len(out) == len(threads), "only %d answers" % len(out))
+    total = 0
+    for kind, r in out:
+        check_common(r, 200)
+        expect(set(r.json) == REVOKE_KEYS, "keys %s" % sorted(r.json))
+        total += r.json["revoked"]
+        if kind == "one":
+            check_audit(r, "token.revoke", c, {"id": tid}, r.json["revoked"])
+        else:
+            check_audit(r, "tokens.revoke", c, {}, r.json["revoked"])
+    expect(total == N, "revocations racing each other revoked %d in all, want %d" % (total, N))
+    check_list(lst(c), 1, 20, 0)
+    expect(db_count(c) == 0, "SQL: %d left" % db_count(c))
+
+
+# ---------------------------------------------------------------- revoke by id
+
+def strip_volatile(r):
+    """Body without its timestamp value; headers without Date and X-Request-Id."""
+    body = r.body
+    if isinstance(r.json, dict) and "timestamp" in r.json:
+        body = body.replace(r.json["timestamp"].encode(), b"<ts>")
+    hdrs = sorted((n.lower(), v) for n, v in r.headers
+                  if n.lower() not in ("date", "x-request-id"))
+    return body, hdrs
+
+
+def same_answer(a, b, what):
+    ba, ha = strip_volatile(a)
+    bb, hb = strip_volatile(b)
+    expect(a.status == b.status and ba == bb, "%s: bodies differ: %r vs %r" % (what, ba, bb))
+    expect(ha == hb, "%s: headers differ: %r vs %r" % (what, ha, hb))
+
+
+def t_revoke_one():
+    c = "cli_g_single"
+    tid = db_id_of("s-1")
+    others = {k: v for k, v in db_states(c).items()}
+    n = db_count(c)
+    r = revoke_one(c, tid)
+    check_revoked(r, 1, False)
+    check_audit(r, "token.revoke", c, {"id": tid}, 1)
+    at = db_revoked_at("s-1")
+    expect(at is not None, "s-1 not revoked in the store")
+    items = check_list(lst(c), 1, 20, n - 1)
+    expect(tid not in [i["id"] for i in items], "revoked token still listed")
+    after = db_states(c)
+    changed = [pk for pk in after if after[pk] != others[pk]]
+    expect(len(changed) == 1, "rows changed: %s" % changed)
+    # Repeating it is harmless.
+    for _ in range(3):
+        r = revoke_one(c, tid)
+        check_revoked(r, 0, False)
+        check_audit(r, "token.revoke", c, {"id": tid}, 0)
+        expect(db_revoked_at("s-1") == at, "revoked_at overwritten by a repeat")
+    # A token revoked long ago: 0, revoked_at kept.
+    r = revoke_one(c, db_id_of("s-4"))
+    check_revoked(r, 0, False)
+    expect(db_revoked_at("s-4") == "2021-05-06 07:08:09", "revoked_at of s-4 changed")
+    check_list(lst(c), 1, 20, n - 1)
+
+
+def t_revoke_one_dry_run():
+    c = "cli_g_single"
+    before = db_checksums()
+    tid = db_id_of("s-5")
+    for _ in range(2):
+        r = revoke_one(c, tid, dry_run="true")
+        check_revoked(r, 1, True)
+        check_audit(r, "token.revoke", c, {"id": tid}, 1, True)
+    r = revoke_one(c, db_id_of("s-1"), dry_run="true")   # revoked already
+    check_revoked(r, 0, True)
+    check_audit(r, "token.revoke", c, {"id": db_id_of("s-1")}, 0, True)
+    expect(db_checksums() == before, "a dry run by id changed the tables")
+    expect(db_revoked_at("s-5") is None, "s-5 revoked by a dry run")
+    r = revoke_one(c, tid, dry_run="false")
+    check_revoked(r, 1, False)
+    check_audit(r, "token.revoke", c, {"id": tid}, 1, False)
+
+
+def t_revoke_one_not_found():
+    """Another tenant's token, another client's token, unknown and malformed ids: the
+    same 404 byte for byte (but timestamp, Date and X-Request-Id); nothing changes,
+    nothing is audited."""
+    c = "cli_g_single"
+    before = db_checksums()
+    start = audit_max_id()
+    unknown = "tok_" + "%032x" % random.getrandbits(128)
+    ref = revoke_one(c, unknown)
+    check_error(ref, 404, message="Token not found")
+    cases = {
+        "other tenant's token": db_id_of("d-1"),
+        "other client's token": db_id_of("f-002"),
+        "other client's revoked token": db_id_of("f-017"),
+        "bearer token of the console": db_id_of("c-admin"),
+        "all zero": "tok_" + "0" * 32,
+        "31 hex": unknown[:-1],
+        "33 hex": unknown + "a",
+        "no prefix": unknown[4:],
+        "other prefix": "tkn_" + unknown[4:],
+        "non-hex": "tok_" + "g" * 32,
+        "token text": "h9-single-2",
+        "sha256 hex of text": hashlib.sha256(b"h9-single-2").hexdigest(),
+        "percent": "%25",
+        "pk": "1",
+    }
+    for what, tid in cases.items():
+        r = revoke_one(c, tid)
+        check_error(r, 404)
+        same_answer(ref, r, what)
+        r2 = revoke_one(c, tid, dry_run="true")
+        same_answer(ref, r2, what + " (dry run)")
+    expect(db_checksums() == before, "a 404 revocation changed the tables")
+    expect(audit_max_id() == start, "a 404 revocation was audited")
+    expect(db_revoked_at("d-1") is None and db_revoked_at("f-002") is None,
+           "a token of another client/tenant was revoked")
+
+
+def t_revoke_other_tenant_client():
+    """A client of another tenant: 404 like the list's, for both DELETE routes."""
+    before = db_checksums()
+    start = audit_max_id()
+    d1 = db_id_of("d-1")
+    for auth, other, unknown in ((B["admin"], "cli_d_app", "cli_d_apq"),
+                                 (B["d_admin"], "cli_g_single", "cli_g_singlf")):
+        tid = d1 if other == "cli_d_app" else db_id_of("s-2")
+        a = revoke_one(other, tid, auth=auth)
+        b = revoke_one(unknown, tid, auth=auth)
+        check_error(a, 404)
+        check_error(b, 404)
+        same_answer(a, b, "DELETE one on %s" % other)
+        g = request("GET", target(other), auth=auth)
+        check_error(g, 404)
+        same_answer(a, g, "DELETE one vs GET list on %s" % other)
+        for kw in ({}, {"dry_run": "true"}, {"user_id": "usr_d_u1"}):
+            a = revoke_all(other, auth=auth, **kw)
+            b = revoke_all(unknown, auth=auth, **kw)
+            check_error(a, 404)
+            same_answer(a, b, "DELETE all %s on %s" % (kw, other))
+            same_answer(a, g, "DELETE all vs GET list on %s" % other)
+    expect(db_checksums() == before, "a cross-tenant revocation changed the tables")
+    expect(audit_max_id() == start, "a cross-tenant revocation was audited")
+    # Positive control: the tenant's own admin revokes it.
+    r = revoke_one("cli_d_app", d1, auth=B["d_admin"])
+    check_revoked(r, 1, False)
+    check_audit(r, "token.revoke", "cli_d_app", {"id": d1}, 1, tenant="ten_delta",
+                actor="usr_d_admin")
+
+
+def t_revoke_forbidden():
+    before = db_checksums()
+    start = audit_max_id()
+    tid = db_id_of("s-6")
+    for auth, status in ((None, 401), (B["member"], 403), (B["cc"], 403),
+                         ("h9-no-such-token", 401)):
+        for r in (revoke_one("cli_g_single", tid, auth=auth),
+                  revoke_all("cli_g_single", auth=auth),
+                  revoke_all("cli_g_single", auth=auth, dry_run="true"),
+                  revoke_one("cli_no_such", "tok_x", auth=auth)):
+            check_error(r, status)
+    expect(db_checksums() == before, "an unauthorised revocation changed the tables")
+    expect(audit_max_id() == start, "an unauthorised revocation was audited")
+
+
+# ---------------------------------------------------------------- dry runs
+
+def t_dry_runs():
+    c = "cli_g_filter"
+    before = db_checksums()
+    totals = {(u, t): db_count(c, u, t) for u in [None] + USERS_F for t in [None] + TYPES}
+    for (u, t), n in totals.items():
+        r = revoke_all(c, user_id=u, token_type=t, dry_run="true")
+        check_revoked(r, n, True)
+        check_audit(r, "tokens.revoke", c, list_filters(u, t), n, True)
+    r = revoke_all(c, user_id="usr_g_nobody", dry_run="false")
+    check_revoked(r, 0, False)
+    check_audit(r, "tokens.revoke", c, {"user_id": "usr_g_nobody"}, 0, False)
+    expect(db_checksums() == before, "dry runs changed the tables")
+    for (u, t), n in totals.items():
+        check_list(lst(c, user_id=u, token_type=t), 1, 20, n)
+    revoke_step(c, "usr_g_u3", "refresh_token", dry_run=True)
+
+
+# ---------------------------------------------------------------- audit
+
+def t_audit_lists():
+    c = "cli_g_filter"
+    for u, t, page, size in ((None, None, 1, 20), ("usr_g_u2", None, 2, 5),
+                             (None, "refresh_token", 1, 100), ("usr_g.dot-x", "access_token", 9, 20),
+                             ("usr_g_nobody", None, 1, 20)):
+        n = db_count(c, u, t)
+        r = lst(c, page=page, page_size=size, user_id=u, token_type=t)
+        check_list(r, page, size, n)
+        check_audit(r, "tokens.list", c, list_filters(u, t), n)
+    r = request("HEAD", target(c, "user_id=usr_g_u1"), auth=B["admin"])
+    check_common(r, 200, head=True)
+    check_audit(r, "tokens.list", c, {"user_id": "usr_g_u1"}, db_count(c, "usr_g_u1"))
+    r = lst("cli_d_app", auth=B["d_admin"], token_type="refresh_token")
+    check_audit(r, "tokens.list", "cli_d_app", {"token_type": "refresh_token"},
+                db_count("cli_d_app", None, "refresh_token"), tenant="ten_delta",
+                actor="usr_d_admin")
+    r = lst("cli_g_empty")
+    check_audit(r, "tokens.list", "cli_g_empty", {}, 0)
+
+
+def t_audit_none_on_errors():
+    start = audit_max_id()
+    rs = [
+        request("GET", target("cli_g_filter")),                                      # 401
+        request("GET", target("cli_g_filter"), auth="h9-bogus-token"),                # 401
+        request("GET", target("cli_g_filter"), auth=B["member"]),                     # 403
+        request("GET", target("cli_g_filter"), auth=B["cc"]),                         # 403
+        request("GET", target("cli_g_filter", "token_type=x"), auth=B["admin"]),      # 400
+        request("GET", target("cli_g_filter", "page=0"), auth=B["admin"]),            # 400
+        request("GET", target("cli_d_app"), auth=B["admin"]),                         # 404
+        request("GET", target("cli_nope"), auth=B["admin"]),                          # 404
+        request("DELETE", target("cli_g_filter")),                                    # 401
+        request("DELETE", target("cli_g_filter"), auth=B["member"]),                  # 403
+        request("DELETE", target("cli_g_filter", "dry_run=maybe"), auth=B["admin"]),  # 400
+        request("DELETE", target("cli_nope"), auth=B["admin"]),                       # 404
+        request("DELETE", target("cli_g_filter", "", "tok_" + "1" * 32), auth=B["admin"]),  # 404
+        request("PUT", target("cli_g_filter"), auth=B["admin"]),                      # 405
+        request("POST", target("cli_g_filter", "", db_id_of("f-002")), auth=B["admin"]),  # 405
+        request("GET", "/admin/oauth/clients/cli_g_filter/tokens/x/y", auth=B["admin"]),  # 404 path
+    ]
+    want = [401, 401, 403, 403, 400, 400, 404, 404, 401, 403, 400, 404, 404, 405, 405, 404]
+    for r, s in zip(rs, want):
+        check_error(r, s)
+        no_audit(r)
+    expect(audit_max_id() == start, "%d audit rows written by error answers"
+           % (audit_max_id() - start))
+
+
+def cgi_run(config_path, query, rid):
+    prog = os.path.join(BUILDDIR, "src", "autional-admin.fcgi")
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "AUTIONAL_CONFIG": config_path,
+           "REQUEST_METHOD": "GET", "REQUEST_URI": target("cli_g_filter", query),
+           "QUERY_STRING": query, "HTTP_AUTHORIZATION": "Bearer " + B["admin"],
+           "HTTP_X_REQUEST_ID": rid, "GATEWAY_INTERFACE": "CGI/1.1",
+           "SERVER_PROTOCOL": "HTTP/1.1"}
+    p = subprocess.run([prog], env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                       timeout=60)
+    out = p.stdout
+    m = re.match(rb"^Status: (\d{3})", out)
+    expect(p.returncode == 0 and m, "CGI run: rc %d, %r, stderr %r"
+           % (p.returncode, out[:200], p.stderr[:300]))
+    return int(m.group(1)), out
+
+
+def t_audit_reads_switch():
+    prog = os.path.join(BUILDDIR, "src", "autional-admin.fcgi")
+    if not (BUILDDIR and APP_CONFIG and os.access(prog, os.X_OK) and os.path.exists(APP_CONFIG)):
+        note("BUILDDIR/APP_CONFIG not usable: audit_reads switch checked only as default-on")
+        return
+    d = WORK or "/tmp"
+    os.makedirs(d, exist_ok=True)
+    with open(APP_CONFIG) as f:
+        base = [l for l in f.read().splitlines() if not l.strip().startswith("audit_reads")]
+    paths = {}
+    for v in ("0", "1"):
+        paths[v] = os.path.join(d, "h9-audit-reads-%s.conf" % v)
+        fd = os.open(paths[v], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write("\n".join(base + ["audit_reads = %s" % v]) + "\n")
+    try:
+        rid0, rid1 = new_rid("cgi0"), new_rid("cgi1")
+        s0, out0 = cgi_run(paths["0"], "user_id=usr_g_u1", rid0)
+        expect(s0 == 200, "audit_reads = 0: status %d: %r" % (s0, out0[:300]))
+        expect(audit_rows(rid0) == [], "audit_reads = 0 still wrote %s" % audit_rows(rid0))
+        s1, out1 = cgi_run(paths["1"], "user_id=usr_g_u1", rid1)
+        expect(s1 == 200, "audit_reads = 1: status %d" % s1)
+        rows = audit_rows(rid1)
+        expect(len(rows) == 1 and rows[0]["action"] == "tokens.list"
+               and rows[0]["affected"] == db_count("cli_g_filter", "usr_g_u1"),
+               "audit_reads = 1 rows %s" % rows)
+        # Revocations are audited whatever audit_reads says (not a read).
+    finally:
+        for p in paths.values():
+            try:
+                os.unlink(p)
+            except OSError:
+                pass
+
+
+def t_audit_atomic():
+    """An audit row that cannot be written takes the revocation down with it."""
+    c = "cli_g_atomic"
+    sql(None, stdin=b"DROP TRIGGER IF EXISTS h9_audit_fail;\nDELIMITER //\n"
+        b"CREATE TRIGGER h9_audit_fail BEFORE INSERT ON audit_events FOR EACH ROW\n"
+        b" IF NEW.request_id LIKE 'h9fail%' THEN\n"
+        b"  SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'h9 forced audit failure';\n"
+        b" END IF//\nDELIMITER ;\n")
+    before = db_checksums()
+    n = db_count(c)
+    try:
+        for i, req in enumerate((lambda rid: request("DELETE", target(c), auth=B["admin"], rid=rid),
+                                 lambda rid: request("DELETE", target(c, "user_id=usr_g_u1"),
+                                                     auth=B["admin"], rid=rid),
+                                 lambda rid: request("DELETE", target(c, "", db_id_of("a-2")),
+                                                     auth=B["admin"], rid=rid))):
+            rid = "h9fail-%s-%d" % (RUN, i)
+            r = req(rid)
+            expect(r.status in (500, 503), "revocation with a failing audit: %s" % r.describe())
+            check_common(r, r.status)
+            expect(db_checksums() == before and db_count(c) == n,
+                   "revocation #%d committed without its audit row" % i)
+        # and the worker recovers
+        check_list(lst(c), 1, 20, n)
+    finally:
+        sql("DROP TRIGGER IF EXISTS h9_audit_fail")
+    r = revoke_all(c, token_type="refresh_token")
+    check_revoked(r, 1, False)
+    check_audit(r, "tokens.revoke", c, {"token_type": "refresh_token"}, 1)
+    check_list(lst(c), 1, 20, n - 1)
+
+
+# ---------------------------------------------------------------- X-Request-Id
+
+def log_lines_with(needle, start):
+    for _ in range(40):
+        with open(APP_LOG, "rb") as f:
+            f.seek(start)
+            data = f.read()
+        lines = [l for l in data.split(b"\n") if needle in l]
+        if lines:
+            return lines
+        time.sleep(0.05)
+    return []
+
+
+def log_size():
+    try:
+        return os.path.getsize(APP_LOG)
+    except OSError:
+        return 0
+
+
+def t_request_id_echo():
+    vals = ["a", "Z", "0", "-", "req-%s" % RUN, "A" * 64, "a.b_c-d@e:f",
+            "550e8400-e29b-41d4-a716-446655440000", "x" * 63 + "9", "@:._-"]
+    for v in vals:
+        for r in (request("GET", target("cli_g_filter"), auth=B["admin"], rid=v),
+                  request("GET", target("cli_g_filter"), rid=v),
+                  request("DELETE", target("cli_g_empty"), auth=B["admin"], rid=v),
+                  request("PUT", target("cli_g_filter"), auth=B["admin"], rid=v),
+                  request("GET", "/admin/oauth/nothing", auth=B["admin"], rid=v)):
+            expect(r.header_all("X-Request-Id") == [v],
+                   "sent %r, got %r (%s)" % (v, r.header_all("X-Request-Id"), r.describe()))
+
+
+def t_request_id_replaced():
+    bad = ["A" * 65, "a b", "a/b", "a<b>", "a%41", "a;b", "a,b", "a+b", "a=b", "a\"b", "a'b",
+           "caf\xc3\xa9".encode("latin-1"), "a#b", "a?b", "a*b", "(x)", "a\\b", "{}",
+           "x" * 200]
+    for v in bad:
+        r = request("GET", target("cli_g_filter"), auth=B["admin"], rid=v)
+        check_common(r, 200)
+        got = r.header_all("X-Request-Id")
+        expect(len(got) == 1 and HEX32_RE.match(got[0]),
+               "sent %r, got %r: want 32 random hex digits" % (v, got))
+        check_audit(r, "tokens.list", "cli_g_filter", {}, db_count("cli_g_filter"))
+    # empty header: generated
+    r = request("GET", target("cli_g_filter"), auth=B["admin"], rid="")
+    got = r.header_all("X-Request-Id")
+    expect(len(got) == 1 and HEX32_RE.match(got[0]), "empty X-Request-Id gave %r" % got)
+
+
+def t_request_id_generated():
+    ids = []
+    for method, t, auth, status in (
+            ("GET", target("cli_g_filter"), B["admin"], 200),
+            ("GET", target("cli_g_filter", "page=0"), B["admin"], 400),
+            ("GET", target("cli_g_filter"), None, 401),
+            ("GET", target("cli_g_filter"), B["member"], 403),
+            ("GET", target("cli_nope"), B["admin"], 404),
+            ("GET", "/admin/oauth/clients", B["admin"], 404),
+            ("PATCH", target("cli_g_filter"), B["admin"], 405),
+            ("DELETE", target("cli_g_empty", "dry_run=true"), B["admin"], 200),
+            ("DELETE", target("cli_g_single", "", "tok_" + "2" * 32), B["admin"], 404),
+            ("HEAD", target("cli_g_filter"), B["admin"], 200)) * 3:
+        r = request(method, t, auth=auth, rid=None)
+        check_common(r, status, head=(method == "HEAD"))
+        got = r.header_all("X-Request-Id")
+        expect(len(got) == 1 and HEX32_RE.match(got[0]),
+               "%s: X-Request-Id %r, want 32 hex digits" % (r.describe(), got))
+        ids.append(got[0])
+        if method == "DELETE" and status == 200:
+            check_audit(r, "tokens.revoke", "cli_g_empty", {}, 0, True)
+        if method == "GET" and status == 200:
+            check_audit(r, "tokens.list", "cli_g_filter", {}, db_count("cli_g_filter"))
+    expect(len(set(ids)) == len(ids), "generated ids repeat: %d of %d distinct"
+           % (len(set(ids)), len(ids)))
+
+
+def t_request_id_logged():
+    for rid, status, method, t, auth in (
+            ("logged-%s-a" % RUN, 200, "GET", target("cli_g_filter"), B["admin"]),
+            ("logged-%s-b" % RUN, 401, "DELETE", target("cli_g_filter"), None),
+            ("logged-%s-c" % RUN, 200, "DELETE", target("cli_g_empty", "dry_run=true"), B["admin"]),
+            ("logged-%s-d" % RUN, 405, "PUT", target("cli_g_filter", "", "tok_x"), B["admin"]),
+            (None, 404, "DELETE", target("cli_g_single", "", "tok_" + "3" * 32), B["admin"])):
+        start = log_size()
+        r = request(method, t, auth=auth, rid=rid)
+        check_common(r, status)
+        got = r.rid
+        if rid is not None:
+            expect(got == rid, "echo %r, want %r" % (got, rid))
+        lines = log_lines_with(("request_id=%s" % got).encode(), start)
+        expect(len(lines) == 1, "%d log lines with request_id=%s" % (len(lines), got))
+        line = lines[0].decode("utf-8", "replace")
+        expect(re.search(r"request_id=%s(\s|$)" % re.escape(got), line),
+               "log line %r" % line)
+        expect("status=%d" % status in line, "status %d not in %r" % (status, line))
+
+
+# ---------------------------------------------------------------- 405
+
+def t_405():
+    start = audit_max_id()
+    before = db_checksums()
+    one = target("cli_g_filter", "", db_id_of("f-002"))
+    for t, methods, allow in ((target("cli_g_filter"), ("POST", "PUT", "PATCH"), ALLOW_COLLECTION),
+                              (target("cli_nope"), ("POST", "PUT"), ALLOW_COLLECTION),
+                              (one, ("GET", "HEAD", "POST", "PUT", "PATCH"), ALLOW_ONE),
+                              (target("cli_nope", "", "tok_x"), ("GET", "PUT"), ALLOW_ONE)):
+        for m in methods:
+            for auth in (B["admin"], None, B["member"]):
+                r = request(m, t, auth=auth)
+                check_common(r, 405, head=(m == "HEAD"))
+                if m != "HEAD":
+                    check_error(r, 405)
+                got = r.header_all("Allow")
+                expect(got == [allow], "%s %s: Allow %r, want %r" % (m, t, got, allow))
+    expect(audit_max_id() == start, "405 answers were audited")
+    expect(db_checksums() == before, "405 answers changed the tables")
+
+
+# ---------------------------------------------------------------- counts stay exact
+
+def t_counts_exact():
+    clients = [l.split("\t") for l in sql(
+        "SELECT c.client_id, t.public_id FROM oauth_clients c JOIN tenants t ON t.id = c.tenant_id"
+        " ORDER BY c.id")]
+    for client, tenant in clients:
+        auth = TENANT_ADMIN[tenant]
+        for ttype in [None] + TYPES:
+            want = db_count(client, None, ttype)
+            r = lst(client, auth=auth, token_type=ttype, page_size=1)
+            check_list(r, 1, 1, want)
+        want = db_count(client)
+        items = page_through(client, 100, auth=auth, total=want)
+        match_rows(items, db_rows(client), client)
+    # The derived counts table agrees with the rows it summarises.
+    bad = sql("SELECT x.oauth_client_id, x.token_type, x.n, COALESCE(y.live, 0) FROM"
+              " (SELECT oauth_client_id, token_type, COUNT(*) n FROM oauth_tokens"
+              "   WHERE revoked_at IS NULL GROUP BY oauth_client_id, token_type) x"
+              " LEFT JOIN (SELECT oauth_client_id, token_type, SUM(live) live FROM oauth_token_counts"
+              "   GROUP BY oauth_client_id, token_type) y USING (oauth_client_id, token_type)"
+              " WHERE x.n <> COALESCE(y.live, 0)")
+    expect(not bad, "oauth_token_counts disagrees with oauth_tokens: %s" % bad)
+
+
+# ---------------------------------------------------------------- OpenAPI
+
+def t_openapi():
+    """A sample of the real responses of this run (every method/path/status seen, a
+    few of each) validates against docs/openapi.yaml with tests/stack/openapi_check.py."""
+    spec = os.path.join(SRCDIR, "docs", "openapi.yaml")
+    checker = os.path.join(HERE, "openapi_check.py")
+    if not (os.path.exists(spec) and os.path.exists(checker)):
+        note("docs/openapi.yaml or tests/stack/openapi_check.py missing: OpenAPI validation skipped")
+        return
+    os.environ.setdefault("OPENAPI_DOC", spec)
+    sys.path.insert(0, HERE)
+    try:
+        import openapi_check
+    except ImportError as e:
+        note("openapi_check not importable (%s): OpenAPI validation skipped" % e)
+        return
+    _, _, prefix = parse_base()
+    groups = {}
+    for r in RESPONSES:
+        if r.parse_error or r.header("Content-Type") != CONTENT_TYPE:
+            continue   # a front end's own refusal, not the program's answer
+        path = urllib.parse.urlsplit(r.target).path[len(prefix):]
+        key = (r.method, openapi_check.template_for(path), r.status)
+        groups.setdefault(key, []).append(r)
+    rnd = random.Random(6)
+    sample = []
+    for key, rs in sorted(groups.items(), key=lambda kv: str(kv[0])):
+        sample += rnd.sample(rs, min(len(rs), 8))
+    expect(len(groups) >= 15, "only %d method/path/status kinds seen" % len(groups))
+    bad = []
+    for r in sample:
+        path = urllib.parse.urlsplit(r.target).path[len(prefix):]
+        found = openapi_check.problems(r.method, openapi_check.template_for(path), r.status,
+                                       r.headers, r.body)
+        if found:
+            bad.append("%s: %s" % (r.describe(), "; ".join(found)))
+    note("OpenAPI: %d responses of %d kinds validated" % (len(sample), len(groups)))
+    expect(not bad, "%d of %d responses differ from docs/openapi.yaml: %s"
+           % (len(bad), len(sample), " | ".join(bad[:4])))
+
+
+def t_no_secrets():
+    secrets = set()
+    for text in TOKEN_TEXTS:
+        secrets.add(text.encode())
+        h = hashlib.sha256(text.encode()).hexdigest()
+        secrets.add(h.encode())
+        secrets.add(h.upper().encode())
+    expect(len(RESPONSES) > 500, "only %d responses recorded" % len(RESPONSES))
+    for r in RESPONSES:
+        for sec in secrets:
+            expect(sec not in r.raw, "%r in the response to %s" % (sec, r.describe()))
+
+
+# ---------------------------------------------------------------- main
+
+def main():
+    missing = [n for n, v in (("BASE_URL", BASE_URL), ("DB_SOCKET", DB_SOCKET),
+                              ("DB_NAME", DB_NAME)) if not v]
+    if missing:
+        print("test_admin_api.py: set %s" % ", ".join(missing), file=sys.stderr)
+        return 2
+    parse_base()
+    test("fixture loads", t_fixture)
+    if FAILED:
+        print("%d passed, %d failed" % (PASSED, FAILED))
+        return 1
+
+    test("ids: tok_ + 32 hex, equal to the row's public_id, every field as stored", t_ids_match_store)
+    test("ids: unique across pages, clients and tenants", t_ids_unique)
+    test("ids: stable across requests, page sizes, filters and a change of token hash", t_ids_stable)
+    test("ids: not the token text's or hash's digest; no token text or hash in any answer",
+         t_ids_not_secret)
+
+    test("filters x paging: every user_id/token_type combination, page sizes 7/20/100, "
+         "items and order as in SQL", t_filter_combinations)
+    test("filters: total exact vs COUNT(*) for every combination", t_filter_total_exact)
+    test("filters: pages past the end are empty with the exact total", t_filter_past_end)
+    test("filters: unknown/other-tenant/token-less users give 200 total 0; "
+         "client-credentials tokens match no user", t_filter_empty_results)
+    test("filters: percent-encoded values, '.' and '-' in user_id", t_filter_encoded)
+    test("filters: tenant B admin on its own client", t_filter_other_tenant)
+    test("filter validation GET: 400 naming user_id / token_type", t_filter_validation_get)
+    test("filter validation DELETE: 400 naming user_id / token_type / dry_run; "
+         "nothing changed, nothing audited", t_filter_validation_delete)
+    test("filter validation order: 401, 403 before 400; 400 before 404", t_filter_validation_order)
+
+    test("dry runs: revoked = COUNT(*) for every filter, nothing changes, audited dry_run=1",
+         t_dry_runs)
+    test("revoke all by filters, step by step: exact rows revoked, others untouched, "
+         "lists follow, audited", t_revoke_all_steps)
+    test("revoke all repeated: 200 revoked 0, nothing changes, audited", t_revoke_all_repeat)
+    test("revoke all on one client touches no other client", t_revoke_by_filter_isolated)
+    test("admin token revoked by filter: 401 on the very next requests", t_revoked_bearer_by_filter)
+    test("admin token revoking itself by id: 401 on the very next requests", t_revoked_bearer_self)
+    test("revoke all racing lists: every answer consistent, totals never rise, end at 0",
+         t_race)
+    test("revocations racing each other: no token counted twice", t_concurrent_revokers)
+
+    test("revoke by id: revoked 1, leaves the list; repeats 200 revoked 0; old revoked_at kept",
+         t_revoke_one)
+    test("revoke by id, dry run: nothing changes, audited dry_run=1", t_revoke_one_dry_run)
+    test("revoke by id across tenants/clients, unknown and malformed ids: identical 404",
+         t_revoke_one_not_found)
+    test("revocation on another tenant's client: 404 identical to an unknown client and "
+         "to the list's", t_revoke_other_tenant_client)
+    test("revocation without auth / as non-admin: 401 / 403, nothing changed or audited",
+         t_revoke_forbidden)
+
+    test("audit: list rows (filters, affected = total, tenant, actor), HEAD too", t_audit_lists)
+    test("audit: no row for 401/403/400/404/405", t_audit_none_on_errors)
+    test("audit: audit_reads = 0 writes no list row (CGI mode, own config)", t_audit_reads_switch)
+    test("audit: a failing audit insert rolls the revocation back", t_audit_atomic)
+
+    test("X-Request-Id: safe values echoed on every status", t_request_id_echo)
+    test("X-Request-Id: unsafe values replaced by 32 hex", t_request_id_replaced)
+    test("X-Request-Id: generated when absent, unique, on every status; audit rows carry it",
+         t_request_id_generated)
+    if APP_LOG:
+        test("X-Request-Id: the log line has request_id=<the id>", t_request_id_logged)
+    else:
+        note("APP_LOG not set: log checks skipped")
+    test("405: Allow 'GET, HEAD, DELETE' on the collection, 'DELETE' on one token", t_405)
+
+    test("counts exact: for every client the API total equals COUNT(*) of active rows",
+         t_counts_exact)
+    test("OpenAPI: sample of real responses validates", t_openapi)
+    test("no token text or hash in any response", t_no_secrets)
+
+    print("%d passed, %d failed" % (PASSED, FAILED))
+    return 1 if FAILED else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
