@@ -1,0 +1,1308 @@
+#!/usr/bin/env python3
+"""test_counts.py: the exact totals of issue 4 (trigger-kept oauth_token_counts).
+
+Proves, through the real web server, the real store statement (tests/db/store_probe)
+and MariaDB, that the list's `total` equals
+    SELECT COUNT(*) ... WHERE revoked_at IS NULL AND expires_at > <instant>
+  1. at many chosen instants around hour boundaries (the bucket arithmetic), per
+     token type and under a user filter;
+  2. after every kind of row change, including tokens expiring between two requests;
+  3. under 4 concurrent writer connections while the API is being read;
+  4. while `autionalctl purge` runs with writers and readers, which never removes a
+     live token and reports exactly what it deleted (plus the retention window);
+     and repeated purges beside API revocations by filter: both must complete;
+  5. after the counts were corrupted and CALL oauth_token_counts_rebuild(), and
+     after a TRUNCATE (which skips triggers) on a scratch database.
+
+Its own data only: tenant ten_counts, users usr_counts_*, clients cli_counts_*
+(removed with DELETE at start, so the triggers fire).  The purge itself works on
+every client, as it does in production; the other suites reload their fixtures.
+
+Environment (from tests/run): BASE_URL, DB_SOCKET, DB_NAME, DB_USER, APP_CONFIG,
+BUILDDIR (store_probe, autionalctl), SRCDIR (sql/ for the scratch database), WORK.
+Standard library only.  Prints `ok - <name>` / `not ok - <name>: <why>` per check,
+then `N passed, N failed`; exits 1 if any check failed.
+"""
+
+import http.client
+import json
+import math
+import os
+import random
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BASE_URL = os.environ.get("BASE_URL", "")
+DB_SOCKET = os.environ.get("DB_SOCKET", "")
+DB_NAME = os.environ.get("DB_NAME", "")
+DB_USER = os.environ.get("DB_USER", "root")
+APP_CONFIG = os.environ.get("APP_CONFIG", "")
+BUILDDIR = os.environ.get("BUILDDIR", "")
+SRCDIR = os.environ.get("SRCDIR", "") or os.path.dirname(os.path.dirname(HERE))
+WORK = os.environ.get("WORK", "") or "/tmp"
+
+PROBE = os.path.join(BUILDDIR, "tests", "db", "store_probe")
+CTL = os.path.join(BUILDDIR, "src", "autionalctl")
+SCRATCH_DB = "autional_counts_scratch"
+
+TYPES = (None, "access_token", "refresh_token")
+USERS = ("usr_counts_u1", "usr_counts_u2", "usr_counts_u3")
+CLIENTS = ("cli_counts_auth", "cli_counts_b", "cli_counts_e", "cli_counts_e2",
+           "cli_counts_w", "cli_counts_w2", "cli_counts_p", "cli_counts_p2", "cli_counts_r",
+           "cli_counts_x")
+ADMIN_BEARER = "h10c-admin-bearer-%d-%d" % (os.getpid(), int(time.time()))
+RUN = "h10c-%d-%d" % (os.getpid(), int(time.time()) % 1000000)
+SEED = int(os.environ.get("COUNTS_SEED", "0")) or int(time.time() * 1000) % 1000000007
+RNG = random.Random(SEED)
+
+PASSED = 0
+FAILED = 0
+PK = {}     # client_id -> oauth_clients.id
+UPK = {}    # user public id -> users.id
+
+
+class Fail(Exception):
+    """A check did not hold; the message says why."""
+
+
+def report(name, ok, why=""):
+    global PASSED, FAILED
+    if ok:
+        PASSED += 1
+        print("ok - %s" % name, flush=True)
+    else:
+        FAILED += 1
+        why = " ".join(str(why).split())
+        if len(why) > 900:
+            why = why[:900] + "..."
+        print("not ok - %s: %s" % (name, why), flush=True)
+
+
+def note(text):
+    print("# " + text, flush=True)
+
+
+def test(name, fn, *args):
+    try:
+        fn(*args)
+    except Fail as e:
+        report(name, False, e)
+    except Exception as e:  # a crash of the check is a failure too
+        report(name, False, "%s: %s" % (type(e).__name__, e))
+    else:
+        report(name, True)
+
+
+def expect(cond, why):
+    if not cond:
+        raise Fail(why)
+
+
+# ---------------------------------------------------------------- database
+
+def mariadb_args(db=None, force=False):
+    a = ["mariadb", "--no-defaults", "--protocol=socket", "-S", DB_SOCKET, "-u", DB_USER,
+         "--default-character-set=utf8mb4", "-N", "-B", "-r"]
+    if force:
+        a.append("--force")
+    return a + [db or DB_NAME]
+
+
+# Every session works in UTC, whatever the server's default: FROM_UNIXTIME and
+# UNIX_TIMESTAMP then convert exactly between epochs and the stored UTC DATETIMEs.
+UTC = "SET time_zone = '+00:00';\n"
+
+
+def sql(query, db=None):
+    """Runs SQL (one or more statements) as DB_USER; returns the output lines."""
+    p = subprocess.run(mariadb_args(db), input=(UTC + query).encode(), capture_output=True,
+                       timeout=120)
+    if p.returncode != 0:
+        raise Fail("mariadb failed (%d): %s" % (p.returncode,
+                                               p.stderr.decode("utf-8", "replace").strip()[:500]))
+    return [l for l in p.stdout.decode("utf-8").split("\n") if l != ""]
+
+
+def q(s):
+    return "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def h(text):
+    return "UNHEX(SHA2(%s, 256))" % q(text)
+
+
+def db_now():
+    return int(sql("SELECT UNIX_TIMESTAMP()")[0])
+
+
+def at(epoch):
+    return "FROM_UNIXTIME(%d)" % epoch
+
+
+def ins(text, client, ttype="access_token", user=None, expires=None, revoked=None,
+        scope=None, created_ago=60):
+    """One INSERT of a token; expires/revoked: epoch ints or SQL expressions."""
+    def val(v):
+        if v is None:
+            return "NULL"
+        return at(v) if isinstance(v, int) else v
+    return ("INSERT INTO oauth_tokens (token_hash, token_type, oauth_client_id, user_id,"
+            " scope, created_at, expires_at, revoked_at) VALUES (%s, '%s', %d, %s, %s,"
+            " UTC_TIMESTAMP() - INTERVAL %d SECOND, %s, %s);"
+            % (h(text), ttype, PK[client], UPK[user] if user else "NULL",
+               q(scope if scope is not None else text), created_ago, val(expires), val(revoked)))
+
+
+def where(client, ttype=None, user=None):
+    w = "t.oauth_client_id = %d AND t.revoked_at IS NULL" % PK[client]
+    if ttype:
+        w += " AND t.token_type = '%s'" % ttype
+    if user:
+        w += " AND t.user_id = %d" % UPK[user]
+    return w
+
+
+def combos(clients, users=(None, "usr_counts_u1")):
+    return [(c, t, u) for c in clients for t in TYPES for u in users]
+
+
+def db_counts_now(keys):
+    """COUNT(*) of active rows right now for each (client, type, user) key."""
+    parts = ["SELECT %d, COUNT(*) FROM oauth_tokens t WHERE %s AND t.expires_at > UTC_TIMESTAMP()"
+             % (i, where(*k)) for i, k in enumerate(keys)]
+    out = sql(" UNION ALL ".join(parts) + ";")
+    res = {}
+    for l in out:
+        i, n = l.split("\t")
+        res[keys[int(i)]] = int(n)
+    return res
+
+
+def db_counts_at(client, ttype, user, instants):
+    """{instant: COUNT(*) of rows active at that instant (expires_at > instant)}."""
+    sel = " UNION ALL ".join("SELECT %d AS e" % e for e in instants)
+    out = sql("SELECT i.e, COUNT(t.id) FROM (%s) i LEFT JOIN oauth_tokens t ON %s"
+              " AND t.expires_at > FROM_UNIXTIME(i.e) GROUP BY i.e;" % (sel, where(client, ttype, user)))
+    return {int(a): int(b) for a, b in (l.split("\t") for l in out)}
+
+
+def counts_mismatch(client_ids=None):
+    """Buckets where SUM(oauth_token_counts.live) differs from the GROUP BY of the
+    unrevoked rows, per (client, type, expiry hour); [] when consistent."""
+    f1 = f2 = ""
+    if client_ids is not None:
+        ids = ",".join(str(i) for i in client_ids)
+        f1 = " WHERE oauth_client_id IN (%s)" % ids
+        f2 = " AND oauth_client_id IN (%s)" % ids
+    out = sql("SELECT c, ty, hr, SUM(n) FROM ("
+              " SELECT oauth_client_id c, CAST(token_type AS CHAR) ty,"
+              "        DATE_FORMAT(expiry_hour, '%%Y-%%m-%%d %%H') hr, live n"
+              "   FROM oauth_token_counts%s"
+              " UNION ALL"
+              " SELECT oauth_client_id, CAST(token_type AS CHAR),"
+              "        DATE_FORMAT(expires_at, '%%Y-%%m-%%d %%H'), -1"
+              "   FROM oauth_tokens WHERE revoked_at IS NULL%s"
+              ") x GROUP BY c, ty, hr HAVING SUM(n) <> 0 ORDER BY c, ty, hr LIMIT 20;" % (f1, f2))
+    return out
+
+
+def expect_counts_consistent(clients, what=""):
+    bad = counts_mismatch([PK[c] for c in clients] if clients is not None else None)
+    expect(not bad, "%soauth_token_counts differs from the GROUP BY of unrevoked rows"
+           " (client, type, hour, counts minus rows): %s" % (what, "; ".join(bad)))
+
+
+# ---------------------------------------------------------------- HTTP
+
+def base():
+    u = urllib.parse.urlsplit(BASE_URL)
+    return u.hostname, u.port or 80, u.path.rstrip("/")
+
+
+def api_get(client, ttype=None, user=None, page=None, page_size=None):
+    """GET the list; returns (status, json or None, raw body)."""
+    host, port, prefix = base()
+    qs = []
+    if page is not None:
+        qs.append("page=%d" % page)
+    if page_size is not None:
+        qs.append("page_size=%d" % page_size)
+    if ttype:
+        qs.append("token_type=" + ttype)
+    if user:
+        qs.append("user_id=" + urllib.parse.quote(user))
+    path = "%s/admin/oauth/clients/%s/tokens%s" % (prefix, urllib.parse.quote(client, safe=""),
+                                                   "?" + "&".join(qs) if qs else "")
+    return http_req("GET", path, host, port)
+
+
+def api_delete(client, query="", token_id=None):
+    host, port, prefix = base()
+    path = "%s/admin/oauth/clients/%s/tokens%s%s" % (prefix, client,
+                                                     "/" + token_id if token_id else "",
+                                                     "?" + query if query else "")
+    return http_req("DELETE", path, host, port)
+
+
+def http_req(method, path, host, port):
+    c = http.client.HTTPConnection(host, port, timeout=30)
+    try:
+        c.request(method, path, headers={"Authorization": "Bearer " + ADMIN_BEARER,
+                                         "Connection": "close"})
+        r = c.getresponse()
+        body = r.read()
+        status = r.status
+    finally:
+        c.close()
+    try:
+        j = json.loads(body.decode("utf-8"))
+    except Exception:
+        j = None
+    return status, j, body
+
+
+def api_total(client, ttype=None, user=None):
+    st, j, body = api_get(client, ttype, user, page_size=1)
+    expect(st == 200 and isinstance(j, dict) and isinstance(j.get("total"), int),
+           "GET %s type=%s user=%s: %d %s" % (client, ttype, user, st, body[:300]))
+    return j["total"]
+
+
+def check_totals(keys, what):
+    """API totals against COUNT(*) taken just before and just after: with nothing
+    written meanwhile, only expiry changes the count, so before >= api >= after,
+    and before == after makes it exact."""
+    before = db_counts_now(keys)
+    api = {k: api_total(*k) for k in keys}
+    after = db_counts_now(keys)
+    bad = ["%s type=%s user=%s: api %d, COUNT(*) %d..%d" % (k[0], k[1] or "any", k[2] or "-",
+                                                           api[k], before[k], after[k])
+           for k in keys if not (before[k] >= api[k] >= after[k])]
+    expect(not bad, "%s: %s" % (what, "; ".join(bad)))
+    return api
+
+
+def probe(client, ttype, user, instants):
+    args = [PROBE, APP_CONFIG, str(PK[client]), ttype or "any", user or "-"] + [str(e) for e in instants]
+    p = subprocess.run(args, capture_output=True, timeout=60)
+    if p.returncode != 0:
+        raise Fail("store_probe failed (%d): %s" % (p.returncode, p.stderr.decode()[:300]))
+    res = {}
+    for l in p.stdout.decode().split("\n"):
+        if l.strip():
+            a, b = l.split()
+            res[int(a)] = int(b)
+    return res
+
+
+def hour_label(e, now):
+    hh = now - now % 3600
+    off = e - hh
+    return "%d (H%+ds, now%+ds, %s)" % (e, off, e - now,
+                                        time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(e)))
+
+
+def check_probe(client, ttype, user, instants, now, what=""):
+    instants = sorted(set(instants))
+    got = probe(client, ttype, user, instants)
+    want = db_counts_at(client, ttype, user, instants)
+    bad = ["at %s: store %s, COUNT(*) %s" % (hour_label(e, now), got.get(e), want.get(e))
+           for e in instants if got.get(e) != want.get(e)]
+    expect(not bad, "%s%s type=%s user=%s, %d of %d instants wrong: %s"
+           % (what, client, ttype or "any", user or "-", len(bad), len(instants), "; ".join(bad[:8])))
+    return want
+
+
+# ---------------------------------------------------------------- fixture
+
+def cleanup_sql():
+    return ("DELETE t FROM oauth_tokens t JOIN oauth_clients c ON c.id = t.oauth_client_id"
+            "  WHERE c.client_id LIKE 'cli\\_counts\\_%';"
+            "DELETE t FROM oauth_tokens t JOIN users u ON u.id = t.user_id"
+            "  WHERE u.public_id LIKE 'usr\\_counts\\_%';"
+            "DELETE FROM oauth_clients WHERE client_id LIKE 'cli\\_counts\\_%';"
+            "DELETE FROM users WHERE public_id LIKE 'usr\\_counts\\_%';"
+            "DELETE FROM tenants WHERE public_id = 'ten_counts';")
+
+
+def t_fixture():
+    s = [cleanup_sql(),
+         "INSERT INTO tenants (public_id, name) VALUES ('ten_counts', 'counts suite');",
+         "SET @t = LAST_INSERT_ID();",
+         "INSERT INTO users (public_id, tenant_id, is_admin) VALUES ('usr_counts_admin', @t, TRUE),"
+         + ",".join("(%s, @t, FALSE)" % q(u) for u in USERS) + ";"]
+    s.append("INSERT INTO oauth_clients (client_id, tenant_id, name) VALUES "
+             + ",".join("(%s, @t, 'counts')" % q(c) for c in CLIENTS) + ";")
+    sql("\n".join(s))
+    for l in sql("SELECT client_id, id FROM oauth_clients WHERE client_id LIKE 'cli\\_counts\\_%'"):
+        a, b = l.split("\t")
+        PK[a] = int(b)
+    for l in sql("SELECT public_id, id FROM users WHERE public_id LIKE 'usr\\_counts\\_%'"):
+        a, b = l.split("\t")
+        UPK[a] = int(b)
+    expect(set(PK) == set(CLIENTS) and len(UPK) == 4, "fixture ids %s %s" % (PK, UPK))
+    sql(ins(ADMIN_BEARER, "cli_counts_auth", user="usr_counts_admin",
+            expires="UTC_TIMESTAMP() + INTERVAL 1 DAY"))
+    # The sessions really work in UTC: FROM_UNIXTIME(UNIX_TIMESTAMP()) = UTC_TIMESTAMP().
+    chk = sql("SELECT FROM_UNIXTIME(UNIX_TIMESTAMP(UTC_TIMESTAMP())) = UTC_TIMESTAMP(),"
+              " UNIX_TIMESTAMP() - %d" % int(time.time()))[0].split("\t")
+    expect(chk[0] == "1", "session time zone is not UTC")
+    expect(abs(int(chk[1])) <= 2, "database clock and this clock differ by %s s" % chk[1])
+    st, j, body = api_get("cli_counts_b")
+    expect(st == 200 and j and j.get("total") == 0, "empty client: %d %s" % (st, body[:200]))
+    for p in (PROBE, CTL):
+        expect(os.access(p, os.X_OK), "%s is not built" % p)
+
+
+# ---------------------------------------------------------------- 1. boundaries
+
+def t_boundaries():
+    now = db_now()
+    hh = now - now % 3600
+    c = "cli_counts_b"
+    expiries = []
+    for k in range(-2, 6):
+        b = hh + k * 3600
+        expiries += [b - 1, b, b + 1, b + 1800]
+    expiries += [now - 1, now, now + 1, now + 2, now + 120, hh + 3599, hh + 3598,
+                 now + 86400, now + 86400 + 3600, now + 30 * 86400, now - 86400]
+    users = (None, "usr_counts_u1", "usr_counts_u2")
+    s = []
+    n = 0
+    for i, e in enumerate(sorted(expiries)):
+        for rep in range(2 + i % 2):
+            n += 1
+            ttype = "access_token" if (i + rep) % 2 == 0 else "refresh_token"
+            user = users[(i + rep) % 3]
+            revoked = None
+            if rep == 1 and i % 3 == 0:
+                revoked = now - 300          # revoked: never counted
+            elif rep == 2:
+                revoked = now + 3600         # revoked with a future time: revoked too
+            s.append(ins("%s-b-%d" % (RUN, n), c, ttype, user, e, revoked, created_ago=n))
+    # the same expiries on another client must not leak in
+    for i, e in enumerate(expiries):
+        s.append(ins("%s-bx-%d" % (RUN, i), "cli_counts_x", "access_token", None, e))
+    sql("\n".join(s))
+    instants = set()
+    for k in range(-3, 7):
+        b = hh + k * 3600
+        instants |= {b - 1, b, b + 1, b + 1799, b + 1800, b + 1801}
+    for e in expiries:
+        instants |= {e - 1, e, e + 1}
+    instants |= {now, now + 59 * 60, now + 3600, now + 86400, now + 86400 + 3600,
+                 now + 40 * 86400, now - 86400, now - 3 * 86400, 0, 86400}
+    instants = sorted(x for x in instants if x > 0)
+    note("boundaries: %d tokens, %d instants, now=%s" % (n, len(instants), hour_label(now, now)))
+    want_any = None
+    errors = []
+    for ttype in TYPES:
+        for user in (None, "usr_counts_u1", "usr_counts_u2", "usr_counts_u3"):
+            try:
+                w = check_probe(c, ttype, user, instants, now)
+                if ttype is None and user is None:
+                    want_any = w
+            except Fail as e:
+                errors.append(str(e))
+    expect(not errors, " | ".join(errors))
+    # the fixture really straddles the boundaries (else the check proves nothing)
+    steps = sum(1 for k in range(1, 5) if want_any[hh + k * 3600 - 1] > want_any[hh + k * 3600]
+                > want_any[hh + k * 3600 + 1])
+    expect(steps == 4, "fixture does not change the count at each boundary: %s"
+           % [(want_any[hh + k * 3600 - 1], want_any[hh + k * 3600], want_any[hh + k * 3600 + 1])
+              for k in range(1, 5)])
+
+
+def t_boundaries_api():
+    check_totals(combos(["cli_counts_b", "cli_counts_x"],
+                        (None, "usr_counts_u1", "usr_counts_u2", "usr_counts_u3")),
+                 "API at the current instant")
+
+
+# ---------------------------------------------------------------- 2. changes via the API
+
+E_KEYS = None
+E_STEPS = []
+
+
+def e_check(what, now=None):
+    """After a change: API totals (all type filters, with and without a user) of
+    cli_counts_e and cli_counts_e2 against COUNT(*), the store at boundary
+    instants, and the counts table."""
+    check_totals(E_KEYS, what)
+    now = now or db_now()
+    hh = now - now % 3600
+    inst = [now, now + 1, now + 1800, now + 59 * 60, now + 86400, now - 3600]
+    for k in range(0, 11):
+        inst += [hh + k * 3600 - 1, hh + k * 3600, hh + k * 3600 + 1]
+    for c in ("cli_counts_e", "cli_counts_e2"):
+        check_probe(c, None, None, inst, now, what + ": ")
+    expect_counts_consistent(["cli_counts_e", "cli_counts_e2"], what + ": ")
+
+
+def t_changes():
+    global E_KEYS
+    E_KEYS = combos(["cli_counts_e", "cli_counts_e2"], (None, "usr_counts_u1"))
+    now = db_now()
+    hh = now - now % 3600
+    c, c2 = "cli_counts_e", "cli_counts_e2"
+    base = [
+        ("a1", c, "access_token", "usr_counts_u1", now + 600, None),
+        ("a2", c, "access_token", "usr_counts_u1", now + 5 * 3600, None),
+        ("a3", c, "access_token", "usr_counts_u2", now + 6 * 3600, None),
+        ("r1", c, "refresh_token", "usr_counts_u2", now + 2 * 86400, None),
+        ("r2", c, "refresh_token", None, now + 1800, None),
+        ("x1", c, "access_token", "usr_counts_u1", now - 100, None),
+        ("v1", c, "access_token", "usr_counts_u1", now + 3 * 3600, now - 50),
+        ("v2", c, "refresh_token", "usr_counts_u2", now + 4000, now - 50),
+        ("m1", c, "access_token", "usr_counts_u1", now + 1200, None),
+        ("m2", c, "refresh_token", "usr_counts_u1", now + 7200, None),
+        ("m3", c, "access_token", "usr_counts_u1", now + 3 * 3600, None),
+        ("m4", c, "refresh_token", "usr_counts_u1", now + 8 * 3600, None),
+        ("m5", c2, "refresh_token", "usr_counts_u2", now + 9 * 3600, None),
+        ("d1", c, "access_token", "usr_counts_u1", now + 2 * 3600, None),
+        ("d2", c, "access_token", "usr_counts_u1", now + 2 * 3600, now - 10),
+        ("d3", c, "refresh_token", "usr_counts_u1", now - 10, None),
+        ("u1", c, "access_token", "usr_counts_u1", now + 3 * 3600, None),
+    ]
+    s = [ins("%s-e-%s" % (RUN, n), cl, ty, us, ex, rv, scope="e-" + n)
+         for (n, cl, ty, us, ex, rv) in base]
+    for i in range(30):
+        s.append(ins("%s-e-fill-%d" % (RUN, i), c, ("access_token", "refresh_token")[i % 2],
+                     (None, "usr_counts_u1", "usr_counts_u2")[i % 3],
+                     now + 900 + i * 1500, None, scope="fill-%d" % i))
+    sql("\n".join(s))
+    e_check("after loading")
+    T = lambda n: "token_hash = " + h("%s-e-%s" % (RUN, n))
+    cur = hh + 3599 if hh + 3599 - now >= 120 else now + 1800
+    steps = [
+        ("UPDATE expires_at to the past",
+         "UPDATE oauth_tokens SET expires_at = UTC_TIMESTAMP() - INTERVAL 5 SECOND WHERE %s;" % T("a1")),
+        ("UPDATE expires_at across hours, later",
+         "UPDATE oauth_tokens SET expires_at = UTC_TIMESTAMP() + INTERVAL 7 HOUR WHERE %s;" % T("m1")),
+        ("UPDATE expires_at across hours, earlier",
+         "UPDATE oauth_tokens SET expires_at = UTC_TIMESTAMP() + INTERVAL 2 HOUR WHERE %s;" % T("a2")),
+        ("UPDATE expires_at from a later hour into the current hour",
+         "UPDATE oauth_tokens SET expires_at = %s WHERE %s;" % (at(cur), T("a3"))),
+        ("UPDATE expires_at from the current hour to a later hour",
+         "UPDATE oauth_tokens SET expires_at = %s WHERE %s;" % (at(hh + 4 * 3600 + 5), T("r2"))),
+        ("UPDATE expires_at onto the next hour boundary exactly",
+         "UPDATE oauth_tokens SET expires_at = %s WHERE %s;" % (at(hh + 3600), T("m2"))),
+        ("UPDATE expires_at to one second before the second boundary",
+         "UPDATE oauth_tokens SET expires_at = %s WHERE %s;" % (at(hh + 7200 - 1), T("m2"))),
+        ("UPDATE expires_at within the same hour",
+         "UPDATE oauth_tokens SET expires_at = expires_at + INTERVAL 1 SECOND WHERE %s;" % T("m2")),
+        ("UPDATE an expired token back to life",
+         "UPDATE oauth_tokens SET expires_at = UTC_TIMESTAMP() + INTERVAL 4 HOUR WHERE %s;" % T("x1")),
+        ("UPDATE token_type",
+         "UPDATE oauth_tokens SET token_type = 'access_token' WHERE %s;" % T("r1")),
+        ("UPDATE token_type of a revoked token",
+         "UPDATE oauth_tokens SET token_type = 'refresh_token' WHERE %s;" % T("v1")),
+        ("UPDATE oauth_client_id (move to another client)",
+         "UPDATE oauth_tokens SET oauth_client_id = %d WHERE %s;" % (PK[c2], T("m3"))),
+        ("UPDATE client, type and hour at once (move back)",
+         "UPDATE oauth_tokens SET oauth_client_id = %d, token_type = 'access_token',"
+         " expires_at = expires_at + INTERVAL 3 HOUR WHERE %s;" % (PK[c], T("m5"))),
+        ("UPDATE user_id",
+         "UPDATE oauth_tokens SET user_id = %d WHERE %s;" % (UPK["usr_counts_u2"], T("u1"))),
+        ("UPDATE revoked_at (revoke)",
+         "UPDATE oauth_tokens SET revoked_at = UTC_TIMESTAMP() WHERE %s;" % T("m4")),
+        ("UPDATE revoked_at back to NULL (un-revoke)",
+         "UPDATE oauth_tokens SET revoked_at = NULL WHERE %s;" % T("v1")),
+        ("un-revoke and move hours in one UPDATE",
+         "UPDATE oauth_tokens SET revoked_at = NULL, expires_at = UTC_TIMESTAMP() + INTERVAL 9 HOUR"
+         " WHERE %s;" % T("v2")),
+        ("DELETE a live row", "DELETE FROM oauth_tokens WHERE %s;" % T("d1")),
+        ("DELETE a revoked row", "DELETE FROM oauth_tokens WHERE %s;" % T("d2")),
+        ("DELETE an expired row", "DELETE FROM oauth_tokens WHERE %s;" % T("d3")),
+        ("multi-row UPDATE moving many tokens across hours",
+         "UPDATE oauth_tokens SET expires_at = expires_at + INTERVAL 90 MINUTE"
+         " WHERE oauth_client_id = %d AND scope LIKE 'fill-%%';" % PK[c]),
+        ("multi-row UPDATE revoking one user's tokens",
+         "UPDATE oauth_tokens SET revoked_at = UTC_TIMESTAMP() WHERE oauth_client_id = %d"
+         " AND user_id = %d AND scope LIKE 'fill-%%';" % (PK[c], UPK["usr_counts_u2"])),
+        ("INSERT of a revoked and of an expired row",
+         ins(RUN + "-e-ins1", c, revoked="UTC_TIMESTAMP()", expires=now + 7200)
+         + ins(RUN + "-e-ins2", c, expires="UTC_TIMESTAMP() - INTERVAL 1 HOUR")),
+        ("INSERT ... ON DUPLICATE KEY UPDATE (update path)",
+         ins(RUN + "-e-r1", c, "refresh_token", expires=now + 99).rstrip(";")
+         + " ON DUPLICATE KEY UPDATE expires_at = UTC_TIMESTAMP() - INTERVAL 1 MINUTE,"
+           " token_type = 'refresh_token';"),
+        ("REPLACE INTO (delete and insert)",
+         ins(RUN + "-e-a2", c, "refresh_token", "usr_counts_u1",
+             expires="UTC_TIMESTAMP() + INTERVAL 26 HOUR").replace("INSERT INTO", "REPLACE INTO", 1)),
+        ("a rolled back transaction",
+         "START TRANSACTION;" + ins(RUN + "-e-rb", c, expires=now + 7200)
+         + "UPDATE oauth_tokens SET revoked_at = UTC_TIMESTAMP() WHERE %s;" % T("r1")
+         + "DELETE FROM oauth_tokens WHERE %s;" % T("m2") + "ROLLBACK;"),
+        ("one transaction inserting, moving and revoking",
+         "START TRANSACTION;" + ins(RUN + "-e-tx", c, expires=now + 7200)
+         + "UPDATE oauth_tokens SET expires_at = UTC_TIMESTAMP() + INTERVAL 30 HOUR WHERE %s;"
+         % ("token_hash = " + h(RUN + "-e-tx"))
+         + "UPDATE oauth_tokens SET revoked_at = UTC_TIMESTAMP() WHERE %s;" % T("m2")
+         + "COMMIT;"),
+    ]
+    E_STEPS[:] = steps
+
+
+def run_step(what, stmt):
+    sql(stmt)
+    e_check(what)
+
+
+def api_revoke(query):
+    before = db_counts_now([("cli_counts_e", None, "usr_counts_u1")])
+    st, j, body = api_delete("cli_counts_e", query)
+    expect(st == 200 and j and j.get("revoked", -1) >= 1, "DELETE ?%s: %d %s" % (query, st, body[:200]))
+    expect(j["revoked"] == list(before.values())[0], "revoked %d, COUNT(*) was %s"
+           % (j["revoked"], before))
+    e_check("after DELETE ?" + query)
+
+
+def api_revoke_one():
+    tid = sql("SELECT CONCAT('tok_', LOWER(HEX(t.public_id))) FROM oauth_tokens t WHERE %s"
+              " AND t.expires_at > UTC_TIMESTAMP() + INTERVAL 1 HOUR LIMIT 1"
+              % where("cli_counts_e"))
+    expect(tid, "no live token left on cli_counts_e")
+    st, j, body = api_delete("cli_counts_e", "", tid[0])
+    expect(st == 200 and j and j.get("revoked") == 1, "DELETE %s: %d %s" % (tid[0], st, body[:200]))
+    e_check("after DELETE of one token")
+
+
+def expire_between():
+    """Five tokens expire at E, one at E+1, one at E+2 (E = now+2); totals are taken
+    before E, within second E, and after E+2 (waited out), each exact."""
+    for attempt in range(3):
+        now = db_now()
+        e = now + 2
+        toks = [(("access_token", "refresh_token")[i % 2], (None, "usr_counts_u1")[i // 3], e)
+                for i in range(5)]
+        toks += [("access_token", "usr_counts_u1", e + 1), ("refresh_token", None, e + 2)]
+        sql("\n".join(ins("%s-e-exp-%d-%d" % (RUN, attempt, i), "cli_counts_e", ty, us, ex)
+                      for i, (ty, us, ex) in enumerate(toks)))
+        first = check_totals(E_KEYS, "before expiry")
+        if time.time() < e - 0.05:
+            break
+        note("expire_between: the first look came too late (slow machine); again")
+    else:
+        raise Fail("could not look before the tokens expired in three attempts")
+    while time.time() < e + 0.15:
+        time.sleep(0.02)
+    mid = check_totals(E_KEYS, "within the second the first five expired")
+    mid_in_time = time.time() < e + 0.95
+    while time.time() < e + 3.15:
+        time.sleep(0.05)
+    last = check_totals(E_KEYS, "after all seven expired")
+    def drop(key, upto):
+        return sum(1 for ty, us, ex in toks if key[0] == "cli_counts_e" and ex <= upto
+                   and key[1] in (None, ty) and key[2] in (None, us))
+    bad = ["%s/%s/%s %d -> %d -> %d, want drops of %d then %d"
+           % (k[0], k[1] or "any", k[2] or "-", first[k], mid[k], last[k], drop(k, e),
+              drop(k, e + 2)) for k in E_KEYS
+           if first[k] - last[k] != drop(k, e + 2)
+           or (mid_in_time and first[k] - mid[k] != drop(k, e))]
+    expect(not bad, "; ".join(bad))
+    e_check("after the expiry", db_now())
+
+
+# ---------------------------------------------------------------- 3. concurrent writers
+
+def expiry_expr(rng, now):
+    r = rng.random()
+    hh = now - now % 3600
+    if r < 0.15:
+        return "UTC_TIMESTAMP() + INTERVAL %d SECOND" % rng.randint(1, 25)   # expires during the run
+    if r < 0.30:
+        return at(hh + rng.randint(1, 4) * 3600 + rng.choice((-1, 0, 1)))  # on a boundary
+    if r < 0.45:
+        return "UTC_TIMESTAMP() - INTERVAL %d SECOND" % rng.randint(0, 7200)
+    return "UTC_TIMESTAMP() + INTERVAL %d SECOND" % rng.randint(26, 6 * 3600)
+
+
+def writer_script(k, nstmts, pool, now, rng):
+    lines = [UTC]
+    ops = 0
+    for i in range(nstmts):
+        r = rng.random()
+        target = "token_hash = " + h(rng.choice(pool))
+        client = "cli_counts_w" if rng.random() < 0.85 else "cli_counts_w2"
+        if r < 0.40:
+            lines.append(ins("%s-w%d-%d" % (RUN, k, i), client,
+                             rng.choice(("access_token", "refresh_token")),
+                             rng.choice((None, "usr_counts_u1", "usr_counts_u2")),
+                             expiry_expr(rng, now),
+                             "UTC_TIMESTAMP()" if rng.random() < 0.1 else None, created_ago=i % 97))
+        elif r < 0.60:
+            lines.append("UPDATE oauth_tokens SET revoked_at = UTC_TIMESTAMP() WHERE %s;" % target)
+        elif r < 0.67:
+            lines.append("UPDATE oauth_tokens SET revoked_at = NULL WHERE %s;" % target)
+        elif r < 0.85:
+            lines.append("UPDATE oauth_tokens SET expires_at = %s WHERE %s;"
+                         % (expiry_expr(rng, now), target))
+        elif r < 0.90:
+            lines.append("UPDATE oauth_tokens SET token_type = IF(token_type = 'access_token',"
+                         " 'refresh_token', 'access_token') WHERE %s;" % target)
+        elif r < 0.95:
+            lines.append("UPDATE oauth_tokens SET oauth_client_id = %d WHERE %s;"
+                         % (PK[client], target))
+        else:
+            lines.append("DELETE FROM oauth_tokens WHERE %s;" % target)
+        ops += 1
+    return "\n".join(lines) + "\n", ops
+
+
+class Readers:
+    """Threads listing clients through the API until stopped; every answer must be a
+    200 whose pagination, item count and items agree with its own total."""
+
+    def __init__(self, clients, n=2):
+        self.clients = clients
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.count = 0
+        self.errors = []
+        self.totals = set()
+        self.threads = [threading.Thread(target=self.run, args=(i,), daemon=True)
+                        for i in range(n)]
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *a):
+        self.stop.set()
+        for t in self.threads:
+            t.join(60)
+
+    def run(self, i):
+        rng = random.Random(i * 7919 + int(time.time()))
+        while not self.stop.is_set():
+            client = rng.choice(self.clients)
+            ttype = rng.choice(TYPES)
+            user = rng.choice((None, None, "usr_counts_u1", "usr_counts_u2"))
+            size = rng.choice((1, 7, 20, 100))
+            page = rng.choice((1, 1, 2, 3))
+            try:
+                st, j, body = api_get(client, ttype, user, page, size)
+                why = self.consistent(st, j, body, ttype, user, page, size)
+            except Exception as e:
+                why = "%s: %s" % (type(e).__name__, e)
+            with self.lock:
+                self.count += 1
+                if why:
+                    self.errors.append("%s type=%s user=%s page=%d size=%d: %s"
+                                       % (client, ttype, user, page, size, why))
+                else:
+                    self.totals.add((client, ttype, user, j["total"]))
+
+    @staticmethod
+    def consistent(st, j, body, ttype, user, page, size):
+        if st != 200 or not isinstance(j, dict):
+            return "status %d %s" % (st, body[:200])
+        total, p, items = j.get("total"), j.get("pagination") or {}, j.get("items")
+        if not isinstance(total, int) or not isinstance(items, list):
+            return "no total/items: %s" % body[:200]
+        pages = math.ceil(total / size)
+        want = {"page": page, "page_size": size, "total": total, "total_pages": pages,
+                "has_next": page < pages, "has_prev": page > 1}
+        if p != want:
+            return "pagination %s, want %s" % (p, want)
+        n = max(0, min(size, total - (page - 1) * size))
+        if len(items) != n:
+            return "%d items, total %d says %d" % (len(items), total, n)
+        ts = j.get("timestamp", "")
+        ids = set()
+        for it in items:
+            if ttype and it.get("token_type") != ttype:
+                return "item of type %s under token_type=%s" % (it.get("token_type"), ttype)
+            if user and it.get("user_id") != user:
+                return "item of user %s under user_id=%s" % (it.get("user_id"), user)
+            if ts and it.get("expires_at", "") <= ts:
+                return "item expired %s listed at %s" % (it.get("expires_at"), ts)
+            ids.add(it.get("id"))
+        if len(ids) != len(items):
+            return "duplicate ids on one page"
+        return None
+
+
+def run_writers(scripts):
+    """Starts one `mariadb --force` per script (single-row autocommit statements)."""
+    procs = []
+    for i, text in enumerate(scripts):
+        path = os.path.join(WORK, "writer-%d.sql" % i)
+        with open(path, "w") as f:
+            f.write(text)
+        fin = open(path, "rb")
+        procs.append((subprocess.Popen(mariadb_args(force=True), stdin=fin,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE), fin))
+    return procs
+
+
+def wait_writers(procs, timeout=120):
+    errs = []
+    for p, fin in procs:
+        try:
+            _, err = p.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            _, err = p.communicate()
+            errs.append("a writer timed out")
+        fin.close()
+        errs += [l for l in err.decode("utf-8", "replace").split("\n") if l.strip()]
+    return errs
+
+
+W_STATE = {}
+
+
+def t_writers_load():
+    now = db_now()
+    W_STATE["now"] = now
+    rng = random.Random(RNG.random())
+    pool = []
+    s = []
+    for i in range(400):
+        t = "%s-wpre-%d" % (RUN, i)
+        pool.append(t)
+        s.append(ins(t, ("cli_counts_w", "cli_counts_w2")[i % 5 == 0],
+                     ("access_token", "refresh_token")[i % 2],
+                     (None, "usr_counts_u1", "usr_counts_u2")[i % 3], expiry_expr(rng, now),
+                     "UTC_TIMESTAMP()" if i % 6 == 0 else None, created_ago=i))
+    sql("\n".join(s))
+    nst = int(os.environ.get("COUNTS_WRITER_STATEMENTS", "2500"))
+    # each writer also touches the rows the others insert (revoke on one connection
+    # what another inserted: shards go negative, only the sum counts)
+    for k in range(4):
+        pool += ["%s-w%d-%d" % (RUN, k, i) for i in range(0, nst, 3)]
+    W_STATE["scripts"] = [writer_script(k, nst, pool, now, rng)[0] for k in range(4)]
+    check_totals(combos(["cli_counts_w", "cli_counts_w2"]), "after loading")
+
+
+def t_writers():
+    t0 = time.time()
+    with Readers(["cli_counts_w", "cli_counts_w2"], 2) as rd:
+        procs = run_writers(W_STATE["scripts"])
+        errs = wait_writers(procs)
+    W_STATE["readers"] = rd
+    W_STATE["errors"] = errs
+    note("writers: 4 x %d statements in %.1f s; readers: %d answers, %d distinct totals"
+         % (len(W_STATE["scripts"][0].split("\n")) - 2, time.time() - t0, rd.count, len(rd.totals)))
+    expect(not errs, "%d writer statements failed, e.g. %s" % (len(errs), errs[:3]))
+
+
+def t_writers_readers():
+    rd = W_STATE["readers"]
+    expect(rd.count >= 20, "only %d reads ran during the writes" % rd.count)
+    expect(not rd.errors, "%d of %d answers wrong: %s" % (len(rd.errors), rd.count,
+                                                           "; ".join(rd.errors[:4])))
+
+
+def t_writers_after():
+    check_totals(combos(["cli_counts_w", "cli_counts_w2"],
+                        (None, "usr_counts_u1", "usr_counts_u2")), "after the writers")
+    n = int(sql("SELECT COUNT(*) FROM oauth_tokens WHERE oauth_client_id IN (%d, %d)"
+                % (PK["cli_counts_w"], PK["cli_counts_w2"]))[0])
+    expect(n > 1000, "only %d rows on the writers' clients: the writes did not land" % n)
+
+
+def t_writers_counts():
+    expect_counts_consistent(["cli_counts_w", "cli_counts_w2"])
+    shards = sql("SELECT COUNT(DISTINCT shard), SUM(live < 0) FROM oauth_token_counts"
+                 " WHERE oauth_client_id = %d" % PK["cli_counts_w"])[0].split("\t")
+    note("cli_counts_w: %s shards in use, %s bucket rows negative" % tuple(shards))
+
+
+def t_writers_probe():
+    now = db_now()
+    hh = now - now % 3600
+    inst = [now, now + 30, now + 59 * 60, now + 86400, now - 7200]
+    for k in range(-2, 8):
+        inst += [hh + k * 3600 - 1, hh + k * 3600, hh + k * 3600 + 1]
+    for c in ("cli_counts_w", "cli_counts_w2"):
+        for ttype in TYPES:
+            check_probe(c, ttype, None, inst, now)
+    check_probe("cli_counts_w", None, "usr_counts_u2", inst, now)
+
+
+# ---------------------------------------------------------------- 4. purge
+
+def snapshot():
+    """{id: (public_id hex, revoked_at epoch or None, expires_at epoch, client pk)}
+    of every token row (all clients)."""
+    out = sql("SELECT id, LOWER(HEX(public_id)), COALESCE(UNIX_TIMESTAMP(revoked_at), -1),"
+              " UNIX_TIMESTAMP(expires_at), oauth_client_id FROM oauth_tokens")
+    res = {}
+    for l in out:
+        a, b, c, d, e = l.split("\t")
+        res[int(a)] = (b, None if c == "-1" else int(c), int(d), int(e))
+    return res
+
+
+P_STATE = {}
+
+
+def t_purge_load():
+    now = db_now()
+    rng = random.Random(RNG.random())
+    s = []
+    live = []
+    n = 0
+    for c in ("cli_counts_p", "cli_counts_p2"):
+        for i in range(2500):
+            n += 1
+            t = "%s-p-%d" % (RUN, n)
+            r = rng.random()
+            ty = rng.choice(("access_token", "refresh_token"))
+            us = rng.choice((None, "usr_counts_u1", "usr_counts_u2"))
+            if r < 0.40:     # live for the whole test
+                s.append(ins(t, c, ty, us, now + rng.randint(600, 10 * 86400), None))
+                live.append(t)
+            elif r < 0.65:   # expired, from seconds to days ago
+                s.append(ins(t, c, ty, us, now - rng.choice((1, 2, 60, 3600, 86400 * 3))
+                             - rng.randint(0, 3600), None))
+            elif r < 0.90:   # revoked, expired or not
+                s.append(ins(t, c, ty, us, now + rng.randint(-86400, 86400),
+                             now - rng.randint(1, 5 * 86400)))
+            else:            # revoked, but with a future revoked_at: kept by the purge
+                s.append(ins(t, c, ty, us, now + rng.randint(600, 86400), now + 7200))
+    sql("\n".join(s))
+    rng.shuffle(live)
+    revoke = live[: len(live) // 8]
+    stay = live[len(live) // 8:]
+    P_STATE.update(now=now, revoke=revoke, stay=stay)
+    # writers: only insert live tokens and revoke the chosen ones
+    scripts = []
+    ninsert = 0
+    nst = int(os.environ.get("COUNTS_PURGE_WRITER_STATEMENTS", "3000"))
+    for k in range(3):
+        lines = [UTC]
+        mine = revoke[k::3]
+        every = max(2, nst // (len(mine) + 1))
+        for i in range(nst):
+            if i % every == every - 1 and mine:
+                lines.append("UPDATE oauth_tokens SET revoked_at = UTC_TIMESTAMP() WHERE"
+                             " token_hash = %s;" % h(mine.pop()))
+            else:
+                ninsert += 1
+                lines.append(ins("%s-pw%d-%d" % (RUN, k, i), ("cli_counts_p", "cli_counts_p2")[i % 2],
+                                 rng.choice(("access_token", "refresh_token")),
+                                 rng.choice((None, "usr_counts_u1")),
+                                 "UTC_TIMESTAMP() + INTERVAL %d SECOND" % rng.randint(600, 86400),
+                                 None, scope="pw-" + RUN))
+        lines += ["UPDATE oauth_tokens SET revoked_at = UTC_TIMESTAMP() WHERE token_hash = %s;"
+                  % h(t) for t in mine]
+        scripts.append("\n".join(lines) + "\n")
+    P_STATE.update(scripts=scripts, ninsert=ninsert)
+    st = sql("SELECT LOWER(HEX(public_id)) FROM oauth_tokens WHERE token_hash IN (%s)"
+             % ",".join(h(t) for t in stay))
+    P_STATE["stay_ids"] = set(st)
+    expect(len(st) == len(stay), "stay-live ids: %d of %d" % (len(st), len(stay)))
+    P_STATE["revoke_ids"] = set(sql("SELECT LOWER(HEX(public_id)) FROM oauth_tokens WHERE"
+                                    " token_hash IN (%s)" % ",".join(h(t) for t in revoke)))
+    check_totals(combos(["cli_counts_p", "cli_counts_p2"]), "after loading")
+
+
+def run_purge(older):
+    p = subprocess.run([CTL, "--config", APP_CONFIG, "purge", "--older-than", older,
+                        "--batch", "50", "--pause-ms", "0", "--json"],
+                       capture_output=True, timeout=120)
+    if p.returncode != 0:
+        raise Fail("autionalctl purge exited %d: %s %s" % (p.returncode, p.stdout[:300],
+                                                            p.stderr[:300]))
+    try:
+        return json.loads(p.stdout.decode())
+    except ValueError:
+        raise Fail("purge --json printed %r" % p.stdout[:300])
+
+
+def t_purge_serving():
+    s0 = snapshot()
+    P_STATE["s0"] = s0
+    with Readers(["cli_counts_p", "cli_counts_p2"], 2) as rd:
+        procs = run_writers(P_STATE["scripts"])
+        time.sleep(0.3)
+        t_launch = time.time()
+        try:
+            rep = run_purge("0")
+        finally:
+            t_done = time.time()
+            running = sum(1 for p, _ in procs if p.poll() is None)
+            errs = wait_writers(procs)
+    P_STATE.update(readers=rd, report=rep, t_launch=t_launch, t_done=t_done, s1=snapshot())
+    note("purge: %s in %.2f s; readers: %d answers" % (json.dumps(rep, sort_keys=True),
+                                                        t_done - t_launch, rd.count))
+    expect(not errs, "%d writer statements failed, e.g. %s" % (len(errs), errs[:3]))
+    expect(running == len(procs), "only %d of %d writers still ran when the purge ended"
+           " (the test did not overlap them)" % (running, len(procs)))
+    expect(rd.count > 0 and not rd.errors, "%d of %d answers wrong during the purge: %s"
+           % (len(rd.errors), rd.count, "; ".join(rd.errors[:4])))
+
+
+def t_purge_live_kept():
+    s1 = P_STATE["s1"]
+    now = db_now()
+    by_pub = {v[0]: v for v in s1.values()}
+    missing = [i for i in P_STATE["stay_ids"] if i not in by_pub]
+    expect(not missing, "%d live tokens purged, e.g. tok_%s" % (len(missing), missing[:3]))
+    dead = [i for i in P_STATE["stay_ids"] if by_pub[i][1] is not None or by_pub[i][2] <= now]
+    expect(not dead, "tokens that should be live are not: %s" % dead[:3])
+    n = int(sql("SELECT COUNT(*) FROM oauth_tokens WHERE scope = %s" % q("pw-" + RUN))[0])
+    expect(n == P_STATE["ninsert"], "%d of the %d tokens inserted during the purge remain"
+           % (n, P_STATE["ninsert"]))
+
+
+def t_purge_removed_old():
+    cut = int(P_STATE["t_launch"])   # the purge's cutoff is at least this
+    bad = sql("SELECT COUNT(*), SUM(oauth_client_id IN (%d, %d)) FROM oauth_tokens WHERE"
+              " (revoked_at IS NULL AND expires_at < FROM_UNIXTIME(%d))"
+              " OR revoked_at < FROM_UNIXTIME(%d)" % (PK["cli_counts_p"], PK["cli_counts_p2"],
+                                                      cut, cut))[0].split("\t")
+    expect(bad[0] == "0", "%s expired or revoked rows older than the cutoff remain (%s on"
+           " cli_counts_p*)" % (bad[0], bad[1]))
+    # and it had work to do
+    s0 = P_STATE["s0"]
+    mine = (PK["cli_counts_p"], PK["cli_counts_p2"])
+    old = sum(1 for v in s0.values() if v[3] in mine and
+              ((v[1] is not None and v[1] < cut) or (v[1] is None and v[2] < cut)))
+    expect(old > 1000, "fixture: only %d purgeable rows" % old)
+
+
+def t_purge_report():
+    s0, s1, rep = P_STATE["s0"], P_STATE["s1"], P_STATE["report"]
+    revoke_ids = P_STATE["revoke_ids"]
+    t_done = int(P_STATE["t_done"]) + 1
+    gone = [i for i in s0 if i not in s1]
+    wrong = []
+    expired = revoked = 0
+    for i in gone:
+        pub, rv, ex, cl = s0[i]
+        if pub in revoke_ids:
+            revoked += 1            # revoked by a writer, then purged
+        elif rv is not None:
+            revoked += 1
+            if rv >= t_done:
+                wrong.append("tok_%s revoked at %d" % (pub, rv))
+        else:
+            expired += 1
+            if ex >= t_done:
+                wrong.append("tok_%s live until %d" % (pub, ex))
+    expect(not wrong, "purged rows that were live: %s" % wrong[:5])
+    nclients = int(sql("SELECT COUNT(*) FROM oauth_clients")[0])
+    got = {k: rep.get(k) for k in ("expired_deleted", "revoked_deleted", "clients",
+                                   "older_than_seconds")}
+    want = {"expired_deleted": expired, "revoked_deleted": revoked, "clients": nclients,
+            "older_than_seconds": 0}
+    expect(got == want, "report %s, rows gone %s" % (got, want))
+
+
+def t_purge_totals():
+    check_totals(combos(["cli_counts_p", "cli_counts_p2"],
+                        (None, "usr_counts_u1", "usr_counts_u2")), "after the purge")
+    expect_counts_consistent(["cli_counts_p", "cli_counts_p2"])
+    now = db_now()
+    hh = now - now % 3600
+    inst = [now, now + 59 * 60, now + 86400, now - 3600]
+    for k in range(-1, 6):
+        inst += [hh + k * 3600 - 1, hh + k * 3600, hh + k * 3600 + 1]
+    check_probe("cli_counts_p", None, None, inst, now)
+
+
+def t_purge_counts_all():
+    # the purge deletes count rows itself (empty past hours): every client's
+    # buckets still match its rows
+    expect_counts_consistent(None, "all clients: ")
+
+
+def t_purge_retention():
+    now = db_now()
+    c = "cli_counts_p"
+    d = 86400
+    rows = {   # name: (expires_at, revoked_at, kept by --older-than 1d)
+        "exp23h": (now - 23 * 3600, None, True),
+        "exp1d-60s": (now - d + 60, None, True),
+        "exp1d+60s": (now - d - 60, None, False),
+        "exp25h": (now - 25 * 3600, None, False),
+        "rev23h": (now + 3600, now - 23 * 3600, True),
+        "rev1d-60s": (now + 3600, now - d + 60, True),
+        "rev1d+60s": (now + 3600, now - d - 60, False),
+        "rev25h-exp23h": (now - 23 * 3600, now - 25 * 3600, False),
+        "rev23h-exp25h": (now - 25 * 3600, now - 23 * 3600, None),   # reported, not judged
+        "live": (now + 3600, None, True),
+        "live-old": (now + 3600, None, True),
+    }
+    sql("\n".join(ins("%s-ret-%s" % (RUN, k), c, expires=v[0], revoked=v[1],
+                      created_ago=(3 * d if k == "live-old" else 60))
+                  for k, v in rows.items()))
+    s0 = snapshot()
+    rep = run_purge("1d")
+    s1 = snapshot()
+    left = set(sql("SELECT scope FROM oauth_tokens WHERE scope LIKE %s" % q(RUN + "-ret-%")))
+    wrong = ["%s %s" % (k, "purged" if v[2] else "kept") for k, v in rows.items()
+             if v[2] is not None and ((RUN + "-ret-" + k) in left) != v[2]]
+    note("--older-than 1d: a token expired 25 h ago but revoked 23 h ago was %s"
+         % ("kept" if (RUN + "-ret-rev23h-exp25h") in left else "purged"))
+    expect(not wrong, "--older-than 1d: %s" % wrong)
+    gone = [i for i in s0 if i not in s1]
+    exp = sum(1 for i in gone if s0[i][1] is None)
+    want = {"expired_deleted": exp, "revoked_deleted": len(gone) - exp, "older_than_seconds": d}
+    got = {k: rep.get(k) for k in want}
+    expect(got == want, "report %s, rows gone %s" % (got, want))
+    check_totals(combos([c]), "after purge --older-than 1d")
+    expect_counts_consistent([c])
+
+
+R_STATE = {}
+
+
+def t_purge_revoke_load():
+    """cli_counts_r: expired rows in past hours, old revocations and live tokens of
+    three users: what a purge deletes and what API revocations scan, side by side."""
+    now = db_now()
+    hh = now - now % 3600
+    rng = random.Random(RNG.random())
+    s = []
+    for i in range(3000):
+        us = USERS[i % 3]
+        ty = ("access_token", "refresh_token")[i % 2]
+        r = i % 4
+        if r == 0:
+            s.append(ins("%s-r-%d" % (RUN, i), "cli_counts_r", ty, us,
+                         hh - rng.randint(0, 6) * 3600 + rng.randint(0, 3599) - 3600))
+        elif r == 1:
+            s.append(ins("%s-r-%d" % (RUN, i), "cli_counts_r", ty, us,
+                         now - rng.randint(1, 3000)))
+        elif r == 2:
+            s.append(ins("%s-r-%d" % (RUN, i), "cli_counts_r", ty, us,
+                         now + rng.randint(60, 86400), now - rng.randint(60, 3 * 86400)))
+        else:
+            s.append(ins("%s-r-%d" % (RUN, i), "cli_counts_r", ty, us, now + rng.randint(60, 86400)))
+    sql("\n".join(s))
+    nst = int(os.environ.get("COUNTS_REVOKE_WRITER_STATEMENTS", "8000"))
+    R_STATE["scripts"] = [
+        UTC + "\n".join(ins("%s-rw%d-%d" % (RUN, k, i), "cli_counts_r",
+                             ("access_token", "refresh_token")[i % 2], USERS[i % 3],
+                             "UTC_TIMESTAMP() + INTERVAL %d SECOND"
+                             % (rng.randint(2, 300) if i % 2 else rng.randint(300, 86400)))
+                         for i in range(nst)) + "\n"
+        for k in range(2)]
+    check_totals(combos(["cli_counts_r"]), "after loading")
+
+
+def t_purge_revoke_run():
+    stop = threading.Event()
+    lock = threading.Lock()
+    api = {"n": 0, "bad": []}
+
+    def revoker(seed):
+        rng = random.Random(seed)
+        while not stop.is_set():
+            query = "user_id=" + rng.choice(USERS)
+            if rng.random() < 0.3:
+                query += "&token_type=" + rng.choice(("access_token", "refresh_token"))
+            try:
+                st, j, body = api_delete("cli_counts_r", query)
+                ok = st == 200 and isinstance(j, dict) and isinstance(j.get("revoked"), int)
+                why = None if ok else "%d %s" % (st, body[:120])
+            except Exception as e:
+                why = "%s: %s" % (type(e).__name__, e)
+            with lock:
+                api["n"] += 1
+                if why:
+                    api["bad"].append("DELETE ?%s: %s" % (query, why))
+
+    threads = [threading.Thread(target=revoker, args=(i + 11,), daemon=True) for i in range(3)]
+    procs = run_writers(R_STATE["scripts"])
+    for t in threads:
+        t.start()
+    runs, failed = 0, []
+    deadline = time.time() + float(os.environ.get("COUNTS_REVOKE_SECONDS", "8"))
+    try:
+        while time.time() < deadline:
+            runs += 1
+            try:
+                run_purge("0")
+            except Fail as e:
+                failed.append(str(e))
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(60)
+        errs = wait_writers(procs)
+    R_STATE.update(api=api, runs=runs, failed=failed,
+                   errs=[e for e in errs if e.startswith("ERROR")] or errs)
+    note("purge vs API revocations: %d purge runs (%d failed), %d API revocations (%d not 200),"
+         " %d writer statement errors" % (runs, len(failed), api["n"], len(api["bad"]),
+                                          len(R_STATE["errs"])))
+    expect(runs >= 2 and api["n"] >= 20, "too little overlap: %d purges, %d revocations"
+           % (runs, api["n"]))
+
+
+def t_purge_revoke_api():
+    api = R_STATE["api"]
+    expect(not api["bad"], "%d of %d API revocations failed while purges ran, e.g. %s"
+           % (len(api["bad"]), api["n"], api["bad"][:2]))
+
+
+def t_purge_revoke_purges():
+    f = R_STATE["failed"]
+    expect(not f, "%d of %d purge runs failed beside API revocations and writers, e.g. %s"
+           % (len(f), R_STATE["runs"], f[:1]))
+
+
+def t_purge_revoke_writers():
+    e = R_STATE["errs"]
+    expect(not e, "%d token INSERTs failed while purges ran, e.g. %s" % (len(e), e[:2]))
+
+
+def t_purge_revoke_totals():
+    check_totals(combos(["cli_counts_r"], (None,) + USERS), "after purges and revocations")
+    expect_counts_consistent(["cli_counts_r"])
+
+
+# ---------------------------------------------------------------- 5. rebuild
+
+def t_rebuild():
+    c = "cli_counts_e"
+    keys = combos([c], (None,))
+    before = check_totals(keys, "before corrupting")
+    n = int(sql("UPDATE oauth_token_counts SET live = live + 5 WHERE oauth_client_id = %d;"
+                " SELECT ROW_COUNT();" % PK[c])[0])
+    now = db_now()
+    hh = now - now % 3600
+    nfut = int(sql("SELECT COUNT(*) FROM oauth_token_counts WHERE oauth_client_id = %d"
+                   " AND expiry_hour > %s" % (PK[c], at(hh)))[0])
+    got = api_total(c)
+    expect(n > 0 and nfut > 0 and got != before[(c, None, None)],
+           "corrupting %d count rows did not show in the total (%d)" % (n, got))
+    note("corrupted: API total %d, rows %d, %d future bucket rows" % (got, before[(c, None, None)], nfut))
+    sql("CALL oauth_token_counts_rebuild();")
+    check_totals(combos(["cli_counts_b", "cli_counts_e", "cli_counts_e2", "cli_counts_w",
+                         "cli_counts_w2", "cli_counts_p", "cli_counts_p2", "cli_counts_r"]),
+                 "after the rebuild")
+    expect_counts_consistent(None, "after the rebuild: ")
+    check_probe(c, None, None, [now, hh + 3600, hh + 3599, hh + 7200, now + 86400], now)
+
+
+def scratch_config():
+    path = os.path.join(WORK, "scratch.conf")
+    with open(APP_CONFIG) as f:
+        lines = [l for l in f if l.split("=")[0].strip() not in ("db_name", "db_user", "db_password")]
+    lines += ["db_name = %s\n" % SCRATCH_DB, "db_user = %s\n" % DB_USER]
+    with open(path, "w") as f:
+        f.writelines(lines)
+    return path
+
+
+def t_truncate_scratch():
+    """TRUNCATE skips the triggers: on a scratch database (never the shared one) the
+    total goes stale as documented, and the rebuild makes it exact again."""
+    global APP_CONFIG
+    sql("DROP DATABASE IF EXISTS %s; CREATE DATABASE %s CHARACTER SET utf8mb4;"
+        % (SCRATCH_DB, SCRATCH_DB))
+    saved_pk, saved_conf = dict(PK), APP_CONFIG
+    try:
+        for f in sorted(os.listdir(os.path.join(SRCDIR, "sql"))):
+            if f[0].isdigit() and f.endswith(".sql"):
+                with open(os.path.join(SRCDIR, "sql", f)) as fh:
+                    sql(fh.read(), db=SCRATCH_DB)
+        sql("INSERT INTO tenants (public_id, name) VALUES ('ten_s', 's');"
+            "INSERT INTO oauth_clients (client_id, tenant_id) VALUES ('cli_s', LAST_INSERT_ID());",
+            db=SCRATCH_DB)
+        PK["cli_counts_s"] = int(sql("SELECT id FROM oauth_clients", db=SCRATCH_DB)[0])
+        now = db_now()
+        sql("\n".join(ins("s-%d" % i, "cli_counts_s", expires=now + 600 + i * 900)
+                      for i in range(20)), db=SCRATCH_DB)
+        APP_CONFIG = scratch_config()
+        inst = [now, now + 3600, now + 86400]
+        got = probe("cli_counts_s", None, None, inst)
+        expect(got[now] == 20, "scratch: total %s before TRUNCATE" % got)
+        sql("SET FOREIGN_KEY_CHECKS = 0; TRUNCATE TABLE oauth_tokens;", db=SCRATCH_DB)
+        got = probe("cli_counts_s", None, None, inst)
+        note("scratch: after TRUNCATE the store says %s (rows: 0)" % got)
+        expect(got[now] > 0, "TRUNCATE did not leave the counts stale (%s): is the"
+               " documented limitation gone?" % got)
+        sql("CALL oauth_token_counts_rebuild();", db=SCRATCH_DB)
+        got = probe("cli_counts_s", None, None, inst)
+        expect(all(v == 0 for v in got.values()), "after the rebuild: %s" % got)
+    finally:
+        APP_CONFIG = saved_conf
+        PK.clear()
+        PK.update(saved_pk)
+        sql("DROP DATABASE IF EXISTS %s;" % SCRATCH_DB)
+
+
+# ---------------------------------------------------------------- main
+
+def main():
+    for v in ("BASE_URL", "DB_SOCKET", "DB_NAME", "APP_CONFIG", "BUILDDIR"):
+        if not os.environ.get(v):
+            print("not ok - environment: %s is not set" % v)
+            print("0 passed, 1 failed")
+            return 1
+    t0 = time.time()
+    note("random choices: COUNTS_SEED=%d" % SEED)
+    test("fixture: tenant, users, clients of this suite (DELETE of earlier rows)", t_fixture)
+    if FAILED:
+        print("%d passed, %d failed" % (PASSED, FAILED))
+        return 1
+    test("boundaries: store total = COUNT(*) at hour boundaries -1/0/+1 s, now, +59 min,"
+         " +1 d, the past; per type and user", t_boundaries)
+    test("boundaries: API totals = COUNT(*) now, per type and user", t_boundaries_api)
+    test("changes: fixture on cli_counts_e / cli_counts_e2", t_changes)
+    if E_STEPS:
+        test("changes: tokens expiring 2 s ahead leave the totals between two requests",
+             expire_between)
+        for what, stmt in E_STEPS:
+            test("changes: " + what, run_step, what, stmt)
+        test("changes: API revocation by user filter", api_revoke, "user_id=usr_counts_u1")
+        test("changes: API revocation of one token by id", api_revoke_one)
+    test("writers: fixture and scripts", t_writers_load)
+    if "scripts" in W_STATE:
+        test("writers: 4 concurrent writer connections, no statement failed", t_writers)
+    if "readers" in W_STATE:
+        test("writers: every API answer during the writes was 200 and consistent",
+             t_writers_readers)
+        test("writers: API totals = COUNT(*) after the writes (type x user)", t_writers_after)
+        test("writers: oauth_token_counts per (client, type, hour) = GROUP BY of unrevoked rows",
+             t_writers_counts)
+        test("writers: store totals = COUNT(*) at boundary instants after the writes",
+             t_writers_probe)
+    test("purge: fixture (live, expired, revoked) and writer scripts", t_purge_load)
+    if "scripts" in P_STATE:
+        test("purge: --older-than 0 --batch 50 while writers insert/revoke and the API reads",
+             t_purge_serving)
+    if "s1" in P_STATE:
+        test("purge: every token live throughout is still there and live", t_purge_live_kept)
+        test("purge: no expired or revoked row older than the cutoff remains", t_purge_removed_old)
+        test("purge: --json numbers equal the rows that disappeared, none of them live",
+             t_purge_report)
+        test("purge: totals exact and counts consistent afterwards", t_purge_totals)
+        test("purge: counts consistent for every client", t_purge_counts_all)
+    test("purge: --older-than 1d keeps what expired or was revoked less than a day ago",
+         t_purge_retention)
+    test("purge: fixture for purges beside API revocations (cli_counts_r)", t_purge_revoke_load)
+    if "scripts" in R_STATE:
+        test("purge: repeated purges while the API revokes by filter and writers insert",
+             t_purge_revoke_run)
+    if "api" in R_STATE:
+        test("purge: every API revocation during the purges answered 200", t_purge_revoke_api)
+        test("purge: every purge run beside API revocations completed", t_purge_revoke_purges)
+        test("purge: no writer INSERT failed during the purges", t_purge_revoke_writers)
+        test("purge: totals exact and counts consistent after purges and revocations",
+             t_purge_revoke_totals)
+    test("rebuild: corrupted counts of one client show, CALL oauth_token_counts_rebuild()"
+         " makes every total exact", t_rebuild)
+    test("rebuild: TRUNCATE on a scratch database leaves stale counts; the rebuild fixes them",
+         t_truncate_scratch)
+    note("took %.1f s" % (time.time() - t0))
+    print("%d passed, %d failed" % (PASSED, FAILED))
+    return 1 if FAILED else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
