@@ -64,6 +64,8 @@ ctl_fail_err(const struct ctl *ctl, enum aut_err err)
 	switch (err) {
 	case AUT_ERR_DB_UNAVAILABLE:
 		return ctl_fail(ctl, "the database is unavailable (see the message above)");
+	case AUT_ERR_DB_BUSY:
+		return ctl_fail(ctl, "the database kept refusing for lock conflicts; nothing was changed, try again");
 	case AUT_ERR_NOMEM:
 		return ctl_fail(ctl, "out of memory");
 	default:

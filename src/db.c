@@ -54,6 +54,8 @@ db_fail(struct db *db, MYSQL_STMT *stmt, const char *what)
 	}
 	fprintf(stderr, "autional: database error during %s: %u %s\n", what, code, text);
 	db_disconnect(db);
+	if (code == 1213 || code == 1205)   /* ER_LOCK_DEADLOCK, ER_LOCK_WAIT_TIMEOUT */
+		return AUT_ERR_DB_BUSY;
 	return is_unavailable(code) ? AUT_ERR_DB_UNAVAILABLE : AUT_ERR_INTERNAL;
 }
 

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +71,20 @@ adopt_systemd_socket(void)
 	unsetenv("LISTEN_FDS");
 	unsetenv("LISTEN_FDNAMES");
 	return 0;
+}
+
+/*
+ * Write queued read audits when no request is waiting on the listening socket:
+ * under load they go out in full batches, at rest at once.
+ */
+static void
+flush_audit_when_idle(struct store *st)
+{
+	struct pollfd listener = { .fd = 0, .events = POLLIN };
+
+	if (store_audit_pending(st) && poll(&listener, 1, 0) == 0 &&
+	    store_audit_flush(st) != AUT_OK)
+		fprintf(stderr, "autional-admin: audit: queued read audits not written yet\n");
 }
 
 static double
@@ -187,7 +202,10 @@ main(void)
 	sigemptyset(&term);
 	sigaddset(&term, SIGTERM);
 	sigaddset(&term, SIGINT);
-	while (!stopping && FCGX_Accept_r(&fcgi) >= 0) {
+	for (;;) {
+		flush_audit_when_idle(st);
+		if (stopping || FCGX_Accept_r(&fcgi) < 0)
+			break;
 		sigprocmask(SIG_BLOCK, &term, NULL);
 		serve(fcgi.envp, &conf, st, put_fcgi, fcgi.out);
 		FCGX_Finish_r(&fcgi);
