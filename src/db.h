@@ -58,7 +58,10 @@ enum aut_err db_fetch(struct db *db, int which, bool *row, const char *what);
 enum aut_err db_fetch_one(struct db *db, int which, bool *found, const char *what);
 
 /* Attempts of a transaction that InnoDB rolled back for a deadlock. */
-#define DB_BUSY_ATTEMPTS 4
+#define DB_BUSY_ATTEMPTS 6
+
+/* Sleep before attempt number `attempt` (1, 2, ...) of such a transaction. */
+void db_busy_pause(int attempt);
 
 /* Rows changed by the last execute of `which`. */
 uint64_t db_affected_rows(struct db *db, int which);

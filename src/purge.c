@@ -71,7 +71,7 @@ delete_batches(struct db *db, int which, uint64_t client_pk,
 		err = AUT_ERR_DB_BUSY;
 		for (int i = 0; i < DB_BUSY_ATTEMPTS && err == AUT_ERR_DB_BUSY; i++) {
 			if (i > 0)
-				pause_ms(10 * i);
+				db_busy_pause(i);
 			err = db_execute(db, which, p, NULL, "purge");
 		}
 		if (err != AUT_OK)
@@ -104,8 +104,11 @@ purge_client(struct db *db, uint64_t client_pk, const struct purge_options *opt,
 	db_bind_time(&p[1], &cutoff_t, opt->cutoff - opt->cutoff % 3600);
 	db_bind_u64(&p[2], &client_pk);
 	err = AUT_ERR_DB_BUSY;
-	for (int i = 0; i < DB_BUSY_ATTEMPTS && err == AUT_ERR_DB_BUSY; i++)
+	for (int i = 0; i < DB_BUSY_ATTEMPTS && err == AUT_ERR_DB_BUSY; i++) {
+		if (i > 0)
+			db_busy_pause(i);
 		err = db_execute(db, SQL_DELETE_EMPTY_COUNTS, p, NULL, "purge of empty counts");
+	}
 	return err;
 }
 

@@ -622,8 +622,11 @@ store_revoke_tokens(struct store *st, uint64_t client_pk,
 {
 	enum aut_err err = AUT_ERR_DB_BUSY;
 
-	for (int i = 0; i < DB_BUSY_ATTEMPTS && err == AUT_ERR_DB_BUSY; i++)
+	for (int i = 0; i < DB_BUSY_ATTEMPTS && err == AUT_ERR_DB_BUSY; i++) {
+		if (i > 0)
+			db_busy_pause(i);
 		err = revoke_tokens_once(st, client_pk, f, now, audit, revoked);
+	}
 	return err;
 }
 
@@ -634,7 +637,10 @@ store_revoke_token(struct store *st, uint64_t client_pk,
 {
 	enum aut_err err = AUT_ERR_DB_BUSY;
 
-	for (int i = 0; i < DB_BUSY_ATTEMPTS && err == AUT_ERR_DB_BUSY; i++)
+	for (int i = 0; i < DB_BUSY_ATTEMPTS && err == AUT_ERR_DB_BUSY; i++) {
+		if (i > 0)
+			db_busy_pause(i);
 		err = revoke_token_once(st, client_pk, public_id, now, audit, found, revoked);
+	}
 	return err;
 }
