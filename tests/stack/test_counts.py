@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# frontends: lighttpd
 """test_counts.py: the exact totals of issue 4 (trigger-kept oauth_token_counts).
 
 Proves, through the real web server, the real store statement (tests/db/store_probe)
