@@ -22,6 +22,9 @@ ctl_print_help(const struct ctl_command *cmd, FILE *out)
 	    "\nExit status: 0 on success, 1 on a failure, 2 on a usage error.\n", out);
 }
 
+static void vmessage(const struct ctl *ctl, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
 static void
 vmessage(const struct ctl *ctl, const char *fmt, va_list ap)
 {

@@ -108,7 +108,7 @@ serve(char *const *envp, const struct config *conf, struct store *st,
 	struct request req;
 	struct response resp;
 	struct bearer who;
-	char head[512], line[2048];
+	char head[512], line[4096];
 	time_t now = time(NULL);
 
 	memset(&req, 0, sizeof(req));
