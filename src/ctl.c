@@ -22,6 +22,9 @@ ctl_print_help(const struct ctl_command *cmd, FILE *out)
 	    "\nExit status: 0 on success, 1 on a failure, 2 on a usage error.\n", out);
 }
 
+static void vmessage(const struct ctl *ctl, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
 static void
 vmessage(const struct ctl *ctl, const char *fmt, va_list ap)
 {
@@ -64,6 +67,8 @@ ctl_fail_err(const struct ctl *ctl, enum aut_err err)
 	switch (err) {
 	case AUT_ERR_DB_UNAVAILABLE:
 		return ctl_fail(ctl, "the database is unavailable (see the message above)");
+	case AUT_ERR_DB_BUSY:
+		return ctl_fail(ctl, "the database kept refusing for lock conflicts; nothing was changed, try again");
 	case AUT_ERR_NOMEM:
 		return ctl_fail(ctl, "out of memory");
 	default:

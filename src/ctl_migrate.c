@@ -253,7 +253,8 @@ scan(struct ctl *ctl, const char *dir, struct migration **out, size_t *count)
 		m[n++].applied = false;
 	}
 	closedir(d);
-	qsort(m, n, sizeof(*m), by_version);
+	if (n > 1)   /* qsort of a NULL array is undefined, even of none */
+		qsort(m, n, sizeof(*m), by_version);
 	for (size_t i = 1; i < n; i++) {
 		if (m[i].version == m[i - 1].version) {
 			int rc = ctl_fail(ctl, "two migrations have version %u: %s and %s",

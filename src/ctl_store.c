@@ -113,8 +113,8 @@ static const char *const migrate_sql[M_STATEMENTS] = {
 	[M_LOCK] = "SELECT GET_LOCK('autional.migrate', 60)",
 	[M_UNLOCK] = "SELECT RELEASE_LOCK('autional.migrate')",
 	[M_HAS_TABLE] =
-	    "SELECT COUNT(*) FROM information_schema.tables"
-	    " WHERE table_schema = DATABASE() AND table_name = 'schema_migrations'",
+	    ("SELECT COUNT(*) FROM information_schema.tables"
+	     " WHERE table_schema = DATABASE() AND table_name = 'schema_migrations'"),
 	[M_VERSIONS] = "SELECT version FROM schema_migrations ORDER BY version",
 	[M_RECORD] = "INSERT IGNORE INTO schema_migrations (version) VALUES (?)",
 };

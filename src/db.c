@@ -54,6 +54,8 @@ db_fail(struct db *db, MYSQL_STMT *stmt, const char *what)
 	}
 	fprintf(stderr, "autional: database error during %s: %u %s\n", what, code, text);
 	db_disconnect(db);
+	if (code == 1213 || code == 1205)   /* ER_LOCK_DEADLOCK, ER_LOCK_WAIT_TIMEOUT */
+		return AUT_ERR_DB_BUSY;
 	return is_unavailable(code) ? AUT_ERR_DB_UNAVAILABLE : AUT_ERR_INTERNAL;
 }
 
@@ -77,6 +79,13 @@ db_connect(struct db *db)
 	mysql_options(db->conn, MYSQL_OPT_READ_TIMEOUT, &c->db_read_timeout);
 	mysql_options(db->conn, MYSQL_OPT_WRITE_TIMEOUT, &c->db_write_timeout);
 	mysql_options(db->conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	/*
+	 * Every read of ours is one statement (one snapshot in any level), and
+	 * READ COMMITTED locks only the rows a write changes, not the gaps and
+	 * unmatched rows it passes: revocations and the purge rarely meet.
+	 */
+	mysql_options(db->conn, MYSQL_INIT_COMMAND,
+	    "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
 	if (c->db_option_file[0]) {
 		mysql_options(db->conn, MYSQL_READ_DEFAULT_FILE, c->db_option_file);
 		mysql_options(db->conn, MYSQL_READ_DEFAULT_GROUP, "client");
@@ -161,6 +170,16 @@ db_fetch_one(struct db *db, int which, bool *found, const char *what)
 		return AUT_ERR_INTERNAL;
 	}
 	return err;
+}
+
+void
+db_busy_pause(int attempt)
+{
+	/* 2, 8, 18, 32... ms, so two retrying transactions fall out of step. */
+	long ms = 2L * attempt * attempt + (long)(clock() % 3);
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
 }
 
 uint64_t

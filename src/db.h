@@ -14,7 +14,7 @@
 /* The flag type MYSQL_BIND points at (my_bool in MariaDB, bool in MySQL 8). */
 typedef __typeof__(*((MYSQL_BIND *)0)->is_null) db_flag;
 
-#define DB_MAX_STATEMENTS 8
+#define DB_MAX_STATEMENTS 16
 
 /*
  * One connection and its statements.  Statements are prepared on first use
@@ -40,8 +40,10 @@ void db_disconnect(struct db *db);
 
 /*
  * Log a failure on stderr (the message never holds bound values), drop the
- * connection, and classify it: AUT_ERR_DB_UNAVAILABLE when the server is
- * away, else AUT_ERR_INTERNAL.  stmt may be NULL for connection-level errors.
+ * connection, and classify it: AUT_ERR_DB_BUSY for a deadlock or lock wait
+ * timeout (InnoDB rolled the transaction back: the caller may run it again),
+ * AUT_ERR_DB_UNAVAILABLE when the server is away, else AUT_ERR_INTERNAL.
+ * stmt may be NULL for connection-level errors.
  */
 enum aut_err db_fail(struct db *db, MYSQL_STMT *stmt, const char *what);
 
@@ -54,6 +56,12 @@ enum aut_err db_fetch(struct db *db, int which, bool *row, const char *what);
 
 /* At most one row; a second one is an error. */
 enum aut_err db_fetch_one(struct db *db, int which, bool *found, const char *what);
+
+/* Attempts of a transaction that InnoDB rolled back for a deadlock. */
+#define DB_BUSY_ATTEMPTS 6
+
+/* Sleep before attempt number `attempt` (1, 2, ...) of such a transaction. */
+void db_busy_pause(int attempt);
 
 /* Rows changed by the last execute of `which`. */
 uint64_t db_affected_rows(struct db *db, int which);

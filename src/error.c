@@ -14,7 +14,8 @@ error_http_status(enum aut_err err)
 	case AUT_ERR_NO_CLIENT:
 	case AUT_ERR_NO_TOKEN:       return 404;
 	case AUT_ERR_METHOD:         return 405;
-	case AUT_ERR_DB_UNAVAILABLE: return 503;
+	case AUT_ERR_DB_UNAVAILABLE:
+	case AUT_ERR_DB_BUSY:        return 503;
 	case AUT_ERR_NOMEM:
 	case AUT_ERR_INTERNAL:       return 500;
 	}
@@ -44,6 +45,7 @@ error_message(enum aut_err err)
 	case AUT_ERR_NO_TOKEN:
 		return "Token not found";
 	case AUT_ERR_DB_UNAVAILABLE:
+	case AUT_ERR_DB_BUSY:
 		return "Service temporarily unavailable: try again shortly";
 	case AUT_ERR_NOMEM:
 	case AUT_ERR_INTERNAL:

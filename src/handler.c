@@ -106,7 +106,8 @@ handler_serve(const struct request *req, const struct config *conf,
 		resp->www_authenticate = WWW_AUTH_CHALLENGE;
 	else if (err == AUT_ERR_INVALID_TOKEN)
 		resp->www_authenticate = WWW_AUTH_INVALID_TOKEN;
-	resp->retry_after = err == AUT_ERR_DB_UNAVAILABLE ? RETRY_AFTER_SECONDS : 0;
+	resp->retry_after = err == AUT_ERR_DB_UNAVAILABLE ? RETRY_AFTER_SECONDS
+	    : err == AUT_ERR_DB_BUSY ? 1 : 0;
 	response_free(resp);
 	if (render_error(resp->status,
 	    err == AUT_ERR_BAD_PARAM && call.message[0] ? call.message : error_message(err),

@@ -47,7 +47,11 @@ logline_format(const struct logline *l, char *buf, size_t buflen)
 	int n = snprintf(buf, buflen,
 	    "%s autional-admin: method=%s path=\"%s\" status=%d duration_ms=%.3f tenant=%s user=%s request_id=%s\n",
 	    when, method, path, l->status, l->duration_ms, tenant, admin, rid);
-	if (n < 0)
+	if (n < 0 || buflen < 2)
 		return 0;
-	return (size_t)n < buflen ? (size_t)n : buflen - 1;
+	if ((size_t)n < buflen)
+		return (size_t)n;
+	/* Cut short: still one whole line. */
+	buf[buflen - 2] = '\n';
+	return buflen - 1;
 }

@@ -19,7 +19,8 @@ struct logline {
 /*
  * Format a log line (with trailing newline) into buf; returns its length.
  * Bytes outside printable ASCII, spaces and quotes in the path are %-escaped
- * and the path is cut at 512 bytes, so a line is always one line.  The bearer
+ * and the path is cut at 512 bytes, so a line is always one line (and still
+ * ends with a newline when buf is too small for all of it).  The bearer
  * token is not among the inputs, so it can never be logged.
  */
 size_t logline_format(const struct logline *l, char *buf, size_t buflen);

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +73,20 @@ adopt_systemd_socket(void)
 	return 0;
 }
 
+/*
+ * Write queued read audits when no request is waiting on the listening socket:
+ * under load they go out in full batches, at rest at once.
+ */
+static void
+flush_audit_when_idle(struct store *st)
+{
+	struct pollfd listener = { .fd = 0, .events = POLLIN };
+
+	if (store_audit_pending(st) && poll(&listener, 1, 0) == 0 &&
+	    store_audit_flush(st) != AUT_OK)
+		fprintf(stderr, "autional-admin: audit: queued read audits not written yet\n");
+}
+
 static double
 elapsed_ms(const struct timespec *start)
 {
@@ -93,7 +108,7 @@ serve(char *const *envp, const struct config *conf, struct store *st,
 	struct request req;
 	struct response resp;
 	struct bearer who;
-	char head[512], line[2048];
+	char head[512], line[4096];
 	time_t now = time(NULL);
 
 	memset(&req, 0, sizeof(req));
@@ -187,7 +202,10 @@ main(void)
 	sigemptyset(&term);
 	sigaddset(&term, SIGTERM);
 	sigaddset(&term, SIGINT);
-	while (!stopping && FCGX_Accept_r(&fcgi) >= 0) {
+	for (;;) {
+		flush_audit_when_idle(st);
+		if (stopping || FCGX_Accept_r(&fcgi) < 0)
+			break;
 		sigprocmask(SIG_BLOCK, &term, NULL);
 		serve(fcgi.envp, &conf, st, put_fcgi, fcgi.out);
 		FCGX_Finish_r(&fcgi);

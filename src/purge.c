@@ -9,6 +9,7 @@ enum statement {
 	SQL_NEXT_CLIENTS,
 	SQL_DELETE_EXPIRED,
 	SQL_DELETE_REVOKED,
+	SQL_DELETE_REVOKED_EXPIRED,
 	SQL_DELETE_EMPTY_COUNTS,
 	SQL_STATEMENTS
 };
@@ -26,6 +27,11 @@ static const char *const statement_sql[SQL_STATEMENTS] = {
 	[SQL_DELETE_REVOKED] =
 	    "DELETE FROM oauth_tokens WHERE oauth_client_id = ?"
 	    " AND revoked_at < ? LIMIT ?",
+	/* Revoked recently but expired long ago: dead on both counts.  Walks the
+	 * client's revoked rows, which the statement above keeps few. */
+	[SQL_DELETE_REVOKED_EXPIRED] =
+	    "DELETE FROM oauth_tokens WHERE oauth_client_id = ?"
+	    " AND revoked_at IS NOT NULL AND expires_at < ? LIMIT ?",
 	/* Past expiry hours whose shards sum to zero count nothing any more. */
 	[SQL_DELETE_EMPTY_COUNTS] =
 	    "DELETE c FROM oauth_token_counts c"
@@ -60,7 +66,14 @@ delete_batches(struct db *db, int which, uint64_t client_pk,
 	db_bind_time(&p[1], &cutoff_t, opt->cutoff);
 	db_bind_u64(&p[2], &batch);
 	do {
-		err = db_execute(db, which, p, NULL, "purge");
+		/* A batch InnoDB rolled back for a deadlock (with a revocation, an
+		 * issuer) is simply run again, after a pause. */
+		err = AUT_ERR_DB_BUSY;
+		for (int i = 0; i < DB_BUSY_ATTEMPTS && err == AUT_ERR_DB_BUSY; i++) {
+			if (i > 0)
+				db_busy_pause(i);
+			err = db_execute(db, which, p, NULL, "purge");
+		}
 		if (err != AUT_OK)
 			return err;
 		n = db_affected_rows(db, which);
@@ -82,13 +95,21 @@ purge_client(struct db *db, uint64_t client_pk, const struct purge_options *opt,
 	err = delete_batches(db, SQL_DELETE_EXPIRED, client_pk, opt, &out->expired);
 	if (err == AUT_OK)
 		err = delete_batches(db, SQL_DELETE_REVOKED, client_pk, opt, &out->revoked);
+	if (err == AUT_OK)
+		err = delete_batches(db, SQL_DELETE_REVOKED_EXPIRED, client_pk, opt, &out->revoked);
 	if (err != AUT_OK)
 		return err;
 	memset(p, 0, sizeof(p));
 	db_bind_u64(&p[0], &client_pk);
 	db_bind_time(&p[1], &cutoff_t, opt->cutoff - opt->cutoff % 3600);
 	db_bind_u64(&p[2], &client_pk);
-	return db_execute(db, SQL_DELETE_EMPTY_COUNTS, p, NULL, "purge of empty counts");
+	err = AUT_ERR_DB_BUSY;
+	for (int i = 0; i < DB_BUSY_ATTEMPTS && err == AUT_ERR_DB_BUSY; i++) {
+		if (i > 0)
+			db_busy_pause(i);
+		err = db_execute(db, SQL_DELETE_EMPTY_COUNTS, p, NULL, "purge of empty counts");
+	}
+	return err;
 }
 
 enum aut_err

@@ -16,7 +16,7 @@ struct purge_options {
 
 struct purge_result {
 	uint64_t expired;          /* unrevoked tokens deleted for being expired */
-	uint64_t revoked;          /* revoked tokens deleted */
+	uint64_t revoked;          /* revoked tokens deleted (revoked or expired before the cutoff) */
 	uint64_t clients;          /* clients visited */
 };
 

@@ -16,6 +16,8 @@ enum statement {
 	SQL_FIND_TOKEN,
 	SQL_REVOKE_ONE,
 	SQL_AUDIT,
+	SQL_AUDIT_AT,
+	SQL_AUDIT_BATCH,
 	SQL_STATEMENTS
 };
 
@@ -27,6 +29,13 @@ enum statement {
  */
 #define ACTIVE "revoked_at IS NULL AND expires_at > ? AND token_type IN (?, ?)"
 #define PAGE_COLUMNS "k.public_id, k.token_type, k.scope, k.created_at, k.expires_at, u.public_id"
+
+#define AUDIT_ROW "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+#define AUDIT_ROWS_2 AUDIT_ROW ", " AUDIT_ROW
+#define AUDIT_ROWS_4 AUDIT_ROWS_2 ", " AUDIT_ROWS_2
+#define AUDIT_ROWS_8 AUDIT_ROWS_4 ", " AUDIT_ROWS_4
+#define AUDIT_ROWS_16 AUDIT_ROWS_8 ", " AUDIT_ROWS_8
+#define AUDIT_COLUMNS 10
 
 static const char *const statement_sql[SQL_STATEMENTS] = {
 	/* Params: client_id, token hash, now. */
@@ -99,10 +108,38 @@ static const char *const statement_sql[SQL_STATEMENTS] = {
 	    "INSERT INTO audit_events (occurred_at, tenant_id, actor, action, client_id,"
 	    "  filters, affected, dry_run, request_id, status)"
 	    " VALUES (UTC_TIMESTAMP(6), ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	/* Queued reads: the time is the request's. */
+	[SQL_AUDIT_AT] =
+	    "INSERT INTO audit_events (occurred_at, tenant_id, actor, action, client_id,"
+	    "  filters, affected, dry_run, request_id, status)"
+	    " VALUES " AUDIT_ROW,
+	[SQL_AUDIT_BATCH] =
+	    "INSERT INTO audit_events (occurred_at, tenant_id, actor, action, client_id,"
+	    "  filters, affected, dry_run, request_id, status)"
+	    " VALUES " AUDIT_ROWS_16,
 };
+
+/* A read audit waiting for its batch: the entry's strings copied. */
+struct queued_audit {
+	MYSQL_TIME at;                      /* when the request was served (UTC) */
+	char tenant_id[257];
+	char actor[257];
+	char action[32];
+	char client_id[1024];
+	char filters[512];
+	uint64_t affected;
+	signed char dry_run;
+	char request_id[65];
+	uint64_t status;
+	unsigned long lengths[7];           /* of the seven strings, for the binds */
+};
+
+#define AUDIT_QUEUE_MAX (2 * STORE_AUDIT_BATCH)
 
 struct store {
 	struct db db;                       /* one connection per worker */
+	struct queued_audit queue[AUDIT_QUEUE_MAX];  /* read audits not yet written */
+	int queued;
 	/* Result buffers of the list statements, reused for every row. */
 	char token_type[16];
 	char scope[4001];                   /* VARCHAR(1000) utf8mb4 */
@@ -183,6 +220,8 @@ store_free(struct store *st)
 {
 	if (st == NULL)
 		return;
+	if (store_audit_flush(st) != AUT_OK)
+		fprintf(stderr, "autional: audit: %d read-audit rows lost at exit\n", st->queued);
 	db_disconnect(&st->db);
 	free(st);
 	mysql_library_end();
@@ -344,8 +383,9 @@ store_list_page(struct store *st, uint64_t client_pk, const struct token_filters
 
 /* ---- audit and revocation ----------------------------------------------- */
 
-enum aut_err
-store_audit(struct store *st, const struct audit_entry *a)
+/* One audit row, now, inside the caller's transaction (revocations). */
+static enum aut_err
+audit_now(struct store *st, const struct audit_entry *a)
 {
 	struct binds p = { .n = 0 };
 	uint64_t affected = a->affected, status = (uint64_t)a->status;
@@ -361,6 +401,108 @@ store_audit(struct store *st, const struct audit_entry *a)
 	add_string(&p, a->request_id);
 	add_u64(&p, &status);
 	return db_execute(&st->db, SQL_AUDIT, p.b, NULL, "audit");
+}
+
+/* Copy a string into a queue field, cut to fit. */
+static unsigned long
+copy_field(char *dst, size_t size, const char *src)
+{
+	size_t n = strnlen(src, size - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+	return (unsigned long)n;
+}
+
+static void
+bind_queued(MYSQL_BIND *b, struct queued_audit *q)
+{
+	char *strings[] = { q->tenant_id, q->actor, q->action, q->client_id, q->filters };
+
+	memset(b, 0, AUDIT_COLUMNS * sizeof(*b));
+	b[0].buffer_type = MYSQL_TYPE_DATETIME;
+	b[0].buffer = &q->at;
+	for (int i = 0; i < 5; i++)
+		db_bind_string(&b[1 + i], strings[i], &q->lengths[i]);
+	db_bind_u64(&b[6], &q->affected);
+	db_bind_tiny(&b[7], &q->dry_run);
+	db_bind_string(&b[8], q->request_id, &q->lengths[5]);
+	db_bind_u64(&b[9], &q->status);
+}
+
+/* Write the first n queued rows (n is 1 or STORE_AUDIT_BATCH) and drop them. */
+static enum aut_err
+write_queued(struct store *st, int n)
+{
+	MYSQL_BIND b[STORE_AUDIT_BATCH * AUDIT_COLUMNS];
+	enum aut_err err;
+
+	for (int i = 0; i < n; i++)
+		bind_queued(&b[i * AUDIT_COLUMNS], &st->queue[i]);
+	err = db_execute(&st->db, n == 1 ? SQL_AUDIT_AT : SQL_AUDIT_BATCH, b, NULL,
+	    "read audit");
+	if (err != AUT_OK)
+		return err;
+	st->queued -= n;
+	memmove(st->queue, st->queue + n, (size_t)st->queued * sizeof(st->queue[0]));
+	return AUT_OK;
+}
+
+enum aut_err
+store_audit_queue(struct store *st, const struct audit_entry *a)
+{
+	struct timespec now;
+	struct tm tm;
+	struct queued_audit *q;
+
+	if (st->queued == AUDIT_QUEUE_MAX) {
+		/* The database refused the last batches: keep the newest rows. */
+		fprintf(stderr, "autional: audit: %d read-audit rows dropped, the database "
+		    "did not take them\n", STORE_AUDIT_BATCH);
+		st->queued -= STORE_AUDIT_BATCH;
+		memmove(st->queue, st->queue + STORE_AUDIT_BATCH,
+		    (size_t)st->queued * sizeof(st->queue[0]));
+	}
+	q = &st->queue[st->queued++];
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	memset(&q->at, 0, sizeof(q->at));
+	q->at.year = (unsigned)tm.tm_year + 1900;
+	q->at.month = (unsigned)tm.tm_mon + 1;
+	q->at.day = (unsigned)tm.tm_mday;
+	q->at.hour = (unsigned)tm.tm_hour;
+	q->at.minute = (unsigned)tm.tm_min;
+	q->at.second = (unsigned)tm.tm_sec;
+	q->at.second_part = (unsigned long)(now.tv_nsec / 1000);
+	q->at.time_type = MYSQL_TIMESTAMP_DATETIME;
+	q->lengths[0] = copy_field(q->tenant_id, sizeof(q->tenant_id), a->tenant_id);
+	q->lengths[1] = copy_field(q->actor, sizeof(q->actor), a->actor);
+	q->lengths[2] = copy_field(q->action, sizeof(q->action), a->action);
+	q->lengths[3] = copy_field(q->client_id, sizeof(q->client_id), a->client_id);
+	q->lengths[4] = copy_field(q->filters, sizeof(q->filters), a->filters_json);
+	q->lengths[5] = copy_field(q->request_id, sizeof(q->request_id), a->request_id);
+	q->affected = a->affected;
+	q->dry_run = a->dry_run;
+	q->status = (uint64_t)a->status;
+	return st->queued >= STORE_AUDIT_BATCH ? write_queued(st, STORE_AUDIT_BATCH) : AUT_OK;
+}
+
+bool
+store_audit_pending(const struct store *st)
+{
+	return st->queued > 0;
+}
+
+enum aut_err
+store_audit_flush(struct store *st)
+{
+	enum aut_err err = AUT_OK;
+
+	while (err == AUT_OK && st->queued >= STORE_AUDIT_BATCH)
+		err = write_queued(st, STORE_AUDIT_BATCH);
+	while (err == AUT_OK && st->queued > 0)
+		err = write_queued(st, 1);
+	return err;
 }
 
 /* Text statements without values: transaction control only. */
@@ -393,8 +535,8 @@ count_only(void *ctx, const struct token_row *row)
 	return AUT_ERR_INTERNAL;   /* limit 0: never called */
 }
 
-enum aut_err
-store_revoke_tokens(struct store *st, uint64_t client_pk,
+static enum aut_err
+revoke_tokens_once(struct store *st, uint64_t client_pk,
     const struct token_filters *f, time_t now, struct audit_entry *audit,
     uint64_t *revoked)
 {
@@ -422,12 +564,12 @@ store_revoke_tokens(struct store *st, uint64_t client_pk,
 	}
 	audit->affected = *revoked;
 	if (err == AUT_OK)
-		err = store_audit(st, audit);
+		err = audit_now(st, audit);
 	return finish(st, err);
 }
 
-enum aut_err
-store_revoke_token(struct store *st, uint64_t client_pk,
+static enum aut_err
+revoke_token_once(struct store *st, uint64_t client_pk,
     const unsigned char public_id[16], time_t now, struct audit_entry *audit,
     bool *found, uint64_t *revoked)
 {
@@ -465,6 +607,40 @@ store_revoke_token(struct store *st, uint64_t client_pk,
 	}
 	audit->affected = *revoked;
 	if (err == AUT_OK)
-		err = store_audit(st, audit);
+		err = audit_now(st, audit);
 	return finish(st, err);
+}
+
+/*
+ * Revocations race other writers (the purge, issuers); InnoDB may pick them as
+ * a deadlock victim and roll them back.  Run the whole transaction again.
+ */
+enum aut_err
+store_revoke_tokens(struct store *st, uint64_t client_pk,
+    const struct token_filters *f, time_t now, struct audit_entry *audit,
+    uint64_t *revoked)
+{
+	enum aut_err err = AUT_ERR_DB_BUSY;
+
+	for (int i = 0; i < DB_BUSY_ATTEMPTS && err == AUT_ERR_DB_BUSY; i++) {
+		if (i > 0)
+			db_busy_pause(i);
+		err = revoke_tokens_once(st, client_pk, f, now, audit, revoked);
+	}
+	return err;
+}
+
+enum aut_err
+store_revoke_token(struct store *st, uint64_t client_pk,
+    const unsigned char public_id[16], time_t now, struct audit_entry *audit,
+    bool *found, uint64_t *revoked)
+{
+	enum aut_err err = AUT_ERR_DB_BUSY;
+
+	for (int i = 0; i < DB_BUSY_ATTEMPTS && err == AUT_ERR_DB_BUSY; i++) {
+		if (i > 0)
+			db_busy_pause(i);
+		err = revoke_token_once(st, client_pk, public_id, now, audit, found, revoked);
+	}
+	return err;
 }

@@ -70,8 +70,18 @@ struct audit_entry {
 	int status;                /* HTTP status answered */
 };
 
-/* Write an audit row on its own (reads). */
-enum aut_err store_audit(struct store *st, const struct audit_entry *entry);
+/*
+ * Read audits are queued in the worker and written STORE_AUDIT_BATCH rows per
+ * INSERT (one commit instead of one per list), each row with the time of its
+ * request.  store_audit_queue() copies the entry and writes a full batch;
+ * the accept loop calls store_audit_flush() whenever no request is waiting, and
+ * at exit.  A worker killed with SIGKILL loses what it had queued (at most the
+ * reads of one burst of requests); revocations are never queued.
+ */
+#define STORE_AUDIT_BATCH 16
+enum aut_err store_audit_queue(struct store *st, const struct audit_entry *entry);
+bool store_audit_pending(const struct store *st);
+enum aut_err store_audit_flush(struct store *st);
 
 /*
  * Revoke the client's active tokens that pass the filters, and write `audit`

@@ -46,7 +46,7 @@ apache_start() {
     echo "User $FE_WEB_USER"
     echo "Group $FE_WEB_USER"
     echo "ErrorLog $dir/error.log"
-    echo "LogLevel warn"
+    echo "LogLevel warn fcgid:info"
     echo "LogFormat \"%h %l %u %t \\\"%r\\\" %>s %b %D\" timed"
     echo "CustomLog $dir/access.log timed"
     echo "DocumentRoot $dir/htdocs"

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# frontends: lighttpd
 """test_cli.py: whole-stack tests of autionalctl, the operator's command line.
 
 Runs the built autionalctl against the private MariaDB (every command, its

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# frontends: lighttpd apache
 """test_outage.py: the whole stack under database failure, worker shutdown and
 secret scanning (issue 5: "Outage", "Graceful stop", "Secrets").
 
