@@ -25,9 +25,10 @@ CREATE TABLE IF NOT EXISTS oauth_token_counts (
   PRIMARY KEY (oauth_client_id, expiry_hour, token_type, shard)
 ) ENGINE=InnoDB;
 
--- Serves the partial-hour count above, and the purge of expired tokens.
+-- Serves the partial-hour count above from the index alone (token_type
+-- included: a type filter must not send it to the rows), and the purge.
 CREATE INDEX IF NOT EXISTS oauth_tokens_expiry
-  ON oauth_tokens (oauth_client_id, revoked_at, expires_at);
+  ON oauth_tokens (oauth_client_id, revoked_at, expires_at, token_type);
 
 DROP TRIGGER IF EXISTS oauth_tokens_count_ins;
 DROP TRIGGER IF EXISTS oauth_tokens_count_upd;
