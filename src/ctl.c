@@ -10,6 +10,8 @@
 
 #include <sys/types.h>
 
+#include "tokenid.h"
+
 void
 ctl_print_help(const struct ctl_command *cmd, FILE *out)
 {
@@ -283,43 +285,16 @@ ctl_parse_duration(const char *s, long min)
 	return n * unit;
 }
 
-static int
-hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int
 ctl_parse_token_id(const char *s, unsigned char id[16])
 {
-	if (strncmp(s, "tok_", 4) != 0 || strlen(s) != CTL_TOKEN_ID_LEN - 1)
-		return -1;
-	for (int i = 0; i < 16; i++) {
-		int hi = hex_value(s[4 + 2 * i]), lo = hex_value(s[5 + 2 * i]);
-		if (hi < 0 || lo < 0)
-			return -1;
-		id[i] = (unsigned char)(hi << 4 | lo);
-	}
-	return 0;
+	return token_id_parse(s, strlen(s), id);
 }
 
 void
 ctl_format_token_id(const unsigned char id[16], char out[CTL_TOKEN_ID_LEN])
 {
-	static const char hex[] = "0123456789abcdef";
-
-	memcpy(out, "tok_", 4);
-	for (int i = 0; i < 16; i++) {
-		out[4 + 2 * i] = hex[id[i] >> 4];
-		out[5 + 2 * i] = hex[id[i] & 15];
-	}
-	out[CTL_TOKEN_ID_LEN - 1] = '\0';
+	token_id_format(id, out);
 }
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */

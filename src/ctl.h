@@ -21,7 +21,9 @@
 /* Longest id the CLI accepts (tenant, user, client): 1..64 of [A-Za-z0-9_.-]. */
 #define CTL_ID_MAX 64
 /* "tok_" + 32 lowercase hex digits, and its NUL. */
-#define CTL_TOKEN_ID_LEN 37
+#include "tokenid.h"
+
+#define CTL_TOKEN_ID_LEN TOKEN_ID_TEXT_LEN
 /* "cli:" + login, as audit_events.actor holds it. */
 #define CTL_ACTOR_MAX 128
 

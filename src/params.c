@@ -4,17 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+#include "tokenid.h"
 
 long
 params_form_decode(const char *s, size_t n, char *out, size_t outlen)
@@ -29,8 +19,8 @@ params_form_decode(const char *s, size_t n, char *out, size_t outlen)
 		} else if (c == '%') {
 			if (n - i < 3)
 				return -1;
-			int h = hexval((unsigned char)s[i + 1]);
-			int l = hexval((unsigned char)s[i + 2]);
+			int h = hex_digit((unsigned char)s[i + 1]);
+			int l = hex_digit((unsigned char)s[i + 2]);
 			if (h < 0 || l < 0)
 				return -1;
 			c = (unsigned char)(h * 16 + l);

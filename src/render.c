@@ -7,6 +7,7 @@
 #include <json.h>
 
 #include "timefmt.h"
+#include "tokenid.h"
 
 struct render_list {
 	json_object *items;     /* array of token objects */
@@ -35,18 +36,12 @@ time_string(const struct tm *tm)
 	return json_object_new_string(buf);
 }
 
-/* "tok_" + 32 lowercase hex digits. */
 static json_object *
 token_id_string(const unsigned char id[16])
 {
-	static const char hex[] = "0123456789abcdef";
-	char buf[4 + 32 + 1] = "tok_";
+	char buf[TOKEN_ID_TEXT_LEN];
 
-	for (int i = 0; i < 16; i++) {
-		buf[4 + 2 * i] = hex[id[i] >> 4];
-		buf[4 + 2 * i + 1] = hex[id[i] & 15];
-	}
-	buf[36] = '\0';
+	token_id_format(id, buf);
 	return json_object_new_string(buf);
 }
 

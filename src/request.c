@@ -6,6 +6,8 @@
 
 #include <openssl/rand.h>
 
+#include "tokenid.h"
+
 const char *
 request_getenv(char *const *envp, const char *name)
 {
@@ -37,7 +39,6 @@ static void
 choose_request_id(struct request *req, char *const *envp)
 {
 	static const char *const names[] = { "HTTP_X_REQUEST_ID", "UNIQUE_ID", "REQUEST_ID" };
-	static const char hex[] = "0123456789abcdef";
 	unsigned char bytes[16];
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -49,11 +50,7 @@ choose_request_id(struct request *req, char *const *envp)
 	}
 	if (RAND_bytes(bytes, sizeof(bytes)) != 1)
 		memset(bytes, 0, sizeof(bytes));   /* still a valid (if dull) id */
-	for (size_t i = 0; i < sizeof(bytes); i++) {
-		req->request_id[2 * i] = hex[bytes[i] >> 4];
-		req->request_id[2 * i + 1] = hex[bytes[i] & 15];
-	}
-	req->request_id[2 * sizeof(bytes)] = '\0';
+	hex_encode(bytes, sizeof(bytes), req->request_id);
 }
 
 int

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "tokenid.h"
+
 #define PREFIX "/admin/oauth/clients/"
 #define SUFFIX "/tokens"
 
@@ -39,18 +41,6 @@ const char *
 route_allowed_methods(enum route_kind kind)
 {
 	return kind == ROUTE_CLIENT_TOKENS ? "GET, HEAD, DELETE" : "DELETE";
-}
-
-static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* Strict UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF). */
@@ -103,8 +93,8 @@ route_decode_client_id(const char *raw, size_t rawlen, char *out, size_t outlen)
 		if (c == '%') {
 			if (rawlen - i < 3)
 				return AUT_ERR_BAD_PARAM;
-			int h = hexval((unsigned char)raw[i + 1]);
-			int l = hexval((unsigned char)raw[i + 2]);
+			int h = hex_digit((unsigned char)raw[i + 1]);
+			int l = hex_digit((unsigned char)raw[i + 2]);
 			if (h < 0 || l < 0)
 				return AUT_ERR_BAD_PARAM;
 			c = (unsigned char)(h * 16 + l);
@@ -127,17 +117,5 @@ int
 route_decode_token_id(const char *raw, size_t rawlen,
     unsigned char out[ROUTE_TOKEN_ID_BYTES])
 {
-	size_t plen = strlen(ROUTE_TOKEN_ID_PREFIX);
-
-	if (rawlen != plen + 2 * ROUTE_TOKEN_ID_BYTES ||
-	    strncmp(raw, ROUTE_TOKEN_ID_PREFIX, plen) != 0)
-		return -1;
-	for (size_t i = 0; i < ROUTE_TOKEN_ID_BYTES; i++) {
-		int h = hexval((unsigned char)raw[plen + 2 * i]);
-		int l = hexval((unsigned char)raw[plen + 2 * i + 1]);
-		if (h < 0 || l < 0)
-			return -1;
-		out[i] = (unsigned char)(h * 16 + l);
-	}
-	return 0;
+	return token_id_parse(raw, rawlen, out);
 }

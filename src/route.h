@@ -5,13 +5,13 @@
 #include <stddef.h>
 
 #include "error.h"
+#include "tokenid.h"
 
 /* Longest client_id we accept, in bytes (the column holds 255 characters). */
 #define ROUTE_CLIENT_ID_MAX 1020
 
 /* A token's public id: "tok_" and 32 lowercase hex digits (16 random bytes). */
-#define ROUTE_TOKEN_ID_PREFIX "tok_"
-#define ROUTE_TOKEN_ID_BYTES 16
+#define ROUTE_TOKEN_ID_BYTES TOKEN_ID_BYTES
 
 enum route_kind {
 	ROUTE_CLIENT_TOKENS,  /* /admin/oauth/clients/{client_id}/tokens */
