@@ -75,49 +75,14 @@ B = {
 }
 TENANT_ADMIN = {"ten_gamma": B["admin"], "ten_delta": B["d_admin"]}
 
-PASSED = 0
-FAILED = 0
 RESPONSES = []
 RUN = "h9-%d-%d" % (os.getpid(), int(time.time()) % 100000)
 _rid_lock = threading.Lock()
 _rid_n = [0]
 
 
-class Fail(Exception):
-    """A check did not hold; the message says why."""
-
-
-def report(name, ok, why=""):
-    global PASSED, FAILED
-    if ok:
-        PASSED += 1
-        print("ok - %s" % name, flush=True)
-    else:
-        FAILED += 1
-        why = " ".join(str(why).split())
-        if len(why) > 700:
-            why = why[:700] + "..."
-        print("not ok - %s: %s" % (name, why), flush=True)
-
-
-def note(text):
-    print("# " + text, flush=True)
-
-
-def test(name, fn, *args):
-    try:
-        fn(*args)
-    except Fail as e:
-        report(name, False, e)
-    except Exception as e:  # a crash of the check is a failure too
-        report(name, False, "%s: %s" % (type(e).__name__, e))
-    else:
-        report(name, True)
-
-
-def expect(cond, why):
-    if not cond:
-        raise Fail(why)
+from tap import Fail, expect, note, report, summary, test  # noqa: E402
+import tap  # noqa: E402
 
 
 def shorten(s, n=160):
@@ -1581,8 +1546,8 @@ def main():
         return 2
     parse_base()
     test("fixture loads", t_fixture)
-    if FAILED:
-        print("%d passed, %d failed" % (PASSED, FAILED))
+    if tap.failed():
+        print("%d passed, %d failed" % (tap.PASSED, tap.FAILED))
         return 1
 
     test("ids: tok_ + 32 hex, equal to the row's public_id, every field as stored", t_ids_match_store)
@@ -1646,8 +1611,7 @@ def main():
     test("OpenAPI: sample of real responses validates", t_openapi)
     test("no token text or hash in any response", t_no_secrets)
 
-    print("%d passed, %d failed" % (PASSED, FAILED))
-    return 1 if FAILED else 0
+    return summary()
 
 
 if __name__ == "__main__":

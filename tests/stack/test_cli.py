@@ -74,8 +74,6 @@ NOAUDIT_USER = "ctl_noaudit"
 BAD_IDS = ["", "has space", "quote'", 'dq"', "semi;colon", "x" * 65, "tab\tid", "ünï",
            "a/b", "x'; DROP TABLE tenants; --", "%41", "new\nline"]
 
-PASSED = 0
-FAILED = 0
 ISSUED = []          # every token text issued, for the secrets scans
 SHARED = {}          # values one test leaves for the next
 
@@ -87,41 +85,8 @@ except Exception as e:  # python3-yaml or python3-jsonschema missing
     OPENAPI_ERROR = "%s: %s (install python3-yaml python3-jsonschema)" % (type(e).__name__, e)
 
 
-class Fail(Exception):
-    """A check did not hold; the message says why."""
-
-
-def report(name, ok, why=""):
-    global PASSED, FAILED
-    if ok:
-        PASSED += 1
-        print("ok - %s" % name, flush=True)
-    else:
-        FAILED += 1
-        why = " ".join(str(why).split())
-        if len(why) > 700:
-            why = why[:700] + "..."
-        print("not ok - %s: %s" % (name, why), flush=True)
-
-
-def note(text):
-    print("# " + text, flush=True)
-
-
-def test(name, fn, *args):
-    try:
-        fn(*args)
-    except Fail as e:
-        report(name, False, e)
-    except Exception as e:  # a crash of the check itself is a failure too
-        report(name, False, "%s: %s" % (type(e).__name__, e))
-    else:
-        report(name, True)
-
-
-def expect(cond, why):
-    if not cond:
-        raise Fail(why)
+from tap import Fail, expect, note, report, summary, test  # noqa: E402
+import tap  # noqa: E402
 
 
 # ---------------------------------------------------------------- database
@@ -1085,8 +1050,8 @@ def main():
             print("0 passed, 1 failed")
             return 1
     test("autionalctl is built", t_binary)
-    if FAILED:
-        print("%d passed, %d failed" % (PASSED, FAILED))
+    if tap.failed():
+        print("%d passed, %d failed" % (tap.PASSED, tap.FAILED))
         return 1
     test("clean up rows of earlier runs", cleanup)
     test("openapi_check and docs/openapi.yaml are usable", t_openapi_available)
@@ -1148,8 +1113,7 @@ def main():
 
     test("no token text in the database or the program's log", t_no_secrets)
 
-    print("%d passed, %d failed" % (PASSED, FAILED))
-    return 1 if FAILED else 0
+    return summary()
 
 
 if __name__ == "__main__":

@@ -60,47 +60,12 @@ RUN = "h10c-%d-%d" % (os.getpid(), int(time.time()) % 1000000)
 SEED = int(os.environ.get("COUNTS_SEED", "0")) or int(time.time() * 1000) % 1000000007
 RNG = random.Random(SEED)
 
-PASSED = 0
-FAILED = 0
 PK = {}     # client_id -> oauth_clients.id
 UPK = {}    # user public id -> users.id
 
 
-class Fail(Exception):
-    """A check did not hold; the message says why."""
-
-
-def report(name, ok, why=""):
-    global PASSED, FAILED
-    if ok:
-        PASSED += 1
-        print("ok - %s" % name, flush=True)
-    else:
-        FAILED += 1
-        why = " ".join(str(why).split())
-        if len(why) > 900:
-            why = why[:900] + "..."
-        print("not ok - %s: %s" % (name, why), flush=True)
-
-
-def note(text):
-    print("# " + text, flush=True)
-
-
-def test(name, fn, *args):
-    try:
-        fn(*args)
-    except Fail as e:
-        report(name, False, e)
-    except Exception as e:  # a crash of the check is a failure too
-        report(name, False, "%s: %s" % (type(e).__name__, e))
-    else:
-        report(name, True)
-
-
-def expect(cond, why):
-    if not cond:
-        raise Fail(why)
+from tap import Fail, expect, note, report, summary, test  # noqa: E402
+import tap  # noqa: E402
 
 
 # ---------------------------------------------------------------- database
@@ -1248,8 +1213,8 @@ def main():
     t0 = time.time()
     note("random choices: COUNTS_SEED=%d" % SEED)
     test("fixture: tenant, users, clients of this suite (DELETE of earlier rows)", t_fixture)
-    if FAILED:
-        print("%d passed, %d failed" % (PASSED, FAILED))
+    if tap.failed():
+        print("%d passed, %d failed" % (tap.PASSED, tap.FAILED))
         return 1
     test("boundaries: store total = COUNT(*) at hour boundaries -1/0/+1 s, now, +59 min,"
          " +1 d, the past; per type and user", t_boundaries)
@@ -1301,8 +1266,7 @@ def main():
     test("rebuild: TRUNCATE on a scratch database leaves stale counts; the rebuild fixes them",
          t_truncate_scratch)
     note("took %.1f s" % (time.time() - t0))
-    print("%d passed, %d failed" % (PASSED, FAILED))
-    return 1 if FAILED else 0
+    return summary()
 
 
 if __name__ == "__main__":

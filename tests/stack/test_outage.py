@@ -92,48 +92,14 @@ DOWN_FOR = 5.0            # seconds MariaDB stays killed
 RECOVERY_WITHIN = 2.0     # seconds after it answers again: everything 200
 CLIENT_CAP = 15           # seconds: no client waits longer, whatever the front end
 
-PASSED = 0
-FAILED = 0
 RESPONSES = []            # raw bytes of every response, for the secrets scan
 RESP_LOCK = threading.Lock()
 RUN = secrets.token_hex(4)
 
 
-def report(name, ok, why=""):
-    global PASSED, FAILED
-    if ok:
-        PASSED += 1
-        print("ok - %s" % name, flush=True)
-    else:
-        FAILED += 1
-        why = " ".join(str(why).split())
-        if len(why) > 800:
-            why = why[:800] + "..."
-        print("not ok - %s: %s" % (name, why), flush=True)
-
-
-def note(text):
-    print("# " + text, flush=True)
-
-
-class Fail(Exception):
-    pass
-
-
-def expect(cond, why):
-    if not cond:
-        raise Fail(why)
-
-
-def check(name, fn, *args):
-    try:
-        fn(*args)
-    except Fail as e:
-        report(name, False, e)
-    except Exception as e:  # a crash of the check is a failure too
-        report(name, False, "%s: %s" % (type(e).__name__, e))
-    else:
-        report(name, True)
+from tap import Fail, expect, note, report, summary  # noqa: E402
+from tap import test as check  # noqa: E402
+import tap  # noqa: E402
 
 
 # ---------------------------------------------------------------- config
@@ -1235,7 +1201,7 @@ def main():
     state = {}
     try:
         check("fixture loads; admin lists its client", load_fixture)
-        if FAILED:
+        if tap.failed():
             return 1
         check("general log on (file in WORK); the program's connections killed",
               general_log_on)
@@ -1298,13 +1264,12 @@ def main():
         cleanup()
         general_log_off()
     note("suite took %.1f s" % (time.monotonic() - t_suite))
-    if FAILED == 0:
+    if tap.failed() == 0:
         try:
             os.unlink(GENERAL_LOG)
         except OSError:
             pass
-    print("%d passed, %d failed" % (PASSED, FAILED), flush=True)
-    return 1 if FAILED else 0
+    return summary()
 
 
 if __name__ == "__main__":
