@@ -281,14 +281,20 @@ store_authorize(struct store *st, const unsigned char hash[32], const char *clie
     time_t now, struct authorization *out)
 {
 	bool reused = st->db.conn != NULL;
-	enum aut_err err = authorize_once(st, hash, client_id, now, out);
+	struct timespec t0, t1;
+	enum aut_err err;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	err = authorize_once(st, hash, client_id, now, out);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 	/*
 	 * A connection that sat idle may have lost its server (restart, idle
-	 * timeout).  The statement only reads, so one fresh try is safe and spares
-	 * the caller a 503 when the server is already back.
+	 * timeout): that fails at once, and the statement only reads, so one fresh
+	 * try spares the caller a 503 when the server is already back.  A failure
+	 * that took a while is a server not answering: trying again would only
+	 * add a connect timeout to the caller's wait.
 	 */
-	if (err == AUT_ERR_DB_UNAVAILABLE && reused)
+	if (err == AUT_ERR_DB_UNAVAILABLE && reused && t1.tv_sec - t0.tv_sec < 1)
 		err = authorize_once(st, hash, client_id, now, out);
 	return err;
 }
