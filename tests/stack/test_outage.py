@@ -752,7 +752,13 @@ def t_workers_unchanged(before, what):
     gone = sorted(set(before) - set(now))
     died, recycled = [], []
     for pid in gone:
+        # mod_fcgid logs a recycled worker's exit when its process manager
+        # reaps it, which may come a few seconds after the process is gone.
         lines = frontend_exit_lines(pid)
+        deadline = time.time() + 8
+        while not lines and time.time() < deadline:
+            time.sleep(0.25)
+            lines = frontend_exit_lines(pid)
         if lines and all("terminated by calling exit(), return code: 0" in l for l in lines):
             recycled.append("%d (%s)" % (pid, lines[-1][-120:]))
         else:
