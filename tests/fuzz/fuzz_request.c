@@ -82,7 +82,8 @@ check_token_id(const char *raw, size_t rawlen)
 		int h = fuzz_hexval((unsigned char)raw[4 + 2 * i]);
 		int l = fuzz_hexval((unsigned char)raw[5 + 2 * i]);
 		good = h >= 0 && l >= 0;
-		want[i] = (unsigned char)(h << 4 | l);
+		if (good)
+			want[i] = (unsigned char)(h * 16 + l);
 	}
 	int rc = route_decode_token_id(raw, rawlen, out);
 	CHECK(rc == 0 || rc == -1);
