@@ -1,78 +1,15 @@
 # shellcheck shell=bash
 # bench/lib.sh: the private MariaDB and lighttpd of the benchmark (sourced, bash).
 #
-# Reuses tests/lib/common.sh and tests/lib/mariadb.sh (install, migrations, app
-# user, config) when they are there; only the server start differs: the
-# benchmark gives InnoDB a real buffer pool.  Without tests/lib it falls back to
-# the small equivalents below.
+# Reuses tests/lib/common.sh and tests/lib/mariadb.sh (install, start,
+# migrations, app user, config); the benchmark only passes its own InnoDB
+# settings (a real buffer pool) to mariadb_start.
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 export BENCH_SRC=${SRCDIR:-$(cd "$BENCH_DIR/.." && pwd)}
 
-if [ -r "$BENCH_DIR/../tests/lib/mariadb.sh" ]; then
-  # shellcheck source=/dev/null
-  . "$BENCH_DIR/../tests/lib/mariadb.sh"     # sources common.sh too
-else
-  MARIADB_DB=${MARIADB_DB:-autional}
-  MARIADB_APP_USER=${MARIADB_APP_USER:-autional}
-  warn() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
-  die() { warn "$*"; exit 1; }
-  read_pid() { [ -s "$1" ] && tr -dc '0-9' <"$1"; }
-  pid_alive() { local st; [ -n "${1:-}" ] && st=$(ps -o stat= -p "$1" 2>/dev/null) && [[ $st != Z* ]]; }
-  stop_pid() {
-    local pid=$1 i
-    pid_alive "$pid" || return 0
-    kill -TERM "$pid" 2>/dev/null
-    for ((i = 0; i < ${2:-20} * 5; i++)); do pid_alive "$pid" || return 0; sleep 0.2; done
-    kill -KILL "$pid" 2>/dev/null
-  }
-  port_answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-  mariadb_socket() { printf '%s/mysqld.sock' "$1"; }
-  mariadb_admin_user() { id -un; }
-  mariadb_sql() {
-    local dir=$1; shift
-    mariadb --no-defaults -S "$(mariadb_socket "$dir")" -u "$(mariadb_admin_user)" "$@"
-  }
-  mariadb_ping() {
-    mariadb-admin --no-defaults -S "$(mariadb_socket "$1")" -u "$(mariadb_admin_user)" \
-      --connect-timeout=2 ping >/dev/null 2>&1
-  }
-  mariadb_init() {
-    [ -d "$1/data/mysql" ] && return 0
-    mkdir -p "$1/data"
-    mariadb-install-db --no-defaults --datadir="$1/data" --user="$(id -un)" \
-      --auth-root-authentication-method=socket --skip-test-db >"$1/install.log" 2>&1
-  }
-  mariadb_setup() {
-    local dir=$1 src=$2 pw f
-    pw=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
-    mariadb_sql "$dir" -e "CREATE DATABASE IF NOT EXISTS \`$MARIADB_DB\`
-      CHARACTER SET utf8mb4 COLLATE utf8mb4_bin" || return 1
-    for f in "$src"/sql/[0-9]*.sql; do
-      [ -e "$f" ] || continue
-      mariadb_sql "$dir" "$MARIADB_DB" <"$f" || { warn "migration failed: $f"; return 1; }
-    done
-    mariadb_sql "$dir" <<SQL || return 1
-CREATE OR REPLACE USER '$MARIADB_APP_USER'@'localhost' IDENTIFIED BY '$pw';
-GRANT SELECT, UPDATE, INSERT, DELETE ON \`$MARIADB_DB\`.* TO '$MARIADB_APP_USER'@'localhost';
-SQL
-    (umask 077 && printf '%s\n' "$pw" >"$dir/app-password")
-  }
-  mariadb_write_config() {
-    (umask 077 && cat >"$2" <<EOF
-db_socket = $(mariadb_socket "$1")
-db_name = $MARIADB_DB
-db_user = $MARIADB_APP_USER
-db_password = $(cat "$1/app-password")
-db_connect_timeout = 2
-db_read_timeout = 30
-db_write_timeout = 30
-page_size_max = ${3:-100}
-EOF
-    )
-  }
-  mariadb_stop() { stop_pid "$(read_pid "$1/server.pid")" 30; rm -f "$1/server.pid"; }
-fi
+# shellcheck source=/dev/null
+. "$BENCH_DIR/../tests/lib/mariadb.sh"     # sources common.sh too
 
 # The server settings of every benchmark row.  One host with 2 cores and 24 GiB:
 # a buffer pool that holds the whole data set (~0.5 GiB), redo log large enough
@@ -84,27 +21,11 @@ BENCH_MARIADB_FLAGS="--innodb-buffer-pool-size=$BENCH_BUFFER_POOL --innodb-log-f
   --innodb-flush-log-at-trx-commit=$BENCH_FLUSH_LOG --innodb-flush-method=O_DIRECT
   --max-connections=200 --skip-name-resolve --default-time-zone=+00:00"
 
-# bench_mariadb_start DIR: initialise DIR if needed, start, wait until it answers.
+# bench_mariadb_start DIR: tests/lib's mariadb_start with the settings above.
 bench_mariadb_start() {
-  local dir=$1 pid i
-  mkdir -p "$dir"
-  mariadb_init "$dir" || { warn "mariadb-install-db failed; see $dir/install.log"; return 1; }
-  rm -f "$(mariadb_socket "$dir")"
   # shellcheck disable=SC2086
-  (mariadbd --no-defaults --datadir="$dir/data" --socket="$(mariadb_socket "$dir")" \
-    --skip-networking --user="$(id -un)" --pid-file="$dir/mariadbd.pid" \
-    --log-error="$dir/error.log" $BENCH_MARIADB_FLAGS \
-    </dev/null >>"$dir/error.log" 2>&1 &
-    echo $! >"$dir/server.pid")
-  pid=$(read_pid "$dir/server.pid")
-  for ((i = 0; i < 300; i++)); do
-    mariadb_ping "$dir" && return 0
-    pid_alive "$pid" || break
-    sleep 0.2
-  done
-  tail -n 20 "$dir/error.log" >&2
-  warn "mariadbd did not start; see $dir/error.log"
-  return 1
+  MARIADB_BUFFER_POOL=$BENCH_BUFFER_POOL MARIADB_EXTRA_OPTS=$(echo $BENCH_MARIADB_FLAGS) \
+    mariadb_start "$1"
 }
 
 # bench_lighttpd_start DIR PORT PROGRAM CONFIG BASELINE RESPONSE_FILE
