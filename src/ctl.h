@@ -52,6 +52,7 @@ extern const struct ctl_command ctl_cmd_client_create;
 extern const struct ctl_command ctl_cmd_token_issue;
 extern const struct ctl_command ctl_cmd_token_revoke;
 extern const struct ctl_command ctl_cmd_purge;
+extern const struct ctl_command ctl_cmd_sweep;
 extern const struct ctl_command ctl_cmd_audit;
 
 /* The long options every command takes; put them last in its table. */

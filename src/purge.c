@@ -10,7 +10,6 @@ enum statement {
 	SQL_DELETE_EXPIRED,
 	SQL_DELETE_REVOKED,
 	SQL_DELETE_REVOKED_EXPIRED,
-	SQL_DELETE_EMPTY_COUNTS,
 	SQL_STATEMENTS
 };
 
@@ -19,11 +18,12 @@ enum statement {
 static const char *const statement_sql[SQL_STATEMENTS] = {
 	[SQL_NEXT_CLIENTS] =
 	    "SELECT id FROM oauth_clients WHERE id > ? ORDER BY id LIMIT 256",
-	/* Both deletes walk a per-client index range (oauth_tokens_expiry,
-	 * oauth_tokens_list), never the whole table. */
+	/* Both deletes walk a per-client index range (oauth_tokens_unswept,
+	 * whose swept column the IN keeps in the range; oauth_tokens_page),
+	 * never the whole table. */
 	[SQL_DELETE_EXPIRED] =
 	    "DELETE FROM oauth_tokens WHERE oauth_client_id = ?"
-	    " AND revoked_at IS NULL AND expires_at < ? LIMIT ?",
+	    " AND revoked_at IS NULL AND swept IN (0, 1) AND expires_at < ? LIMIT ?",
 	[SQL_DELETE_REVOKED] =
 	    "DELETE FROM oauth_tokens WHERE oauth_client_id = ?"
 	    " AND revoked_at < ? LIMIT ?",
@@ -32,14 +32,6 @@ static const char *const statement_sql[SQL_STATEMENTS] = {
 	[SQL_DELETE_REVOKED_EXPIRED] =
 	    "DELETE FROM oauth_tokens WHERE oauth_client_id = ?"
 	    " AND revoked_at IS NOT NULL AND expires_at < ? LIMIT ?",
-	/* Past expiry hours whose shards sum to zero count nothing any more. */
-	[SQL_DELETE_EMPTY_COUNTS] =
-	    "DELETE c FROM oauth_token_counts c"
-	    "  JOIN (SELECT expiry_hour FROM oauth_token_counts"
-	    "         WHERE oauth_client_id = ? AND expiry_hour < ?"
-	    "         GROUP BY expiry_hour HAVING SUM(live) = 0) AS empty"
-	    "    ON c.expiry_hour = empty.expiry_hour"
-	    " WHERE c.oauth_client_id = ?",
 };
 
 static void
@@ -88,8 +80,6 @@ static enum aut_err
 purge_client(struct db *db, uint64_t client_pk, const struct purge_options *opt,
     struct purge_result *out)
 {
-	MYSQL_BIND p[3];
-	MYSQL_TIME cutoff_t;
 	enum aut_err err;
 
 	err = delete_batches(db, SQL_DELETE_EXPIRED, client_pk, opt, &out->expired);
@@ -97,18 +87,6 @@ purge_client(struct db *db, uint64_t client_pk, const struct purge_options *opt,
 		err = delete_batches(db, SQL_DELETE_REVOKED, client_pk, opt, &out->revoked);
 	if (err == AUT_OK)
 		err = delete_batches(db, SQL_DELETE_REVOKED_EXPIRED, client_pk, opt, &out->revoked);
-	if (err != AUT_OK)
-		return err;
-	memset(p, 0, sizeof(p));
-	db_bind_u64(&p[0], &client_pk);
-	db_bind_time(&p[1], &cutoff_t, opt->cutoff - opt->cutoff % 3600);
-	db_bind_u64(&p[2], &client_pk);
-	err = AUT_ERR_DB_BUSY;
-	for (int i = 0; i < DB_BUSY_ATTEMPTS && err == AUT_ERR_DB_BUSY; i++) {
-		if (i > 0)
-			db_busy_pause(i);
-		err = db_execute(db, SQL_DELETE_EMPTY_COUNTS, p, NULL, "purge of empty counts");
-	}
 	return err;
 }
 

@@ -10,6 +10,7 @@
 enum statement {
 	SQL_AUTHORIZE,
 	SQL_LIST_PAGE,
+	SQL_LIST_PAGE_DEEP,
 	SQL_LIST_PAGE_BY_USER,
 	SQL_REVOKE,
 	SQL_REVOKE_BY_USER,
@@ -28,6 +29,12 @@ enum statement {
  * oauth_tokens_by_user in list order.
  */
 #define ACTIVE "revoked_at IS NULL AND expires_at > ? AND token_type IN (?, ?)"
+/*
+ * Below this offset a page reads whole rows in list order (page 1: 20 rows);
+ * from it on, the deferred join skips the offset in the narrow index first.
+ */
+#define LIST_DIRECT_OFFSET_MAX 200
+
 #define PAGE_COLUMNS "k.public_id, k.token_type, k.scope, k.created_at, k.expires_at, u.public_id"
 
 #define AUDIT_ROW "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -49,21 +56,40 @@ static const char *const statement_sql[SQL_STATEMENTS] = {
 	    " WHERE k.token_hash = ? AND k.token_type = 'access_token'"
 	    "   AND k.revoked_at IS NULL AND k.expires_at > ?",
 	/*
-	 * Part 0 is one row carrying the exact total (sql/002_token_counts.sql
-	 * explains the arithmetic); part 1 is the page, found by a deferred join:
-	 * walk the narrow page index to the offset, then fetch rows by primary key.
-	 * Params: client, type, type, hour(now) | client, now, type, type,
-	 * hour(now)+1h | client, now, type, type, limit, offset.
+	 * Part 0 is one row carrying the exact total (sql/004_token_totals.sql
+	 * explains the arithmetic): the writers' counter rows summed, minus the
+	 * expired tokens not yet swept, plus the swept ones whose expiry lies
+	 * ahead; one walk over two ranges of oauth_tokens_unswept (the OR of two
+	 * ranges is one index scan; the row constructor (swept, expires_at) > (?, ?)
+	 * would not be a range in MariaDB 10.11).  Part 1 is the page: shallow
+	 * pages read whole rows in list order straight from the page index
+	 * (SQL_LIST_PAGE); deep ones walk that index to the offset and then fetch
+	 * the page's rows by primary key, a deferred join (SQL_LIST_PAGE_DEEP).
+	 * Params: client, type, type | client, now, now, type, type | client,
+	 * now, type, type, limit, offset.
 	 */
+#define LIST_TOTAL \
+	    "SELECT 0 AS part, NULL AS public_id, NULL AS token_type, NULL AS scope,"\
+	    "        NULL AS created_at, NULL AS expires_at, NULL AS user_id, NULL AS id,"\
+	    "        CAST((SELECT COALESCE(SUM(live), 0) FROM oauth_token_totals"\
+	    "               WHERE oauth_client_id = ? AND token_type IN (?, ?))"\
+	    "           + (SELECT COALESCE(SUM(IF(swept, 1, -1)), 0) FROM oauth_tokens"\
+	    "               WHERE oauth_client_id = ? AND revoked_at IS NULL"\
+	    "                 AND ((swept = 0 AND expires_at <= ?) OR (swept = 1 AND expires_at > ?))"\
+	    "                 AND token_type IN (?, ?))"\
+	    "           AS UNSIGNED) AS total"
 	[SQL_LIST_PAGE] =
 	    "SELECT part, public_id, token_type, scope, created_at, expires_at, user_id, total FROM ("
-	    " SELECT 0 AS part, NULL AS public_id, NULL AS token_type, NULL AS scope,"
-	    "        NULL AS created_at, NULL AS expires_at, NULL AS user_id, NULL AS id,"
-	    "        CAST((SELECT COALESCE(SUM(live), 0) FROM oauth_token_counts"
-	    "               WHERE oauth_client_id = ? AND token_type IN (?, ?) AND expiry_hour > ?)"
-	    "           + (SELECT COUNT(*) FROM oauth_tokens"
-	    "               WHERE oauth_client_id = ? AND " ACTIVE " AND expires_at < ?)"
-	    "           AS UNSIGNED) AS total"
+	    LIST_TOTAL
+	    " UNION ALL"
+	    " (SELECT 1, " PAGE_COLUMNS ", k.id, NULL"
+	    "   FROM oauth_tokens k LEFT JOIN users u ON u.id = k.user_id"
+	    "  WHERE k.oauth_client_id = ? AND k." ACTIVE
+	    "  ORDER BY k.created_at DESC, k.id DESC LIMIT ? OFFSET ?)"
+	    ") AS result ORDER BY part, created_at DESC, id DESC",
+	[SQL_LIST_PAGE_DEEP] =
+	    "SELECT part, public_id, token_type, scope, created_at, expires_at, user_id, total FROM ("
+	    LIST_TOTAL
 	    " UNION ALL"
 	    " SELECT 1, " PAGE_COLUMNS ", k.id, NULL"
 	    "   FROM (SELECT id FROM oauth_tokens"
@@ -310,13 +336,13 @@ store_list_page(struct store *st, uint64_t client_pk, const struct token_filters
 	MYSQL_BIND r[8];
 	MYSQL_TIME created, expires;
 	uint64_t limit64 = limit, total_col = 0;
-	time_t hour = now - now % 3600;
 	signed char part = 0;
 	unsigned long id_len = 0, type_len = 0, scope_len = 0, user_len = 0;
 	db_flag id_null = 0, type_null = 0, scope_null = 0, user_null = 0, total_null = 0;
 	struct token_row row;
 	bool more = false, have_total = false, by_user = f->user_id[0] != '\0';
-	enum statement which = by_user ? SQL_LIST_PAGE_BY_USER : SQL_LIST_PAGE;
+	enum statement which = by_user ? SQL_LIST_PAGE_BY_USER :
+	    offset < LIST_DIRECT_OFFSET_MAX ? SQL_LIST_PAGE : SQL_LIST_PAGE_DEEP;
 	enum aut_err err;
 
 	if (by_user) {
@@ -329,11 +355,10 @@ store_list_page(struct store *st, uint64_t client_pk, const struct token_filters
 	} else {
 		add_u64(&p, &client_pk);
 		add_types(&p, f->token_type);
-		add_time(&p, hour);
 		add_u64(&p, &client_pk);
 		add_time(&p, now);
+		add_time(&p, now);
 		add_types(&p, f->token_type);
-		add_time(&p, hour + 3600);
 		add_u64(&p, &client_pk);
 		add_time(&p, now);
 		add_types(&p, f->token_type);
