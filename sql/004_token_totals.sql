@@ -34,10 +34,21 @@
 -- Bulk changes that skip triggers (TRUNCATE, restores of oauth_tokens alone)
 -- must be followed by CALL oauth_token_counts_rebuild().
 
--- Set by the sweeper (and nobody else needs to): the token expired and has
+-- Set by the sweeper (and once by this migration): the token expired and has
 -- been taken out of oauth_token_totals.
 ALTER TABLE oauth_tokens
   ADD COLUMN IF NOT EXISTS swept BOOLEAN NOT NULL DEFAULT FALSE;
+
+DROP TRIGGER IF EXISTS oauth_tokens_count_ins;
+DROP TRIGGER IF EXISTS oauth_tokens_count_upd;
+DROP TRIGGER IF EXISTS oauth_tokens_count_del;
+
+-- A database that had tokens: what expired already is swept now, with no
+-- trigger to pay for (the rebuild below counts what is left), so the totals
+-- are cheap from the first request.  Tokens expiring later wait for
+-- `autionalctl sweep` (and are counted exactly until then).
+UPDATE oauth_tokens SET swept = TRUE
+ WHERE revoked_at IS NULL AND NOT swept AND expires_at <= UTC_TIMESTAMP();
 
 -- The two ranges of the total, the sweeper's walk and the purge of expired
 -- tokens (which names swept IN (0, 1) to keep a range).  Replaces 002's
@@ -55,10 +66,6 @@ CREATE TABLE IF NOT EXISTS oauth_token_totals (
   live            BIGINT           NOT NULL,  -- unrevoked, unswept (summed over shards)
   PRIMARY KEY (oauth_client_id, token_type, shard)
 ) ENGINE=InnoDB;
-
-DROP TRIGGER IF EXISTS oauth_tokens_count_ins;
-DROP TRIGGER IF EXISTS oauth_tokens_count_upd;
-DROP TRIGGER IF EXISTS oauth_tokens_count_del;
 
 DELIMITER //
 
