@@ -47,7 +47,7 @@ __all__ = [
     # checks and output
     "Fail", "report", "note", "expect", "test", "problem", "failed", "summary",
     # SQL
-    "MARIADB", "mariadb_args", "sql", "sql1", "q", "mariadb_ctl",
+    "MARIADB", "SQL_UTC", "mariadb_args", "sql", "sql1", "q", "mariadb_ctl",
     # HTTP
     "PATH_FMT", "Resp", "request", "new_rid", "parse_base", "RESPONSES", "SENT_CREDENTIALS",
     "shorten",
@@ -175,9 +175,10 @@ def summary():
 # ---------------------------------------------------------------- SQL
 
 MARIADB = shutil.which("mariadb") or shutil.which("mysql") or "mariadb"
-# Every session works in UTC, whatever the server's default: FROM_UNIXTIME and
-# UNIX_TIMESTAMP then convert exactly between epochs and the stored UTC DATETIMEs.
-_UTC = b"SET time_zone = '+00:00';\n"
+# Every session of sql() works in UTC, whatever the server's default: FROM_UNIXTIME
+# and UNIX_TIMESTAMP then convert exactly between epochs and the stored UTC
+# DATETIMEs.  (Scripts run through mariadb_args() start with it themselves.)
+SQL_UTC = "SET time_zone = '+00:00';\n"
 
 
 def mariadb_args(db=None, user=None, force=False):
@@ -198,8 +199,8 @@ def sql(query=None, stdin=None, db=None, user=None, timeout=120):
     script = stdin if stdin is not None else query
     if isinstance(script, str):
         script = script.encode("utf-8")
-    p = subprocess.run(mariadb_args(db, user), input=_UTC + script, capture_output=True,
-                       timeout=timeout)
+    p = subprocess.run(mariadb_args(db, user), input=SQL_UTC.encode() + script,
+                       capture_output=True, timeout=timeout)
     if p.returncode != 0:
         raise Fail("mariadb failed (%d) on %r: %s" % (
             p.returncode, shorten(script, 120), p.stderr.decode("utf-8", "replace").strip()[:500]))
@@ -229,7 +230,8 @@ def mariadb_ctl(cmd):
 # ---------------------------------------------------------------- HTTP
 
 PATH_FMT = "/admin/oauth/clients/{}/tokens"
-RESPONSES = []            # every Resp received, for the secrets scans
+RESPONSES = []            # every Resp received, for the secrets scans ...
+KEEP_RESPONSES = True     # ... unless a suite with thousands of big answers says no
 SENT_CREDENTIALS = set()  # every Authorization credential sent (bytes, 8+ long)
 _rid_lock = threading.Lock()
 _rid_n = [0]
@@ -363,7 +365,8 @@ def request(method, target, auth=None, raw_auth=None, headers=(), body=None, rid
     target: str or bytes, sent as is after BASE_URL's path (no encoding).
     auth: a bearer token text (sent as "Bearer <text>"); raw_auth: the whole
     Authorization value (str or bytes).  headers: extra (name, value) pairs.
-    body: bytes, sent with a Content-Length.  rid: the X-Request-Id to send (str
+    body: bytes, sent with a Content-Length (POST/PUT/PATCH: empty unless
+    given).  rid: the X-Request-Id to send (str
     or bytes), True for a fresh unique one, None for no header.  A socket error
     becomes the answer's parse_error (and error)."""
     host, port, prefix = parse_base()
@@ -385,6 +388,8 @@ def request(method, target, auth=None, raw_auth=None, headers=(), body=None, rid
         lines.append(b"X-Request-Id: " + _bytes(rid))
     for n, v in headers:
         lines.append(_bytes(n) + b": " + (v if isinstance(v, bytes) else v.encode("latin-1")))
+    if body is None and method in ("POST", "PUT", "PATCH"):
+        body = b""     # a front end may refuse such a request without a length (411)
     if body is not None:
         lines.append(b"Content-Length: %d" % len(body))
     data = b"\r\n".join(lines) + b"\r\n\r\n" + (body or b"")
@@ -410,7 +415,8 @@ def request(method, target, auth=None, raw_auth=None, headers=(), body=None, rid
         err = "%s: %s" % (type(e).__name__, e)
     r = Resp(method, target.decode("latin-1"), b"".join(chunks),
              rid.decode("latin-1") if isinstance(rid, bytes) else rid, t0, time.monotonic(), err)
-    RESPONSES.append(r)
+    if KEEP_RESPONSES:
+        RESPONSES.append(r)
     return r
 
 
