@@ -269,8 +269,8 @@ INSERT INTO oauth_clients (id, client_id, tenant_id, name) VALUES
   (1, 'cli_g_console', 1, 'bearers'), (2, 'cli_g_filter', 1, 'filters, read only'),
   (3, 'cli_g_revoke', 1, 'revoked by filters'), (4, 'cli_g_race', 1, 'race'),
   (5, 'cli_g_single', 1, 'revoked by id'), (6, 'cli_g_empty', 1, 'no tokens'),
-  (8, 'cli_g_atomic', 1, 'audit failure'), (11, 'cli_d_app', 2, 'delta app'),
-  (12, 'cli_d_console', 2, 'delta bearers');
+  (8, 'cli_g_atomic', 1, 'audit failure'), (9, 'cli_g_typo', 1, 'DELETE with typos'),
+  (11, 'cli_d_app', 2, 'delta app'), (12, 'cli_d_console', 2, 'delta bearers');
 
 INSERT INTO oauth_tokens (token_hash, token_type, oauth_client_id, user_id, scope, created_at, expires_at, revoked_at) VALUES
   (UNHEX(SHA2('h9-g-admin-live', 256)),     'access_token',  1, 1,    'c-admin',   @now - INTERVAL 5 MINUTE, @now + INTERVAL 3 HOUR, NULL),
@@ -329,6 +329,10 @@ INSERT INTO oauth_tokens (token_hash, token_type, oauth_client_id, user_id, scop
   (UNHEX(SHA2('h9-atomic-1', 256)), 'access_token',  8, 5,    'a-1', @now - INTERVAL 1 MINUTE, @now + INTERVAL 1 DAY, NULL),
   (UNHEX(SHA2('h9-atomic-2', 256)), 'refresh_token', 8, 6,    'a-2', @now - INTERVAL 2 MINUTE, @now + INTERVAL 1 DAY, NULL),
   (UNHEX(SHA2('h9-atomic-3', 256)), 'access_token',  8, NULL, 'a-3', @now - INTERVAL 3 MINUTE, @now + INTERVAL 1 DAY, NULL),
+  (UNHEX(SHA2('h9-typo-1', 256)),   'access_token',  9, 5,    'y-1', @now - INTERVAL 1 MINUTE, @now + INTERVAL 1 DAY, NULL),
+  (UNHEX(SHA2('h9-typo-2', 256)),   'access_token',  9, NULL, 'y-2', @now - INTERVAL 2 MINUTE, @now + INTERVAL 1 DAY, NULL),
+  (UNHEX(SHA2('h9-typo-3', 256)),   'refresh_token', 9, 6,    'y-3', @now - INTERVAL 3 MINUTE, @now + INTERVAL 1 DAY, NULL),
+  (UNHEX(SHA2('h9-typo-4', 256)),   'refresh_token', 9, 6,    'y-4', @now - INTERVAL 4 MINUTE, @now + INTERVAL 1 DAY, NULL),
   (UNHEX(SHA2('h9-delta-1', 256)),  'access_token', 11, 10,   'd-1', @now - INTERVAL 1 MINUTE, @now + INTERVAL 1 DAY, NULL),
   (UNHEX(SHA2('h9-delta-2', 256)),  'refresh_token',11, 10,   'd-2', @now - INTERVAL 2 MINUTE, @now + INTERVAL 1 DAY, NULL),
   (UNHEX(SHA2('h9-delta-3', 256)),  'access_token', 11, NULL, 'd-3', @now - INTERVAL 3 MINUTE, @now + INTERVAL 1 DAY, NULL);
@@ -338,6 +342,7 @@ TOKEN_TEXTS = (list(B.values()) + ["h9-filter-%d" % n for n in range(1, 121)]
                + ["h9-revoke-%d" % n for n in range(1, 61)]
                + ["h9-single-%d" % n for n in range(1, 7)]
                + ["h9-atomic-%d" % n for n in range(1, 4)]
+               + ["h9-typo-%d" % n for n in range(1, 5)]
                + ["h9-delta-%d" % n for n in range(1, 4)])
 
 USERS_F = ["usr_g_u1", "usr_g_u2", "usr_g_u3", "usr_g.dot-x"]
@@ -347,7 +352,7 @@ TYPES = ["access_token", "refresh_token"]
 def t_fixture():
     sql(None, stdin=FIXTURE.encode())
     n = int(sql("SELECT COUNT(*) FROM oauth_tokens")[0])
-    expect(n == 7 + 120 + 60 + 1200 + 12, "fixture loaded %d tokens" % n)
+    expect(n == 7 + 120 + 60 + 1200 + 16, "fixture loaded %d tokens" % n)
     expect(db_count("cli_g_filter") > 60, "cli_g_filter has %d active" % db_count("cli_g_filter"))
 
 
@@ -555,6 +560,51 @@ def t_filter_validation_order():
         check_error(r, 400, "token_type")
         r = request(method, target("cli_d_app", "user_id=%20"), auth=B["admin"])
         check_error(r, 400, "user_id")
+
+
+# ---------------------------------------------------------------- DELETE refuses what it does not know
+# (issue 9: `?dry-run=true`, a typo of dry_run, revoked every token of a client.)
+
+TYPO_CLIENT = "cli_g_typo"
+
+
+def typo_state():
+    """What a refused DELETE must leave alone: the unrevoked tokens of TYPO_CLIENT
+    (each counted in SQL) and the audit trail."""
+    return sql1("SELECT CONCAT_WS(' ', (SELECT COUNT(*) FROM oauth_tokens t"
+                " JOIN oauth_clients c ON c.id = t.oauth_client_id"
+                " WHERE c.client_id = %s AND t.revoked_at IS NULL),"
+                " (SELECT COUNT(*) FROM audit_events), (SELECT COALESCE(MAX(id), 0)"
+                " FROM audit_events))" % q(TYPO_CLIENT))
+
+
+def t_delete_refuses(query, named, one=False):
+    """DELETE on the collection (or one token, `one`) with this query: 400, a
+    SimpleResponse naming `named`, no audit row, nothing revoked."""
+    def run():
+        tid = db_id_of("y-3") if one else None
+        before = typo_state()
+        expect(int(before.split()[0]) == 4, "fixture: %s unrevoked tokens on %s, want 4"
+               % (before.split()[0], TYPO_CLIENT))
+        r = request("DELETE", target(TYPO_CLIENT, query, tid), auth=B["admin"])
+        after = typo_state()
+        expect(after == before, "a refused DELETE changed the store: unrevoked tokens, audit "
+               "rows, last audit id %s -> %s (%s)" % (before, after, r.describe()))
+        stacklib.check_error(r, 400, named)
+        no_audit(r)
+    return run
+
+
+def t_get_ignores_unknown():
+    """A read goes on ignoring what it does not know: the whole list, 200."""
+    for query in ("dry-run=true", "token_typ=refresh_token", "dry-run=true&foo=1&page=1"):
+        check_list(request("GET", target(TYPO_CLIENT, query), auth=B["admin"]), 1, 20, 4)
+        r = request("HEAD", target(TYPO_CLIENT, query), auth=B["admin"])
+        check_common(r, 200, head=True)
+    # and the spelling that is known does what it says (control for the 400s)
+    r = revoke_all(TYPO_CLIENT, dry_run="true")
+    check_revoked(r, 4, True)
+    expect(db_count(TYPO_CLIENT) == 4, "a dry run revoked tokens")
 
 
 # ---------------------------------------------------------------- revoke all
@@ -1313,6 +1363,20 @@ def main():
     test("filter validation DELETE: 400 naming user_id / token_type / dry_run; "
          "nothing changed, nothing audited", t_filter_validation_delete)
     test("filter validation order: 401, 403 before 400; 400 before 404", t_filter_validation_order)
+
+    for query, named, one in (
+            ("dry-run=true", "dry-run", False),
+            ("token_typ=refresh_token", "token_typ", False),
+            ("token_type=access_token&token_type=refresh_token", "token_type", False),
+            ("dry_run=true&dryrun=1", "dryrun", False),
+            ("user_id=usr_g_u2&dry_run=false&token-type=refresh_token", "token-type", False),
+            ("dry-run=true", "dry-run", True),
+            ("token_type=refresh_token", "token_type", True),
+            ("dry_run=true&dry_run=true", "dry_run", True)):
+        test("DELETE %s?%s: 400 naming %s; no token revoked, no audit row"
+             % ("one token" if one else "all", query, named), t_delete_refuses(query, named, one))
+    test("GET and HEAD ignore unknown parameters (200, the whole list); dry_run=true counts 4",
+         t_get_ignores_unknown)
 
     test("dry runs: revoked = COUNT(*) for every filter, nothing changes, audited dry_run=1",
          t_dry_runs)
