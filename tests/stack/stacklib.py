@@ -64,7 +64,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SUITE = os.path.basename(sys.argv[0]) or "suite"
 
 # ---------------------------------------------------------------- environment
-# What tests/run passes (see its header); every name is "" when unset.
+# What tests/run passes (see its header); "" when unset unless a default is shown.
 
 BASE_URL = os.environ.get("BASE_URL", "")        # http://127.0.0.1:PORT of the front end
 DB_SOCKET = os.environ.get("DB_SOCKET", "")      # the private MariaDB's unix socket
