@@ -16,7 +16,9 @@ Environment (the same contract as test_tokens.py; see tests/run):
   DB_SOCKET      MariaDB unix socket (required)
   DB_NAME        database name (required)
   DB_USER        administrative MariaDB account on that socket (default root)
-  APP_CONFIG     the program's config (required): the CLI uses it too
+  APP_CONFIG     the program's config (required)
+  CTL_CONFIG     autionalctl's, as the schema owner (default APP_CONFIG)
+  PURGE_CONFIG   autionalctl purge's (default CTL_CONFIG)
   BUILDDIR       the build directory (autionalctl is BUILDDIR/src/autionalctl),
                  or AUTIONALCTL the program itself
   SRCDIR         the checkout (default: two levels above this file)
@@ -47,6 +49,10 @@ DB_SOCKET = os.environ.get("DB_SOCKET", "")
 DB_NAME = os.environ.get("DB_NAME", "")
 DB_USER = os.environ.get("DB_USER", "root")
 APP_CONFIG = os.environ.get("APP_CONFIG", "")
+# The operator's commands run as the schema owner, purge as its own account
+# (sql/accounts.sql); the API's account may not write what they write.
+CTL_CONFIG = os.environ.get("CTL_CONFIG") or APP_CONFIG
+PURGE_CONFIG = os.environ.get("PURGE_CONFIG") or CTL_CONFIG
 APP_LOG = os.environ.get("APP_LOG", "")
 SRCDIR = os.environ.get("SRCDIR") or os.path.normpath(os.path.join(HERE, "..", ".."))
 BUILDDIR = os.environ.get("BUILDDIR", "")
@@ -190,10 +196,10 @@ class Run:
 
 
 def ctl(*args, config=None, env=None, stdin=None):
-    """Run autionalctl with --config (APP_CONFIG unless given; False: none)."""
+    """Run autionalctl with --config (CTL_CONFIG unless given; False: none)."""
     args = [a if isinstance(a, (str, bytes)) else str(a) for a in args]
     if config is None:
-        config = APP_CONFIG
+        config = CTL_CONFIG
     full = (["--config", config] if config else []) + args
     e = dict(os.environ)
     e.pop("AUTIONAL_CONFIG", None)
@@ -344,7 +350,7 @@ def t_config_errors():
 def t_env_config():
     """Without --config: $AUTIONAL_CONFIG."""
     r = ctl("--json", "audit", "--limit", "1", config=False,
-            env={"AUTIONAL_CONFIG": APP_CONFIG})
+            env={"AUTIONAL_CONFIG": CTL_CONFIG})
     ok(r)
     json.loads(r.out)
     r = ctl("audit", config=False, env={"AUTIONAL_CONFIG": "/nonexistent/x.conf"})
@@ -829,13 +835,14 @@ def t_purge():
     # (long ago, so other suites' recent fixture rows are left alone)
     sql("UPDATE oauth_tokens SET revoked_at = UTC_TIMESTAMP() - INTERVAL 400 DAY"
         " WHERE public_id = UNHEX(%s)" % q(old["id"][4:]))
-    j = ok_json("purge", "--older-than", "365d", "--batch", "10", "--pause-ms", "0")
+    j = ok_json("purge", "--older-than", "365d", "--batch", "10", "--pause-ms", "0",
+                config=PURGE_CONFIG)
     expect(set(j) == {"expired_deleted", "revoked_deleted", "clients", "older_than_seconds"}
            and j["revoked_deleted"] >= 1 and j["older_than_seconds"] == 365 * 86400,
            "json %r" % j)
     expect(token_row(old["id"]) is None, "the old revoked token is still there")
     expect(token_row(live["id"]) is not None, "purge deleted a live token")
-    out = ok(ctl("purge", "--older-than", "3650d"))
+    out = ok(ctl("purge", "--older-than", "3650d", config=PURGE_CONFIG))
     expect(out.startswith("purged "), "text %r" % out)
     for bad in (["--older-than", "1w"], ["--batch", "0"], ["--pause-ms", "60001"]):
         usage_error(ctl("purge", *bad), bad[0])
