@@ -1,10 +1,15 @@
 /* config.c: reads the "key = value" configuration file, strictly. */
 #include "config.h"
 
-#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "text.h"
+
+/* A configuration file is a few hundred bytes; anything near this is a mistake. */
+#define CONFIG_FILE_MAX (1024 * 1024)
 
 enum key_kind { KEY_STRING, KEY_UINT };
 
@@ -83,20 +88,10 @@ set_value(struct config *conf, const struct key *k, const char *v, size_t vlen,
 	}
 
 	/* KEY_UINT: plain decimal digits within [min, max]. */
-	unsigned long n = 0;
-	if (vlen == 0 || vlen > 10) {
-		*why = "must be a whole number";
-		return -1;
-	}
-	for (size_t i = 0; i < vlen; i++) {
-		if (v[i] < '0' || v[i] > '9') {
-			*why = "must be a whole number";
-			return -1;
-		}
-		n = n * 10 + (unsigned long)(v[i] - '0');
-	}
-	if (n < k->min || n > k->max) {
-		*why = "is out of range";
+	uint64_t n = 0;
+	int rc = text_parse_decimal(v, vlen, k->min, k->max, &n);
+	if (rc != 0) {
+		*why = rc == TEXT_MALFORMED ? "must be a whole number" : "is out of range";
 		return -1;
 	}
 	*(unsigned int *)(void *)field = (unsigned int)n;
@@ -154,40 +149,11 @@ int
 config_load(struct config *conf, const char *path, char *err, size_t errlen)
 {
 	char *text = NULL;
-	size_t len = 0, cap = 0;
-	int rc = -1;
-	FILE *f = fopen(path, "r");
+	size_t len = 0;
+	int rc = text_read_file(path, CONFIG_FILE_MAX, &text, &len, err, errlen);
 
-	if (f == NULL) {
-		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-		return -1;
-	}
-	for (;;) {
-		if (len == cap) {
-			if (cap >= 1024 * 1024) {
-				snprintf(err, errlen, "%s: file is larger than 1 MiB", path);
-				goto out;
-			}
-			cap = cap ? cap * 2 : 4096;
-			char *grown = realloc(text, cap);
-			if (grown == NULL) {
-				snprintf(err, errlen, "%s: out of memory", path);
-				goto out;
-			}
-			text = grown;
-		}
-		size_t n = fread(text + len, 1, cap - len, f);
-		len += n;
-		if (n == 0)
-			break;
-	}
-	if (ferror(f)) {
-		snprintf(err, errlen, "%s: read error", path);
-		goto out;
-	}
-	rc = config_parse(conf, text, len, path, err, errlen);
-out:
+	if (rc == 0)
+		rc = config_parse(conf, text, len, path, err, errlen);
 	free(text);
-	fclose(f);
 	return rc;
 }

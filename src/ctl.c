@@ -1,4 +1,7 @@
 /* ctl.c: autionalctl's shared parts: option parsing, messages, validators. */
+#define _DEFAULT_SOURCE        /* timegm */
+#define _XOPEN_SOURCE 700      /* strptime */
+
 #include "ctl.h"
 
 #include <pwd.h>
@@ -10,6 +13,7 @@
 
 #include <sys/types.h>
 
+#include "text.h"
 #include "tokenid.h"
 
 void
@@ -161,53 +165,19 @@ ctl_print_json(json_object *value)
 bool
 ctl_valid_id(const char *s)
 {
-	size_t n = 0;
-
-	for (; s[n] != '\0'; n++) {
-		char c = s[n];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'))
-			return false;
-		if (n >= CTL_ID_MAX)
-			return false;
-	}
-	return n >= 1;
+	return text_is_id(s, strlen(s), CTL_ID_MAX);
 }
 
 bool
 ctl_valid_name(const char *s, size_t max_chars)
 {
-	const unsigned char *p = (const unsigned char *)s;
+	const unsigned char *p = (const unsigned char *)s, *end = p + strlen(s);
 	size_t chars = 0;
+	uint32_t cp;
 
-	while (*p != '\0') {
-		uint32_t cp;
-		int more;
-
-		if (*p < 0x80) {
-			cp = *p;
-			more = 0;
-		} else if (*p >= 0xc2 && *p <= 0xdf) {
-			cp = *p & 0x1f;
-			more = 1;
-		} else if (*p >= 0xe0 && *p <= 0xef) {
-			cp = *p & 0x0f;
-			more = 2;
-		} else if (*p >= 0xf0 && *p <= 0xf4) {
-			cp = *p & 0x07;
-			more = 3;
-		} else {
+	while (p < end) {
+		if (!text_utf8_next(&p, end, &cp))
 			return false;
-		}
-		p++;
-		for (int i = 0; i < more; i++, p++) {
-			if ((*p & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (*p & 0x3f);
-		}
-		if ((more == 2 && cp < 0x800) || (more == 3 && cp < 0x10000) ||
-		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return false;   /* overlong, out of range, surrogate */
 		if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
 			return false;   /* control characters */
 		if (++chars > max_chars)
@@ -247,28 +217,13 @@ ctl_valid_action(const char *s)
 }
 
 long
-ctl_parse_count(const char *s, long min, long max)
-{
-	long n = 0;
-
-	if (s[0] == '\0')
-		return -1;
-	for (const char *p = s; *p != '\0'; p++) {
-		if (*p < '0' || *p > '9' || n > (max - (*p - '0')) / 10)
-			return -1;
-		n = n * 10 + (*p - '0');
-	}
-	return n >= min && n <= max ? n : -1;
-}
-
-long
 ctl_parse_duration(const char *s, long min)
 {
-	char digits[16];
 	size_t len = strlen(s);
-	long unit = 1, n;
+	long unit = 1;
+	uint64_t n;
 
-	if (len == 0 || len >= sizeof(digits))
+	if (len == 0)
 		return -1;
 	switch (s[len - 1]) {
 	case 's': unit = 1; len--; break;
@@ -277,12 +232,10 @@ ctl_parse_duration(const char *s, long min)
 	case 'd': unit = 86400; len--; break;
 	default: break;
 	}
-	memcpy(digits, s, len);
-	digits[len] = '\0';
-	n = ctl_parse_count(digits, 0, 3650L * 86400 / unit);
-	if (n < 0 || n * unit < min)
+	if (text_parse_decimal(s, len, 0, (uint64_t)(3650L * 86400 / unit), &n) != 0 ||
+	    (long)n * unit < min)
 		return -1;
-	return n * unit;
+	return (long)n * unit;
 }
 
 int
@@ -297,55 +250,27 @@ ctl_format_token_id(const unsigned char id[16], char out[CTL_TOKEN_ID_LEN])
 	token_id_format(id, out);
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */
-static long
-days_from_civil(long y, long m, long d)
-{
-	y -= m <= 2;
-	long era = (y >= 0 ? y : y - 399) / 400;
-	long yoe = y - era * 400;
-	long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-/* n digits at s as a number, or -1. */
-static long
-digits(const char *s, int n)
-{
-	long v = 0;
-
-	for (int i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	return v;
-}
-
 int
 ctl_parse_utc(const char *s, time_t *out)
 {
-	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	size_t len = strlen(s);
-	long y, mo, d, h = 0, mi = 0, sec = 0;
+	bool date_only = strlen(s) == 10;
+	const char *end;
+	char again[32];
+	struct tm tm;
+	time_t t;
 
-	if (len != 10 && len != 20)
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, date_only ? "%Y-%m-%d" : "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (end == NULL || *end != '\0' || tm.tm_year < 70)
 		return -1;
-	if (s[4] != '-' || s[7] != '-')
+	t = timegm(&tm);
+	/* strptime takes "2026-2-30" and timegm makes it March 2: only the
+	 * canonical spelling of a real date and time counts. */
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(again, sizeof(again), date_only ? "%Y-%m-%d" : "%Y-%m-%dT%H:%M:%SZ",
+	    &tm) == 0 || strcmp(again, s) != 0)
 		return -1;
-	y = digits(s, 4), mo = digits(s + 5, 2), d = digits(s + 8, 2);
-	if (len == 20) {
-		if (s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != 'Z')
-			return -1;
-		h = digits(s + 11, 2), mi = digits(s + 14, 2), sec = digits(s + 17, 2);
-	}
-	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
-	    h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59)
-		return -1;
-	if (mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-		return -1;
-	*out = (time_t)(days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec);
+	*out = t;
 	return 0;
 }
 
@@ -358,10 +283,7 @@ ctl_actor(char out[CTL_ACTOR_MAX + 1])
 
 	if (pw != NULL && pw->pw_name != NULL) {
 		for (const char *p = pw->pw_name; *p != '\0' && n < sizeof(login) - 1; p++) {
-			char c = *p;
-			bool safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			    (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-' || c == '@';
-			login[n++] = safe ? c : '_';
+			login[n++] = text_is_id_char(*p) || *p == '@' ? *p : '_';
 		}
 	}
 	login[n] = '\0';

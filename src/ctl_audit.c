@@ -4,6 +4,7 @@
 
 #include "ctl.h"
 #include "ctl_store.h"
+#include "text.h"
 #include "timefmt.h"
 
 /* "2026-04-15T10:30:00.123456Z" and its NUL. */
@@ -116,7 +117,7 @@ run_audit(struct ctl *ctl, int argc, char **argv)
 	struct audit_out out = { 0 };
 	struct ctl_store *st = NULL;
 	struct ctl_audit_filter *f = &a.filter;
-	long limit;
+	uint64_t limit;
 	enum aut_err err;
 	int rc;
 
@@ -136,7 +137,7 @@ run_audit(struct ctl *ctl, int argc, char **argv)
 		f->has_since = true;
 	}
 	if (a.limit != NULL) {
-		if ((limit = ctl_parse_count(a.limit, 1, 10000)) < 0)
+		if (text_parse_decimal(a.limit, strlen(a.limit), 1, 10000, &limit) != 0)
 			return ctl_usage(ctl, "bad --limit '%s': 1..10000", a.limit);
 		f->limit = (unsigned int)limit;
 	}

@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,13 +11,14 @@
 
 #include "ctl.h"
 #include "ctl_store.h"
+#include "text.h"
 
 #ifndef PKGDATADIR
 #error "PKGDATADIR must name the package data directory (Makefile.am sets it)"
 #endif
 
 #define DELIMITER_MAX 15
-#define SCRIPT_MAX (4L * 1024 * 1024)
+#define SCRIPT_MAX ((size_t)4 * 1024 * 1024)
 
 /* ---- the splitter ---------------------------------------------------------- */
 
@@ -204,13 +206,12 @@ by_version(const void *a, const void *b)
 static unsigned int
 migration_version(const char *name)
 {
-	size_t len = strlen(name), digits = 0;
-	unsigned long v = 0;
+	size_t len = strlen(name), digits = strspn(name, "0123456789");
+	uint64_t v = 0;
 
-	while (name[digits] >= '0' && name[digits] <= '9' && digits < 9)
-		v = v * 10 + (unsigned long)(name[digits++] - '0');
-	if (digits == 0 || name[digits] != '_' || len < digits + 5 ||
-	    strcmp(name + len - 4, ".sql") != 0 || name[0] == '.')
+	if (digits == 0 || digits > 9 || name[digits] != '_' || len < digits + 5 ||
+	    strcmp(name + len - 4, ".sql") != 0 ||
+	    text_parse_decimal(name, digits, 0, UINT32_MAX, &v) != 0)
 		return 0;
 	return (unsigned int)v;
 }
@@ -303,62 +304,19 @@ exec_statement(void *ctx, const char *sql, size_t len, unsigned int line)
 	return ctl_store_exec_script(run->st, sql, len, where) == AUT_OK ? 0 : 1;
 }
 
-/* Read a whole file (at most SCRIPT_MAX bytes). */
-static int
-read_file(struct ctl *ctl, const char *path, char **text, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	size_t cap = 0, n = 0;
-	char *buf = NULL;
-
-	if (f == NULL)
-		return ctl_fail(ctl, "cannot open %s: %s", path, strerror(errno));
-	for (;;) {
-		if (n == cap) {
-			if (cap >= SCRIPT_MAX) {
-				fclose(f);
-				free(buf);
-				return ctl_fail(ctl, "%s is larger than 4 MiB", path);
-			}
-			cap = cap ? 2 * cap : 65536;
-			char *grown = realloc(buf, cap + 1);
-			if (grown == NULL) {
-				fclose(f);
-				free(buf);
-				return ctl_fail(ctl, "out of memory");
-			}
-			buf = grown;
-		}
-		size_t got = fread(buf + n, 1, cap - n, f);
-		n += got;
-		if (got == 0)
-			break;
-	}
-	if (ferror(f)) {
-		fclose(f);
-		free(buf);
-		return ctl_fail(ctl, "cannot read %s", path);
-	}
-	fclose(f);
-	buf[n] = '\0';
-	*text = buf;
-	*len = n;
-	return CTL_EXIT_OK;
-}
-
 /* Apply one migration and record it; 0, or a message and the exit status. */
 static int
 apply(struct migrate_run *run, const char *dir, struct migration *m)
 {
-	char path[4096], err[256];
+	char path[4096], err[sizeof(path) + 128];
 	char *text = NULL;
 	size_t len = 0;
 	int rc;
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, m->name) >= sizeof(path))
 		return ctl_fail(run->ctl, "path too long: %s/%s", dir, m->name);
-	if ((rc = read_file(run->ctl, path, &text, &len)) != 0)
-		return rc;
+	if (text_read_file(path, SCRIPT_MAX, &text, &len, err, sizeof(err)) != 0)
+		return ctl_fail(run->ctl, "%s", err);
 	if (memchr(text, '\0', len) != NULL) {
 		free(text);
 		return ctl_fail(run->ctl, "%s contains a NUL byte", path);

@@ -1,8 +1,10 @@
 /* ctl_purge.c: autionalctl purge: the batched clean-up of expired and revoked tokens. */
+#include <string.h>
 #include <time.h>
 
 #include "ctl.h"
 #include "purge.h"
+#include "text.h"
 
 struct purge_args {
 	struct purge_options opt;
@@ -13,7 +15,7 @@ static int
 purge_option(struct ctl *ctl, int c, const char *arg, void *ctx)
 {
 	struct purge_args *a = ctx;
-	long v;
+	uint64_t v;
 
 	switch (c) {
 	case 'o':
@@ -21,12 +23,12 @@ purge_option(struct ctl *ctl, int c, const char *arg, void *ctx)
 			return ctl_usage(ctl, "bad --older-than '%s' (e.g. 7d, 12h, 0)", arg);
 		return -1;
 	case 'b':
-		if ((v = ctl_parse_count(arg, 1, 100000)) < 0)
+		if (text_parse_decimal(arg, strlen(arg), 1, 100000, &v) != 0)
 			return ctl_usage(ctl, "--batch must be 1..100000, not '%s'", arg);
 		a->opt.batch = (unsigned int)v;
 		return -1;
 	case 'p':
-		if ((v = ctl_parse_count(arg, 0, 60000)) < 0)
+		if (text_parse_decimal(arg, strlen(arg), 0, 60000, &v) != 0)
 			return ctl_usage(ctl, "--pause-ms must be 0..60000, not '%s'", arg);
 		a->opt.pause_ms = (unsigned int)v;
 		return -1;

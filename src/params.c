@@ -4,58 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "tokenid.h"
-
-long
-params_form_decode(const char *s, size_t n, char *out, size_t outlen)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '+') {
-			c = ' ';
-		} else if (c == '%') {
-			if (n - i < 3)
-				return -1;
-			int h = hex_digit((unsigned char)s[i + 1]);
-			int l = hex_digit((unsigned char)s[i + 2]);
-			if (h < 0 || l < 0)
-				return -1;
-			c = (unsigned char)(h * 16 + l);
-			i += 2;
-		}
-		if (o + 1 >= outlen)
-			return -1;
-		out[o++] = (char)c;
-	}
-	out[o] = '\0';
-	return (long)o;
-}
-
-/* A plain decimal integer in [min, max]: digits only, no sign, no blanks. */
-static int
-parse_decimal(const char *s, size_t n, unsigned long min, unsigned long max,
-    unsigned long *out)
-{
-	unsigned long v = 0;
-
-	if (n == 0)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		unsigned long d = (unsigned long)(s[i] - '0');
-		if (d > max || v > (max - d) / 10)
-			return -1;      /* would exceed max */
-		v = v * 10 + d;
-	}
-	if (v < min)
-		return -1;
-	*out = v;
-	return 0;
-}
+#include "text.h"
 
 /* ---- one validator per parameter: value → field, or a message ---------- */
 
@@ -83,8 +32,12 @@ filters_of(struct parsed_query *q)
 static int
 parse_page(struct parsed_query *q, const char *v, size_t n, char *msg, size_t msglen)
 {
-	if (parse_decimal(v, n, 1, PARAMS_PAGE_MAX, &q->list->page) == 0)
+	uint64_t page;
+
+	if (text_parse_decimal(v, n, 1, PARAMS_PAGE_MAX, &page) == 0) {
+		q->list->page = (unsigned long)page;
 		return 0;
+	}
 	snprintf(msg, msglen, "page must be a whole number from 1 to %lu", PARAMS_PAGE_MAX);
 	return -1;
 }
@@ -92,9 +45,9 @@ parse_page(struct parsed_query *q, const char *v, size_t n, char *msg, size_t ms
 static int
 parse_page_size(struct parsed_query *q, const char *v, size_t n, char *msg, size_t msglen)
 {
-	unsigned long size;
+	uint64_t size;
 
-	if (parse_decimal(v, n, 1, q->page_size_max, &size) == 0) {
+	if (text_parse_decimal(v, n, 1, q->page_size_max, &size) == 0) {
 		q->list->page_size = (unsigned int)size;
 		return 0;
 	}
@@ -107,15 +60,8 @@ static int
 parse_user_id(struct parsed_query *q, const char *v, size_t n, char *msg, size_t msglen)
 {
 	struct token_filters *f = filters_of(q);
-	size_t i;
 
-	for (i = 0; i < n && i < PARAMS_USER_ID_MAX; i++) {
-		char c = v[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.'))
-			break;
-	}
-	if (n == 0 || i != n) {
+	if (!text_is_id(v, n, PARAMS_USER_ID_MAX)) {
 		snprintf(msg, msglen, "user_id must be 1 to %d letters, digits, '_', '-' or '.'",
 		    PARAMS_USER_ID_MAX);
 		return -1;
@@ -189,7 +135,7 @@ parse_query(const char *query, const struct param_def *defs, size_t ndefs,
 		size_t vlen = (size_t)(p + len - val);
 		char key[16], value[PARAMS_USER_ID_MAX + 1];
 
-		long keylen = params_form_decode(p, klen, key, sizeof(key));
+		long keylen = text_percent_decode(p, klen, true, key, sizeof(key));
 
 		/* (A decoded NUL makes the key longer than its strlen: no match.) */
 		if (keylen >= 0 && (size_t)keylen == strlen(key)) {
@@ -201,7 +147,7 @@ parse_query(const char *query, const struct param_def *defs, size_t ndefs,
 					return AUT_ERR_BAD_PARAM;
 				}
 				seen |= 1u << i;
-				long dlen = params_form_decode(val, vlen, value, sizeof(value));
+				long dlen = text_percent_decode(val, vlen, true, value, sizeof(value));
 				if (dlen < 0) {
 					/* Malformed or too long: let the validator word it. */
 					value[0] = '\x01';

@@ -62,10 +62,4 @@ enum aut_err params_parse_revoke_one(const char *query, struct revoke_params *ou
 /* "access_token", "refresh_token", or NULL for TOKEN_TYPE_ANY. */
 const char *params_token_type_name(enum token_type_filter type);
 
-/*
- * Form-decode [s, s+n) ('+' is a space, %XX a byte) into out (size outlen,
- * NUL-terminated).  Returns the decoded length, or -1 when malformed or too long.
- */
-long params_form_decode(const char *s, size_t n, char *out, size_t outlen);
-
 #endif

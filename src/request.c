@@ -6,7 +6,7 @@
 
 #include <openssl/rand.h>
 
-#include "tokenid.h"
+#include "text.h"
 
 const char *
 request_getenv(char *const *envp, const char *name)
@@ -50,7 +50,7 @@ choose_request_id(struct request *req, char *const *envp)
 	}
 	if (RAND_bytes(bytes, sizeof(bytes)) != 1)
 		memset(bytes, 0, sizeof(bytes));   /* still a valid (if dull) id */
-	hex_encode(bytes, sizeof(bytes), req->request_id);
+	text_hex_encode(bytes, sizeof(bytes), req->request_id);
 }
 
 int

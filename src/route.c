@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "text.h"
 #include "tokenid.h"
 
 #define PREFIX "/admin/oauth/clients/"
@@ -43,74 +44,19 @@ route_allowed_methods(enum route_kind kind)
 	return kind == ROUTE_CLIENT_TOKENS ? "GET, HEAD, DELETE" : "DELETE";
 }
 
-/* Strict UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF). */
-static int
-valid_utf8(const unsigned char *s, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		unsigned char c = s[i];
-		size_t more;
-		unsigned long cp;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if (c >= 0xC2 && c <= 0xDF) {
-			more = 1; cp = c & 0x1F;
-		} else if (c >= 0xE0 && c <= 0xEF) {
-			more = 2; cp = c & 0x0F;
-		} else if (c >= 0xF0 && c <= 0xF4) {
-			more = 3; cp = c & 0x07;
-		} else {
-			return 0;
-		}
-		if (n - i <= more)
-			return 0;
-		for (size_t k = 1; k <= more; k++) {
-			if ((s[i + k] & 0xC0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (s[i + k] & 0x3F);
-		}
-		if ((more == 2 && cp < 0x800) || (more == 3 && cp < 0x10000) ||
-		    cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-			return 0;
-		i += more + 1;
-	}
-	return 1;
-}
-
 enum aut_err
 route_decode_client_id(const char *raw, size_t rawlen, char *out, size_t outlen)
 {
-	size_t o = 0;
-	int too_long = 0, control = 0;
+	long n = text_percent_decode(raw, rawlen, false, out, outlen);
 
-	for (size_t i = 0; i < rawlen; i++) {
-		unsigned char c = (unsigned char)raw[i];
-
-		if (c == '%') {
-			if (rawlen - i < 3)
-				return AUT_ERR_BAD_PARAM;
-			int h = hex_digit((unsigned char)raw[i + 1]);
-			int l = hex_digit((unsigned char)raw[i + 2]);
-			if (h < 0 || l < 0)
-				return AUT_ERR_BAD_PARAM;
-			c = (unsigned char)(h * 16 + l);
-			i += 2;
-		}
-		if (c < 0x20 || c == 0x7F)
-			control = 1;
-		if (o + 1 >= outlen)
-			too_long = 1;
-		else
-			out[o++] = (char)c;
-	}
-	out[o] = '\0';
-	if (too_long || control || o == 0 || !valid_utf8((const unsigned char *)out, o))
-		return AUT_ERR_NO_CLIENT;
-	return AUT_OK;
+	if (n == TEXT_MALFORMED)
+		return AUT_ERR_BAD_PARAM;
+	if (n <= 0)
+		return AUT_ERR_NO_CLIENT;   /* empty, or too long */
+	for (long i = 0; i < n; i++)
+		if ((unsigned char)out[i] < 0x20 || out[i] == 0x7F)
+			return AUT_ERR_NO_CLIENT;   /* NUL and other control bytes */
+	return text_utf8_valid(out, (size_t)n) ? AUT_OK : AUT_ERR_NO_CLIENT;
 }
 
 int

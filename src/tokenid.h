@@ -1,4 +1,4 @@
-/* tokenid.h: hex digits, and a token's public id ("tok_" + 32 hex digits). */
+/* tokenid.h: a token's public id ("tok_" + 32 hex digits). */
 #ifndef AUTIONAL_TOKENID_H
 #define AUTIONAL_TOKENID_H
 
@@ -7,12 +7,6 @@
 #define TOKEN_ID_PREFIX "tok_"
 #define TOKEN_ID_BYTES 16
 #define TOKEN_ID_TEXT_LEN (4 + 2 * TOKEN_ID_BYTES + 1)   /* with its NUL */
-
-/* The value of a hex digit (either case), or -1. */
-int hex_digit(unsigned char c);
-
-/* n bytes as 2n lowercase hex digits and a NUL. */
-void hex_encode(const unsigned char *bytes, size_t n, char *out);
 
 /* "tok_" + 32 hex digits (either case), exactly len bytes: 0, else -1. */
 int token_id_parse(const char *s, size_t len, unsigned char id[TOKEN_ID_BYTES]);

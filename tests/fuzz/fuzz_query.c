@@ -1,10 +1,11 @@
-/* fuzz_query.c: libFuzzer harness for the query string (params_parse_list, _revoke, _revoke_one, params_form_decode). */
+/* fuzz_query.c: libFuzzer harness for the query string (params_parse_list, _revoke, _revoke_one, text_percent_decode). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../../src/config.h"
 #include "../../src/params.h"
+#include "../../src/text.h"
 #include "fuzz.h"
 
 /*
@@ -216,17 +217,17 @@ check_revoke(const char *q, int one)
 	}
 }
 
-/* params_form_decode into a buffer of exactly outlen bytes, against the reference. */
+/* text_percent_decode (form) into a buffer of exactly outlen bytes, against the reference. */
 static void
 check_form_decode(const char *s, size_t n, size_t outlen)
 {
 	char *out = malloc(outlen), *ref = malloc(n + 1);
 
 	CHECK(out != NULL && ref != NULL);
-	long got = params_form_decode(s, n, out, outlen);
+	long got = text_percent_decode(s, n, true, out, outlen);
 	long want = fuzz_pct_decode(s, n, 1, ref);
 	if (want >= 0 && (size_t)want >= outlen)
-		want = -1;
+		want = TEXT_OUT_OF_RANGE;
 	CHECK(got == want);
 	if (got >= 0) {
 		CHECK((size_t)got < outlen && out[got] == '\0');
