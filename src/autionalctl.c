@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "log.h"
 
 /* Every command; a name of two words ("token issue") is typed as two words. */
 static const struct ctl_command *const commands[] = {
@@ -93,6 +94,7 @@ main(int argc, char **argv)
 	int c, used = 0;
 
 	memset(&ctl, 0, sizeof(ctl));
+	log_set_program("autionalctl");
 	opterr = 0;
 	/* "+": stop at the command; its options are parsed by the command. */
 	while ((c = getopt_long(argc, argv, "+:c:h", longopts, NULL)) != -1) {
@@ -122,5 +124,7 @@ main(int argc, char **argv)
 		return ctl_usage(NULL, "'%s' needs a subcommand: %s", argv[optind], verbs);
 	}
 	/* argv[0] of the command is its last word. */
-	return ctl.cmd->run(&ctl, argc - optind - used + 1, argv + optind + used - 1);
+	c = ctl.cmd->run(&ctl, argc - optind - used + 1, argv + optind + used - 1);
+	ctl_close(&ctl);
+	return c;
 }

@@ -13,6 +13,8 @@
 
 #include <sys/types.h>
 
+#include "log.h"
+#include "purge.h"
 #include "text.h"
 #include "tokenid.h"
 
@@ -118,8 +120,11 @@ ctl_parse_options(struct ctl *ctl, int argc, char **argv,
 }
 
 int
-ctl_load_config(struct ctl *ctl)
+ctl_open(struct ctl *ctl)
 {
+	const struct db_table tables[] = {
+		store_statements, ctl_store_statements, purge_statements
+	};
 	char err[512];
 	const char *path = ctl->config_path;
 
@@ -129,10 +134,27 @@ ctl_load_config(struct ctl *ctl)
 		path = SYSCONFDIR "/autional/autional.conf";
 	config_defaults(&ctl->conf);
 	if (config_load(&ctl->conf, path, err, sizeof(err)) != 0) {
-		fprintf(stderr, "autionalctl: configuration error: %s\n", err);
+		log_error("configuration error: %s", err);
+		return CTL_EXIT_FAILURE;
+	}
+	if (db_new(&ctl->conf, tables, sizeof(tables) / sizeof(tables[0]), &ctl->db) != AUT_OK ||
+	    store_new(ctl->db, &ctl->store) != AUT_OK ||
+	    ctl_store_new(ctl->db, &ctl->cst) != AUT_OK) {
+		log_error("out of memory");
 		return CTL_EXIT_FAILURE;
 	}
 	return CTL_EXIT_OK;
+}
+
+void
+ctl_close(struct ctl *ctl)
+{
+	ctl_store_free(ctl->cst);
+	store_free(ctl->store);
+	db_free(ctl->db);
+	ctl->cst = NULL;
+	ctl->store = NULL;
+	ctl->db = NULL;
 }
 
 void

@@ -11,7 +11,10 @@
 #include <json.h>
 
 #include "config.h"
+#include "ctl_store.h"
+#include "db.h"
 #include "error.h"
+#include "store.h"
 
 /* Exit statuses. */
 #define CTL_EXIT_OK 0
@@ -36,12 +39,15 @@ struct ctl_command {
 	int (*run)(struct ctl *ctl, int argc, char **argv);  /* argv[0]: last word of name */
 };
 
-/* One run of autionalctl: the command and the options every command takes. */
+/* One run of autionalctl: the command, the options every command takes, the database. */
 struct ctl {
 	const struct ctl_command *cmd;
 	const char *config_path;  /* --config, else $AUTIONAL_CONFIG, else the default */
 	bool json;                /* --json: one JSON value on stdout */
-	struct config conf;       /* filled by ctl_load_config() */
+	struct config conf;       /* filled by ctl_open() */
+	struct db *db;            /* ctl_open(): the one connection (opened on first use) */
+	struct store *store;      /* ctl_open(): what the API runs too (revocation) */
+	struct ctl_store *cst;    /* ctl_open(): what only autionalctl runs */
 };
 
 /* The commands (each in its ctl_<name>.c). */
@@ -87,8 +93,14 @@ int ctl_fail(const struct ctl *ctl, const char *fmt, ...)
 /* A database-level failure (the detail is already on stderr); returns 1. */
 int ctl_fail_err(const struct ctl *ctl, enum aut_err err);
 
-/* Load the configuration; 0, or a message on stderr and 1. */
-int ctl_load_config(struct ctl *ctl);
+/*
+ * Load the configuration and set up the database layer and both stores
+ * (connecting on first use); 0, or a message on stderr and 1.
+ */
+int ctl_open(struct ctl *ctl);
+
+/* Release what ctl_open() set up (harmless when it did not run). */
+void ctl_close(struct ctl *ctl);
 
 /* Print value as one line of JSON on stdout and release it. 0, or 1 on failure. */
 int ctl_print_json(json_object *value);

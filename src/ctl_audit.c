@@ -115,7 +115,6 @@ run_audit(struct ctl *ctl, int argc, char **argv)
 	};
 	struct audit_args a = { .filter = { .limit = 50 } };
 	struct audit_out out = { 0 };
-	struct ctl_store *st = NULL;
 	struct ctl_audit_filter *f = &a.filter;
 	uint64_t limit;
 	enum aut_err err;
@@ -141,16 +140,13 @@ run_audit(struct ctl *ctl, int argc, char **argv)
 			return ctl_usage(ctl, "bad --limit '%s': 1..10000", a.limit);
 		f->limit = (unsigned int)limit;
 	}
-	if ((rc = ctl_load_config(ctl)) != 0)
+	if ((rc = ctl_open(ctl)) != 0)
 		return rc;
 
 	out.json = ctl->json;
 	if (out.json && (out.rows = json_object_new_array()) == NULL)
 		return ctl_fail(ctl, "out of memory");
-	err = ctl_store_new(&ctl->conf, &st);
-	if (err == AUT_OK)
-		err = ctl_store_audit_list(st, f, print_row, &out);
-	ctl_store_free(st);
+	err = ctl_store_audit_list(ctl->cst, f, print_row, &out);
 	if (err != AUT_OK) {
 		json_object_put(out.rows);
 		return ctl_fail_err(ctl, err);

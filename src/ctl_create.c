@@ -49,10 +49,9 @@ check_ids(struct ctl *ctl, const struct create_args *a, bool want_tenant)
 
 /* Report the outcome; `what` is "tenant", "user" or "client". */
 static int
-finish(struct ctl *ctl, struct ctl_store *st, enum aut_err err, enum ctl_created made,
-    const char *what, const struct create_args *a)
+finish(struct ctl *ctl, enum aut_err err, enum ctl_created made, const char *what,
+    const struct create_args *a)
 {
-	ctl_store_free(st);
 	if (err != AUT_OK)
 		return ctl_fail_err(ctl, err);
 	if (made == CTL_NO_TENANT)
@@ -85,7 +84,6 @@ static int
 create(struct ctl *ctl, int argc, char **argv, enum kind k, const struct option *longopts)
 {
 	struct create_args a = { 0 };
-	struct ctl_store *st = NULL;
 	enum ctl_created made = CTL_EXISTS;
 	enum aut_err err;
 	int rc;
@@ -100,24 +98,22 @@ create(struct ctl *ctl, int argc, char **argv, enum kind k, const struct option 
 	    !ctl_valid_name(a.name, 200))
 		return ctl_usage(ctl, "bad --name: %s200 characters of UTF-8 text, no control"
 		    " characters", k == K_TENANT ? "1-" : "up to ");
-	if ((rc = ctl_load_config(ctl)) != 0)
+	if ((rc = ctl_open(ctl)) != 0)
 		return rc;
-	err = ctl_store_new(&ctl->conf, &st);
-	if (err == AUT_OK) {
-		switch (k) {
-		case K_TENANT:
-			err = ctl_store_tenant_create(st, a.id, a.name, &made);
-			break;
-		case K_USER:
-			err = ctl_store_user_create(st, a.tenant, a.id, a.admin, &made);
-			break;
-		case K_CLIENT:
-			err = ctl_store_client_create(st, a.tenant, a.id, a.name ? a.name : "",
-			    &made);
-			break;
-		}
+	switch (k) {
+	case K_TENANT:
+		err = ctl_store_tenant_create(ctl->cst, a.id, a.name, &made);
+		break;
+	case K_USER:
+		err = ctl_store_user_create(ctl->cst, a.tenant, a.id, a.admin, &made);
+		break;
+	case K_CLIENT:
+	default:
+		err = ctl_store_client_create(ctl->cst, a.tenant, a.id, a.name ? a.name : "",
+		    &made);
+		break;
 	}
-	return finish(ctl, st, err, made, kind_name[k], &a);
+	return finish(ctl, err, made, kind_name[k], &a);
 }
 
 static int

@@ -189,6 +189,7 @@ struct migration {
 struct migrate_run {
 	struct ctl *ctl;
 	struct ctl_store *st;
+	struct db *db;
 	struct migration *m;
 	size_t n;
 	const char *file;        /* being applied, for messages */
@@ -301,7 +302,7 @@ exec_statement(void *ctx, const char *sql, size_t len, unsigned int line)
 	char where[512];
 
 	snprintf(where, sizeof(where), "%s:%u", run->file, line);
-	return ctl_store_exec_script(run->st, sql, len, where) == AUT_OK ? 0 : 1;
+	return db_exec_text(run->db, sql, len, where) == AUT_OK ? 0 : 1;
 }
 
 /* Apply one migration and record it; 0, or a message and the exit status. */
@@ -373,10 +374,11 @@ run_migrate(struct ctl *ctl, int argc, char **argv)
 		free_migrations(run.m, run.n);
 		return ctl_fail(ctl, "no migrations (NNN_name.sql) in '%s'", opts[0]);
 	}
-	if ((rc = ctl_load_config(ctl)) != 0)
+	if ((rc = ctl_open(ctl)) != 0)
 		goto out;
-	if ((err = ctl_store_new(&ctl->conf, &run.st)) != AUT_OK ||
-	    (err = ctl_store_migrate_lock(run.st, &locked)) != AUT_OK) {
+	run.st = ctl->cst;
+	run.db = ctl->db;
+	if ((err = ctl_store_migrate_lock(run.st, &locked)) != AUT_OK) {
 		rc = ctl_fail_err(ctl, err);
 		goto out;
 	}
@@ -428,7 +430,6 @@ out:
 	json_object_put(list);
 	if (locked)
 		ctl_store_migrate_unlock(run.st);
-	ctl_store_free(run.st);
 	free_migrations(run.m, run.n);
 	return rc;
 }

@@ -53,11 +53,11 @@ run_purge(struct ctl *ctl, int argc, char **argv)
 
 	if ((rc = ctl_parse_options(ctl, argc, argv, longopts, purge_option, &a)) >= 0)
 		return rc;
-	if ((rc = ctl_load_config(ctl)) != 0)
+	if ((rc = ctl_open(ctl)) != 0)
 		return rc;
 
 	a.opt.cutoff = time(NULL) - a.retention;
-	err = purge_run(&ctl->conf, &a.opt, &res);
+	err = purge_run(ctl->db, &a.opt, &res);
 	if (err != AUT_OK)
 		return ctl_fail(ctl, "failed (%s); %llu expired and %llu revoked tokens were"
 		    " deleted before the failure", err == AUT_ERR_DB_UNAVAILABLE ?

@@ -1,4 +1,4 @@
-/* ctl_store.h: the only code of autionalctl that speaks SQL. */
+/* ctl_store.h: the statements only autionalctl runs: directory, token issue, audit trail, migrations. */
 #ifndef AUTIONAL_CTL_STORE_H
 #define AUTIONAL_CTL_STORE_H
 
@@ -7,14 +7,16 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "config.h"
+#include "db.h"
 #include "error.h"
 
 struct ctl_store;
 
-/* Allocate a store for conf (which must outlive it). Connects lazily. */
-enum aut_err ctl_store_new(const struct config *conf, struct ctl_store **out);
-/* Close the connection (rolling back anything uncommitted) and release. */
+/* The statements of this store, for db_new(). */
+extern const struct db_table ctl_store_statements;
+
+/* A store on db (which must outlive it; its tables include ctl_store_statements). */
+enum aut_err ctl_store_new(struct db *db, struct ctl_store **out);
 void ctl_store_free(struct ctl_store *st);
 
 /* ---- tenants, users, clients --------------------------------------------- */
@@ -61,27 +63,6 @@ struct ctl_new_token {
 
 enum aut_err ctl_store_token_insert(struct ctl_store *st, const struct ctl_new_token *t);
 
-/* What to revoke, and the audit row that records it. */
-struct ctl_revocation {
-	uint64_t client_pk;
-	const unsigned char *token_id;  /* one token by public id; NULL: all that match */
-	bool has_user;                  /* narrow "all" to this user */
-	uint64_t user_pk;
-	const char *token_type;         /* narrow "all" to this type; NULL: any */
-	bool dry_run;                   /* count only */
-	/* The audit row (affected is the count found). */
-	const char *tenant_id, *actor, *action, *client_id, *filters;
-};
-
-/*
- * In one transaction: revoke the client's active tokens that match (active:
- * unrevoked and unexpired now) and insert the audit row; commit.  With
- * token_id, *found is false (and nothing is written) when the client has no
- * token with that id; a token already revoked or expired counts 0.
- */
-enum aut_err ctl_store_revoke(struct ctl_store *st, const struct ctl_revocation *r,
-    bool *found, uint64_t *revoked);
-
 /* ---- audit trail --------------------------------------------------------- */
 
 struct ctl_audit_filter {
@@ -118,14 +99,6 @@ enum aut_err ctl_store_migrate_unlock(struct ctl_store *st);
 typedef enum aut_err (*ctl_version_fn)(void *ctx, unsigned int version);
 enum aut_err ctl_store_applied_versions(struct ctl_store *st, ctl_version_fn each,
     void *ctx);
-
-/*
- * Execute one statement of a migration file as text (DDL, triggers and
- * procedures cannot all be prepared), discarding any results.  `where` names
- * the file and line for the error message.
- */
-enum aut_err ctl_store_exec_script(struct ctl_store *st, const char *sql, size_t len,
-    const char *where);
 
 /* Record a version as applied (harmless when it is already). */
 enum aut_err ctl_store_record_version(struct ctl_store *st, unsigned int version);

@@ -1,4 +1,5 @@
 /* ctl_token.c: autionalctl token issue and token revoke. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -71,11 +72,11 @@ check_common(struct ctl *ctl, const struct token_args *a)
  * Returns -1 when both were found, else the exit status.
  */
 static int
-resolve(struct ctl *ctl, struct ctl_store *st, const struct token_args *a,
-    struct ctl_client *client, uint64_t *user_pk)
+resolve(struct ctl *ctl, const struct token_args *a, struct ctl_client *client,
+    uint64_t *user_pk)
 {
 	bool found = false;
-	enum aut_err err = ctl_store_client_find(st, a->client, &found, client);
+	enum aut_err err = ctl_store_client_find(ctl->cst, a->client, &found, client);
 
 	if (err != AUT_OK)
 		return ctl_fail_err(ctl, err);
@@ -83,7 +84,7 @@ resolve(struct ctl *ctl, struct ctl_store *st, const struct token_args *a,
 		return ctl_fail(ctl, "no client '%s'", a->client);
 	if (a->user == NULL)
 		return -1;
-	err = ctl_store_user_find(st, a->user, client->tenant_pk, &found, user_pk);
+	err = ctl_store_user_find(ctl->cst, a->user, client->tenant_pk, &found, user_pk);
 	if (err != AUT_OK)
 		return ctl_fail_err(ctl, err);
 	if (!found)
@@ -169,7 +170,6 @@ run_token_issue(struct ctl *ctl, int argc, char **argv)
 	struct token_args a = { 0 };
 	struct ctl_new_token t;
 	struct ctl_client client;
-	struct ctl_store *st = NULL;
 	char text[TOKEN_TEXT_LEN] = "", token_id[CTL_TOKEN_ID_LEN];
 	long lifetime;
 	enum aut_err err;
@@ -188,14 +188,11 @@ run_token_issue(struct ctl *ctl, int argc, char **argv)
 	else if ((lifetime = ctl_parse_duration(a.lifetime, 1)) < 0)
 		return ctl_usage(ctl, "bad --lifetime '%s': e.g. 3600, 90s, 15m, 1h, 30d (at most 3650d)",
 		    a.lifetime);
-	if ((rc = ctl_load_config(ctl)) != 0)
+	if ((rc = ctl_open(ctl)) != 0)
 		return rc;
 
 	memset(&t, 0, sizeof(t));
-	err = ctl_store_new(&ctl->conf, &st);
-	if (err != AUT_OK)
-		return ctl_fail_err(ctl, err);
-	if ((rc = resolve(ctl, st, &a, &client, &t.user_pk)) >= 0)
+	if ((rc = resolve(ctl, &a, &client, &t.user_pk)) >= 0)
 		goto out;
 	if (make_token(text, &t) != 0) {
 		rc = ctl_fail(ctl, "cannot draw random bytes or hash the token");
@@ -207,7 +204,7 @@ run_token_issue(struct ctl *ctl, int argc, char **argv)
 	t.scope = a.scope ? a.scope : "";
 	t.created_at = time(NULL);
 	t.expires_at = t.created_at + lifetime;
-	err = ctl_store_token_insert(st, &t);
+	err = ctl_store_token_insert(ctl->cst, &t);
 	if (err != AUT_OK) {
 		rc = ctl_fail_err(ctl, err);
 		goto out;
@@ -216,7 +213,6 @@ run_token_issue(struct ctl *ctl, int argc, char **argv)
 	rc = print_issued(ctl, text, &a, &t, token_id);
 out:
 	OPENSSL_cleanse(text, sizeof(text));
-	ctl_store_free(st);
 	return rc;
 }
 
@@ -268,11 +264,12 @@ run_token_revoke(struct ctl *ctl, int argc, char **argv)
 		CTL_COMMON_OPTIONS
 	};
 	struct token_args a = { 0 };
-	struct ctl_revocation r;
+	struct revocation r;
+	struct audit_entry audit;
 	struct ctl_client client;
-	struct ctl_store *st = NULL;
 	unsigned char token_id[16];
 	char actor[CTL_ACTOR_MAX + 1], canonical[CTL_TOKEN_ID_LEN], *filters = NULL;
+	uint64_t user_pk = 0;
 	uint64_t revoked = 0;
 	json_object *fj;
 	bool found = false;
@@ -292,14 +289,10 @@ run_token_revoke(struct ctl *ctl, int argc, char **argv)
 		ctl_format_token_id(token_id, canonical);   /* lower case, as listed */
 		a.id = canonical;
 	}
-	if ((rc = ctl_load_config(ctl)) != 0)
+	if ((rc = ctl_open(ctl)) != 0)
 		return rc;
 
-	err = ctl_store_new(&ctl->conf, &st);
-	if (err != AUT_OK)
-		return ctl_fail_err(ctl, err);
-	memset(&r, 0, sizeof(r));
-	if ((rc = resolve(ctl, st, &a, &client, &r.user_pk)) >= 0)
+	if ((rc = resolve(ctl, &a, &client, &user_pk)) >= 0)
 		goto out;
 	fj = filters_json(&a);
 	if (fj == NULL || (filters = strdup(json_object_to_json_string_ext(fj,
@@ -310,17 +303,25 @@ run_token_revoke(struct ctl *ctl, int argc, char **argv)
 	}
 	json_object_put(fj);
 	ctl_actor(actor);
+	memset(&r, 0, sizeof(r));
 	r.client_pk = client.pk;
 	r.token_id = a.id ? token_id : NULL;
-	r.has_user = a.user != NULL;
-	r.token_type = a.type;
+	if (a.user != NULL)
+		snprintf(r.filters.user_id, sizeof(r.filters.user_id), "%s", a.user);
+	r.filters.token_type = a.type == NULL ? TOKEN_TYPE_ANY :
+	    strcmp(a.type, "access_token") == 0 ? TOKEN_TYPE_ACCESS : TOKEN_TYPE_REFRESH;
 	r.dry_run = a.dry_run;
-	r.tenant_id = client.tenant_id;
-	r.actor = actor;
-	r.action = a.id ? "token.revoke" : "tokens.revoke";
-	r.client_id = a.client;
-	r.filters = filters;
-	err = ctl_store_revoke(st, &r, &found, &revoked);
+	audit = (struct audit_entry){
+		.tenant_id = client.tenant_id,
+		.actor = actor,
+		.action = a.id ? "token.revoke" : "tokens.revoke",
+		.client_id = a.client,
+		.filters_json = filters,
+		.dry_run = a.dry_run,
+		.request_id = "",
+		.status = 0,
+	};
+	err = store_revoke(ctl->store, &r, time(NULL), &audit, &found, &revoked);
 	if (err != AUT_OK)
 		rc = ctl_fail_err(ctl, err);
 	else if (!found)
@@ -329,7 +330,6 @@ run_token_revoke(struct ctl *ctl, int argc, char **argv)
 		rc = print_revoked(ctl, &a, revoked);
 out:
 	free(filters);
-	ctl_store_free(st);
 	return rc;
 }
 

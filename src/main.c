@@ -12,7 +12,9 @@
 
 #include <fcgiapp.h>
 
+#include "db.h"
 #include "handler.h"
+#include "log.h"
 #include "logline.h"
 #include "request.h"
 #include "response.h"
@@ -159,11 +161,13 @@ int
 main(void)
 {
 	struct config conf;
+	struct db *db = NULL;
 	struct store *st = NULL;
 	FCGX_Request fcgi;
 	char err[512];
 	const char *path = getenv("AUTIONAL_CONFIG");
 
+	log_set_program("autional-admin");
 	if (path == NULL || path[0] == '\0')
 		path = SYSCONFDIR "/autional/autional.conf";
 	config_defaults(&conf);
@@ -173,7 +177,8 @@ main(void)
 	}
 	if (install_signals() != 0 || adopt_systemd_socket() != 0)
 		return 1;
-	if (store_new(&conf, &st) != AUT_OK) {
+	if (db_new(&conf, &store_statements, 1, &db) != AUT_OK ||
+	    store_new(db, &st) != AUT_OK) {
 		fprintf(stderr, "autional-admin: out of memory\n");
 		return 1;
 	}
@@ -187,6 +192,7 @@ main(void)
 		serve(environ, &conf, st, put_stdout, stdout);
 		fflush(stdout);
 		store_free(st);
+		db_free(db);
 		return 0;
 	}
 
@@ -213,5 +219,6 @@ main(void)
 	}
 	FCGX_Free(&fcgi, 1);
 	store_free(st);
+	db_free(db);
 	return 0;
 }

@@ -61,9 +61,9 @@ parse_user_id(struct parsed_query *q, const char *v, size_t n, char *msg, size_t
 {
 	struct token_filters *f = filters_of(q);
 
-	if (!text_is_id(v, n, PARAMS_USER_ID_MAX)) {
+	if (!text_is_id(v, n, TOKEN_USER_ID_MAX)) {
 		snprintf(msg, msglen, "user_id must be 1 to %d letters, digits, '_', '-' or '.'",
-		    PARAMS_USER_ID_MAX);
+		    TOKEN_USER_ID_MAX);
 		return -1;
 	}
 	memcpy(f->user_id, v, n);
@@ -133,7 +133,7 @@ parse_query(const char *query, const struct param_def *defs, size_t ndefs,
 		size_t klen = eq ? (size_t)(eq - p) : len;
 		const char *val = eq ? eq + 1 : p + len;
 		size_t vlen = (size_t)(p + len - val);
-		char key[16], value[PARAMS_USER_ID_MAX + 1];
+		char key[16], value[TOKEN_USER_ID_MAX + 1];
 
 		long keylen = text_percent_decode(p, klen, true, key, sizeof(key));
 
@@ -199,15 +199,4 @@ params_parse_revoke_one(const char *query, struct revoke_params *out, char *msg,
 	memset(out, 0, sizeof(*out));
 	return parse_query(query, revoke_one_defs,
 	    sizeof(revoke_one_defs) / sizeof(revoke_one_defs[0]), &q, msg, msglen);
-}
-
-const char *
-params_token_type_name(enum token_type_filter type)
-{
-	switch (type) {
-	case TOKEN_TYPE_ACCESS:  return "access_token";
-	case TOKEN_TYPE_REFRESH: return "refresh_token";
-	case TOKEN_TYPE_ANY:     break;
-	}
-	return NULL;
 }

@@ -5,25 +5,11 @@
 #include <stddef.h>
 
 #include "error.h"
+#include "token.h"
 
 #define PARAMS_PAGE_DEFAULT 1
 #define PARAMS_PAGE_SIZE_DEFAULT 20
 #define PARAMS_PAGE_MAX 2147483647UL
-
-/* Longest public user id a filter may name (users.public_id is VARCHAR(64)). */
-#define PARAMS_USER_ID_MAX 64
-
-enum token_type_filter {
-	TOKEN_TYPE_ANY = 0,
-	TOKEN_TYPE_ACCESS,
-	TOKEN_TYPE_REFRESH
-};
-
-/* Filters shared by listing and revoking. */
-struct token_filters {
-	char user_id[PARAMS_USER_ID_MAX + 1]; /* "" when not filtered */
-	enum token_type_filter token_type;
-};
 
 /* GET .../tokens */
 struct list_params {
@@ -58,8 +44,5 @@ enum aut_err params_parse_revoke(const char *query, struct revoke_params *out,
 /* The query of DELETE .../tokens/{id}: dry_run only (filters are ignored). */
 enum aut_err params_parse_revoke_one(const char *query, struct revoke_params *out,
     char *msg, size_t msglen);
-
-/* "access_token", "refresh_token", or NULL for TOKEN_TYPE_ANY. */
-const char *params_token_type_name(enum token_type_filter type);
 
 #endif

@@ -3,8 +3,6 @@
 
 #include <string.h>
 
-#include "db.h"
-
 enum statement {
 	SQL_NEXT_CLIENTS,
 	SQL_DELETE_EXPIRED,
@@ -16,31 +14,33 @@ enum statement {
 
 #define CLIENTS_PER_QUERY 256
 
-static const char *const statement_sql[SQL_STATEMENTS] = {
-	[SQL_NEXT_CLIENTS] =
-	    "SELECT id FROM oauth_clients WHERE id > ? ORDER BY id LIMIT 256",
+static const struct db_statement statements[SQL_STATEMENTS] = {
+	[SQL_NEXT_CLIENTS] = { "purge client list",
+	    "SELECT id FROM oauth_clients WHERE id > ? ORDER BY id LIMIT 256" },
 	/* Both deletes walk a per-client index range (oauth_tokens_expiry,
 	 * oauth_tokens_list), never the whole table. */
-	[SQL_DELETE_EXPIRED] =
+	[SQL_DELETE_EXPIRED] = { "purge",
 	    "DELETE FROM oauth_tokens WHERE oauth_client_id = ?"
-	    " AND revoked_at IS NULL AND expires_at < ? LIMIT ?",
-	[SQL_DELETE_REVOKED] =
+	    " AND revoked_at IS NULL AND expires_at < ? LIMIT ?" },
+	[SQL_DELETE_REVOKED] = { "purge",
 	    "DELETE FROM oauth_tokens WHERE oauth_client_id = ?"
-	    " AND revoked_at < ? LIMIT ?",
+	    " AND revoked_at < ? LIMIT ?" },
 	/* Revoked recently but expired long ago: dead on both counts.  Walks the
 	 * client's revoked rows, which the statement above keeps few. */
-	[SQL_DELETE_REVOKED_EXPIRED] =
+	[SQL_DELETE_REVOKED_EXPIRED] = { "purge",
 	    "DELETE FROM oauth_tokens WHERE oauth_client_id = ?"
-	    " AND revoked_at IS NOT NULL AND expires_at < ? LIMIT ?",
+	    " AND revoked_at IS NOT NULL AND expires_at < ? LIMIT ?" },
 	/* Past expiry hours whose shards sum to zero count nothing any more. */
-	[SQL_DELETE_EMPTY_COUNTS] =
+	[SQL_DELETE_EMPTY_COUNTS] = { "purge of empty counts",
 	    "DELETE c FROM oauth_token_counts c"
 	    "  JOIN (SELECT expiry_hour FROM oauth_token_counts"
 	    "         WHERE oauth_client_id = ? AND expiry_hour < ?"
 	    "         GROUP BY expiry_hour HAVING SUM(live) = 0) AS empty"
 	    "    ON c.expiry_hour = empty.expiry_hour"
-	    " WHERE c.oauth_client_id = ?",
+	    " WHERE c.oauth_client_id = ?" },
 };
+
+const struct db_table purge_statements = { statements, SQL_STATEMENTS };
 
 static void
 pause_ms(unsigned int ms)
@@ -51,36 +51,44 @@ pause_ms(unsigned int ms)
 		nanosleep(&ts, NULL);
 }
 
-/* Repeat one DELETE ... LIMIT batch until it deletes nothing. */
+/* One DELETE of the purge with its values, for db_run(). */
+struct purge_delete {
+	const struct db_statement *s;
+	struct db_params params;
+};
+
+static enum aut_err
+run_delete(struct db *db, void *ctx)
+{
+	struct purge_delete *d = ctx;
+
+	return db_execute(db, d->s, &d->params, NULL);
+}
+
+/* Repeat one DELETE ... LIMIT batch until it deletes less than a batch. */
 static enum aut_err
 delete_batches(struct db *db, int which, uint64_t client_pk,
     const struct purge_options *opt, uint64_t *deleted)
 {
-	MYSQL_BIND p[3];
-	MYSQL_TIME cutoff_t;
-	uint64_t batch = opt->batch, n;
+	struct purge_delete d = { .s = &statements[which] };
+	uint64_t n;
 	enum aut_err err;
 
-	memset(p, 0, sizeof(p));
-	db_bind_u64(&p[0], &client_pk);
-	db_bind_time(&p[1], &cutoff_t, opt->cutoff);
-	db_bind_u64(&p[2], &batch);
+	db_params_init(&d.params);
+	db_param_u64(&d.params, client_pk);
+	db_param_time(&d.params, opt->cutoff, 0);
+	db_param_u64(&d.params, opt->batch);
 	do {
 		/* A batch InnoDB rolled back for a deadlock (with a revocation, an
-		 * issuer) is simply run again, after a pause. */
-		err = AUT_ERR_DB_BUSY;
-		for (int i = 0; i < DB_BUSY_ATTEMPTS && err == AUT_ERR_DB_BUSY; i++) {
-			if (i > 0)
-				db_busy_pause(i);
-			err = db_execute(db, which, p, NULL, "purge");
-		}
+		 * issuer) is run again after a pause. */
+		err = db_run(db, DB_AUTOCOMMIT, d.s->what, run_delete, &d);
 		if (err != AUT_OK)
 			return err;
-		n = db_affected_rows(db, which);
+		n = db_affected_rows(db, d.s);
 		*deleted += n;
-		if (n == batch)
+		if (n == opt->batch)
 			pause_ms(opt->pause_ms);
-	} while (n == batch);
+	} while (n == opt->batch);
 	return AUT_OK;
 }
 
@@ -88,8 +96,7 @@ static enum aut_err
 purge_client(struct db *db, uint64_t client_pk, const struct purge_options *opt,
     struct purge_result *out)
 {
-	MYSQL_BIND p[3];
-	MYSQL_TIME cutoff_t;
+	struct purge_delete d = { .s = &statements[SQL_DELETE_EMPTY_COUNTS] };
 	enum aut_err err;
 
 	err = delete_batches(db, SQL_DELETE_EXPIRED, client_pk, opt, &out->expired);
@@ -99,51 +106,42 @@ purge_client(struct db *db, uint64_t client_pk, const struct purge_options *opt,
 		err = delete_batches(db, SQL_DELETE_REVOKED_EXPIRED, client_pk, opt, &out->revoked);
 	if (err != AUT_OK)
 		return err;
-	memset(p, 0, sizeof(p));
-	db_bind_u64(&p[0], &client_pk);
-	db_bind_time(&p[1], &cutoff_t, opt->cutoff - opt->cutoff % 3600);
-	db_bind_u64(&p[2], &client_pk);
-	err = AUT_ERR_DB_BUSY;
-	for (int i = 0; i < DB_BUSY_ATTEMPTS && err == AUT_ERR_DB_BUSY; i++) {
-		if (i > 0)
-			db_busy_pause(i);
-		err = db_execute(db, SQL_DELETE_EMPTY_COUNTS, p, NULL, "purge of empty counts");
-	}
-	return err;
+	db_params_init(&d.params);
+	db_param_u64(&d.params, client_pk);
+	db_param_time(&d.params, opt->cutoff - opt->cutoff % 3600, 0);
+	db_param_u64(&d.params, client_pk);
+	return db_run(db, DB_AUTOCOMMIT, d.s->what, run_delete, &d);
 }
 
 enum aut_err
-purge_run(const struct config *conf, const struct purge_options *opt,
-    struct purge_result *out)
+purge_run(struct db *db, const struct purge_options *opt, struct purge_result *out)
 {
-	struct db db;
+	const struct db_statement *next = &statements[SQL_NEXT_CLIENTS];
 	uint64_t after = 0, ids[CLIENTS_PER_QUERY], id = 0;
 	enum aut_err err;
 
 	memset(out, 0, sizeof(*out));
-	db_init(&db, conf, statement_sql, SQL_STATEMENTS);
 	for (;;) {
-		MYSQL_BIND p[1], r[1];
+		struct db_params p;
+		struct db_row r;
 		size_t n = 0;
 		bool row = false;
 
-		memset(p, 0, sizeof(p));
-		memset(r, 0, sizeof(r));
-		db_bind_u64(&p[0], &after);
-		db_bind_u64(&r[0], &id);
-		err = db_execute(&db, SQL_NEXT_CLIENTS, p, r, "purge client list");
-		while (err == AUT_OK &&
-		    (err = db_fetch(&db, SQL_NEXT_CLIENTS, &row, "purge client list")) == AUT_OK &&
+		db_params_init(&p);
+		db_param_u64(&p, after);
+		db_row_init(&r);
+		db_col_u64(&r, &id);
+		err = db_execute(db, next, &p, &r);
+		while (err == AUT_OK && (err = db_fetch(db, next, &r, &row)) == AUT_OK &&
 		    row && n < CLIENTS_PER_QUERY)
 			ids[n++] = id;
 		if (err != AUT_OK || n == 0)
 			break;
 		for (size_t i = 0; i < n && err == AUT_OK; i++, out->clients++)
-			err = purge_client(&db, ids[i], opt, out);
+			err = purge_client(db, ids[i], opt, out);
 		if (err != AUT_OK)
 			break;
 		after = ids[n - 1];
 	}
-	db_disconnect(&db);
 	return err;
 }

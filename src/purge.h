@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "config.h"
+#include "db.h"
 #include "error.h"
 
 struct purge_options {
@@ -26,7 +26,10 @@ struct purge_result {
  * (unrevoked, expires_at > now >= cutoff) never matches.  Each batch commits
  * on its own, so the API keeps serving; counts stay exact through the triggers.
  */
-enum aut_err purge_run(const struct config *conf, const struct purge_options *opt,
+enum aut_err purge_run(struct db *db, const struct purge_options *opt,
     struct purge_result *out);
+
+/* The statements of the purge, for db_new(). */
+extern const struct db_table purge_statements;
 
 #endif

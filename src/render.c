@@ -198,7 +198,7 @@ enum aut_err
 render_filters(const struct token_filters *f, char **json)
 {
 	json_object *root = json_object_new_object();
-	const char *type = params_token_type_name(f->token_type);
+	const char *type = token_type_name(f->token_type);
 	size_t len;
 
 	if (root == NULL)

@@ -1,11 +1,10 @@
-/* store.c: the API's queries: who asks, a page of a client's tokens, revocations, audit. */
+/* store.c: the statements both programs run: who asks, a page of tokens, revocation, audit. */
 #include "store.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "db.h"
+#include "log.h"
 
 enum statement {
 	SQL_AUTHORIZE,
@@ -16,7 +15,6 @@ enum statement {
 	SQL_FIND_TOKEN,
 	SQL_REVOKE_ONE,
 	SQL_AUDIT,
-	SQL_AUDIT_AT,
 	SQL_AUDIT_BATCH,
 	SQL_STATEMENTS
 };
@@ -35,11 +33,12 @@ enum statement {
 #define AUDIT_ROWS_4 AUDIT_ROWS_2 ", " AUDIT_ROWS_2
 #define AUDIT_ROWS_8 AUDIT_ROWS_4 ", " AUDIT_ROWS_4
 #define AUDIT_ROWS_16 AUDIT_ROWS_8 ", " AUDIT_ROWS_8
-#define AUDIT_COLUMNS 10
+#define AUDIT_INSERT "INSERT INTO audit_events (occurred_at, tenant_id, actor, action," \
+	" client_id, filters, affected, dry_run, request_id, status) VALUES "
 
-static const char *const statement_sql[SQL_STATEMENTS] = {
+static const struct db_statement statements[SQL_STATEMENTS] = {
 	/* Params: client_id, token hash, now. */
-	[SQL_AUTHORIZE] =
+	[SQL_AUTHORIZE] = { "authorization",
 	    "SELECT u.id IS NOT NULL, COALESCE(u.is_admin, 0),"
 	    "       COALESCE(t.public_id, ''), COALESCE(u.public_id, ''), c.id"
 	    "  FROM oauth_tokens k"
@@ -47,7 +46,7 @@ static const char *const statement_sql[SQL_STATEMENTS] = {
 	    "  LEFT JOIN tenants t ON t.id = u.tenant_id"
 	    "  LEFT JOIN oauth_clients c ON c.client_id = ? AND c.tenant_id = u.tenant_id"
 	    " WHERE k.token_hash = ? AND k.token_type = 'access_token'"
-	    "   AND k.revoked_at IS NULL AND k.expires_at > ?",
+	    "   AND k.revoked_at IS NULL AND k.expires_at > ?" },
 	/*
 	 * Part 0 is one row carrying the exact total (sql/002_token_counts.sql
 	 * explains the arithmetic); part 1 is the page, found by a deferred join:
@@ -55,7 +54,7 @@ static const char *const statement_sql[SQL_STATEMENTS] = {
 	 * Params: client, type, type, hour(now) | client, now, type, type,
 	 * hour(now)+1h | client, now, type, type, limit, offset.
 	 */
-	[SQL_LIST_PAGE] =
+	[SQL_LIST_PAGE] = { "token list",
 	    "SELECT part, public_id, token_type, scope, created_at, expires_at, user_id, total FROM ("
 	    " SELECT 0 AS part, NULL AS public_id, NULL AS token_type, NULL AS scope,"
 	    "        NULL AS created_at, NULL AS expires_at, NULL AS user_id, NULL AS id,"
@@ -71,10 +70,10 @@ static const char *const statement_sql[SQL_STATEMENTS] = {
 	    "          ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?) AS page"
 	    "   JOIN oauth_tokens k ON k.id = page.id"
 	    "   LEFT JOIN users u ON u.id = k.user_id"
-	    ") AS result ORDER BY part, created_at DESC, id DESC",
+	    ") AS result ORDER BY part, created_at DESC, id DESC" },
 	/* One user's tokens are few: counted directly.  Params: user, client,
 	 * now, type, type | user, client, now, type, type, limit, offset. */
-	[SQL_LIST_PAGE_BY_USER] =
+	[SQL_LIST_PAGE_BY_USER] = { "token list",
 	    "SELECT part, public_id, token_type, scope, created_at, expires_at, user_id, total FROM ("
 	    " SELECT 0 AS part, NULL AS public_id, NULL AS token_type, NULL AS scope,"
 	    "        NULL AS created_at, NULL AS expires_at, NULL AS user_id, NULL AS id,"
@@ -87,57 +86,47 @@ static const char *const statement_sql[SQL_STATEMENTS] = {
 	    "          ORDER BY k.created_at DESC, k.id DESC LIMIT ? OFFSET ?) AS page"
 	    "   JOIN oauth_tokens k ON k.id = page.id"
 	    "   LEFT JOIN users u ON u.id = k.user_id"
-	    ") AS result ORDER BY part, created_at DESC, id DESC",
+	    ") AS result ORDER BY part, created_at DESC, id DESC" },
 	/* Params: now (revoked_at), client, now, type, type. */
-	[SQL_REVOKE] =
+	[SQL_REVOKE] = { "revocation",
 	    "UPDATE oauth_tokens SET revoked_at = ?"
-	    " WHERE oauth_client_id = ? AND " ACTIVE,
+	    " WHERE oauth_client_id = ? AND " ACTIVE },
 	/* Params: now (revoked_at), user, client, now, type, type. */
-	[SQL_REVOKE_BY_USER] =
+	[SQL_REVOKE_BY_USER] = { "revocation",
 	    "UPDATE oauth_tokens k JOIN users u ON u.id = k.user_id SET k.revoked_at = ?"
-	    " WHERE u.public_id = ? AND k.oauth_client_id = ? AND k." ACTIVE,
+	    " WHERE u.public_id = ? AND k.oauth_client_id = ? AND k." ACTIVE },
 	/* Params: public id, client.  Locks the row until the transaction ends. */
-	[SQL_FIND_TOKEN] =
+	[SQL_FIND_TOKEN] = { "token lookup",
 	    "SELECT revoked_at IS NULL FROM oauth_tokens"
-	    " WHERE public_id = ? AND oauth_client_id = ? FOR UPDATE",
+	    " WHERE public_id = ? AND oauth_client_id = ? FOR UPDATE" },
 	/* Params: now (revoked_at), public id, client. */
-	[SQL_REVOKE_ONE] =
+	[SQL_REVOKE_ONE] = { "revocation",
 	    "UPDATE oauth_tokens SET revoked_at = ?"
-	    " WHERE public_id = ? AND oauth_client_id = ? AND revoked_at IS NULL",
-	[SQL_AUDIT] =
-	    "INSERT INTO audit_events (occurred_at, tenant_id, actor, action, client_id,"
-	    "  filters, affected, dry_run, request_id, status)"
-	    " VALUES (UTC_TIMESTAMP(6), ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-	/* Queued reads: the time is the request's. */
-	[SQL_AUDIT_AT] =
-	    "INSERT INTO audit_events (occurred_at, tenant_id, actor, action, client_id,"
-	    "  filters, affected, dry_run, request_id, status)"
-	    " VALUES " AUDIT_ROW,
-	[SQL_AUDIT_BATCH] =
-	    "INSERT INTO audit_events (occurred_at, tenant_id, actor, action, client_id,"
-	    "  filters, affected, dry_run, request_id, status)"
-	    " VALUES " AUDIT_ROWS_16,
+	    " WHERE public_id = ? AND oauth_client_id = ? AND revoked_at IS NULL" },
+	/* Revocations write one row, the read-audit queue one or a batch; each
+	 * row carries the time of its request. */
+	[SQL_AUDIT] = { "audit", AUDIT_INSERT AUDIT_ROW },
+	[SQL_AUDIT_BATCH] = { "read audit", AUDIT_INSERT AUDIT_ROWS_16 },
 };
+
+const struct db_table store_statements = { statements, SQL_STATEMENTS };
 
 /* A read audit waiting for its batch: the entry's strings copied. */
 struct queued_audit {
-	MYSQL_TIME at;                      /* when the request was served (UTC) */
+	struct timespec at;                 /* when the request was served */
+	struct audit_entry entry;           /* its numbers; the strings are the fields below */
 	char tenant_id[257];
 	char actor[257];
 	char action[32];
 	char client_id[1024];
 	char filters[512];
-	uint64_t affected;
-	signed char dry_run;
 	char request_id[65];
-	uint64_t status;
-	unsigned long lengths[7];           /* of the seven strings, for the binds */
 };
 
 #define AUDIT_QUEUE_MAX (2 * STORE_AUDIT_BATCH)
 
 struct store {
-	struct db db;                       /* one connection per worker */
+	struct db *db;                      /* one connection per process */
 	struct queued_audit queue[AUDIT_QUEUE_MAX];  /* read audits not yet written */
 	int queued;
 	/* Result buffers of the list statements, reused for every row. */
@@ -146,71 +135,24 @@ struct store {
 	char user_id[257];                  /* VARCHAR(64) utf8mb4 */
 };
 
-/* Parameters of one statement, added in order. */
-struct binds {
-	MYSQL_BIND b[16];
-	MYSQL_TIME times[4];
-	unsigned long lengths[8];
-	int n, ntimes, nlengths;
-};
-
-static MYSQL_BIND *
-next_bind(struct binds *p)
-{
-	MYSQL_BIND *b = &p->b[p->n++];
-
-	memset(b, 0, sizeof(*b));
-	return b;
-}
-
-static void
-add_u64(struct binds *p, uint64_t *v)
-{
-	db_bind_u64(next_bind(p), v);
-}
-
-static void
-add_time(struct binds *p, time_t when)
-{
-	db_bind_time(next_bind(p), &p->times[p->ntimes++], when);
-}
-
-static void
-add_string(struct binds *p, const char *s)
-{
-	unsigned long *len = &p->lengths[p->nlengths++];
-
-	*len = strlen(s);
-	db_bind_string(next_bind(p), s, len);
-}
-
-static void
-add_bytes(struct binds *p, const void *data, unsigned long n)
-{
-	unsigned long *len = &p->lengths[p->nlengths++];
-
-	*len = n;
-	db_bind_blob(next_bind(p), data, len);
-}
-
 /* token_type IN (?, ?): both types, or the wanted one twice. */
 static void
-add_types(struct binds *p, enum token_type_filter type)
+param_types(struct db_params *p, enum token_type_filter type)
 {
-	const char *only = params_token_type_name(type);
+	const char *only = token_type_name(type);
 
-	add_string(p, only ? only : "access_token");
-	add_string(p, only ? only : "refresh_token");
+	db_param_string(p, only ? only : "access_token");
+	db_param_string(p, only ? only : "refresh_token");
 }
 
 enum aut_err
-store_new(const struct config *conf, struct store **out)
+store_new(struct db *db, struct store **out)
 {
 	struct store *st = calloc(1, sizeof(*st));
 
 	if (st == NULL)
 		return AUT_ERR_NOMEM;
-	db_init(&st->db, conf, statement_sql, SQL_STATEMENTS);
+	st->db = db;
 	*out = st;
 	return AUT_OK;
 }
@@ -221,16 +163,8 @@ store_free(struct store *st)
 	if (st == NULL)
 		return;
 	if (store_audit_flush(st) != AUT_OK)
-		fprintf(stderr, "autional: audit: %d read-audit rows lost at exit\n", st->queued);
-	db_disconnect(&st->db);
+		log_error("audit: %d read-audit rows lost at exit", st->queued);
 	free(st);
-	mysql_library_end();
-}
-
-enum aut_err
-store_connect(struct store *st)
-{
-	return db_connect(&st->db);
 }
 
 /* ---- who asks ----------------------------------------------------------- */
@@ -239,39 +173,36 @@ static enum aut_err
 authorize_once(struct store *st, const unsigned char hash[32], const char *client_id,
     time_t now, struct authorization *out)
 {
-	struct binds p = { .n = 0 };
-	MYSQL_BIND r[5];
-	unsigned long tenant_len = 0, user_len = 0;
+	const struct db_statement *s = &statements[SQL_AUTHORIZE];
+	struct db_params p;
+	struct db_row r;
 	signed char has_user = 0, is_admin = 0;
-	db_flag tenant_null = 0, user_null = 0, client_null = 0;
 	struct bearer *who = &out->who;
 	enum aut_err err;
 
 	memset(out, 0, sizeof(*out));
-	memset(r, 0, sizeof(r));
-	add_string(&p, client_id);
-	add_bytes(&p, hash, 32);
-	add_time(&p, now);
-	db_bind_tiny(&r[0], &has_user);
-	db_bind_tiny(&r[1], &is_admin);
-	db_bind_text(&r[2], who->tenant_id, sizeof(who->tenant_id), &tenant_len, &tenant_null);
-	db_bind_text(&r[3], who->user_id, sizeof(who->user_id), &user_len, &user_null);
-	db_bind_u64(&r[4], &out->client_pk);
-	r[4].is_null = &client_null;
+	db_params_init(&p);
+	db_param_string(&p, client_id);
+	db_param_bytes(&p, hash, 32);
+	db_param_time(&p, now, 0);
+	db_row_init(&r);
+	db_col_tiny(&r, &has_user);
+	db_col_tiny(&r, &is_admin);
+	db_col_text(&r, who->tenant_id, sizeof(who->tenant_id));
+	db_col_text(&r, who->user_id, sizeof(who->user_id));
+	db_col_u64(&r, &out->client_pk);
 
-	err = db_execute(&st->db, SQL_AUTHORIZE, p.b, r, "authorization");
+	err = db_execute(st->db, s, &p, &r);
 	if (err == AUT_OK)
-		err = db_fetch_one(&st->db, SQL_AUTHORIZE, &out->token_live, "authorization");
+		err = db_fetch_one(st->db, s, &r, &out->token_live);
 	if (err != AUT_OK || !out->token_live) {
 		memset(out, 0, sizeof(*out));
 		return err;
 	}
-	who->tenant_id[tenant_null ? 0 : tenant_len] = '\0';
-	who->user_id[user_null ? 0 : user_len] = '\0';
 	who->has_user = has_user != 0;
 	who->is_admin = is_admin != 0;
-	out->client_found = !client_null;
-	if (client_null)
+	out->client_found = !db_col_null(&r, 4);
+	if (!out->client_found)
 		out->client_pk = 0;
 	return AUT_OK;
 }
@@ -280,7 +211,7 @@ enum aut_err
 store_authorize(struct store *st, const unsigned char hash[32], const char *client_id,
     time_t now, struct authorization *out)
 {
-	bool reused = st->db.conn != NULL;
+	bool reused = db_connected(st->db);
 	struct timespec t0, t1;
 	enum aut_err err;
 
@@ -301,152 +232,134 @@ store_authorize(struct store *st, const unsigned char hash[32], const char *clie
 
 /* ---- the list ----------------------------------------------------------- */
 
+/* Columns of a list row: part, public_id, token_type, scope, created_at,
+ * expires_at, user_id, total. */
+enum { COL_PART, COL_ID, COL_TYPE, COL_SCOPE, COL_CREATED, COL_EXPIRES, COL_USER, COL_TOTAL };
+
 enum aut_err
 store_list_page(struct store *st, uint64_t client_pk, const struct token_filters *f,
     time_t now, uint64_t offset, unsigned int limit, uint64_t *total,
     store_row_fn each, void *ctx)
 {
-	struct binds p = { .n = 0 };
-	MYSQL_BIND r[8];
-	MYSQL_TIME created, expires;
-	uint64_t limit64 = limit, total_col = 0;
+	bool by_user = f->user_id[0] != '\0', more = false, have_total = false;
+	const struct db_statement *s = &statements[by_user ? SQL_LIST_PAGE_BY_USER : SQL_LIST_PAGE];
 	time_t hour = now - now % 3600;
-	signed char part = 0;
-	unsigned long id_len = 0, type_len = 0, scope_len = 0, user_len = 0;
-	db_flag id_null = 0, type_null = 0, scope_null = 0, user_null = 0, total_null = 0;
+	struct db_params p;
+	struct db_row r;
 	struct token_row row;
-	bool more = false, have_total = false, by_user = f->user_id[0] != '\0';
-	enum statement which = by_user ? SQL_LIST_PAGE_BY_USER : SQL_LIST_PAGE;
+	uint64_t total_col = 0;
+	signed char part = 0;
 	enum aut_err err;
 
+	db_params_init(&p);
 	if (by_user) {
 		for (int i = 0; i < 2; i++) {
-			add_string(&p, f->user_id);
-			add_u64(&p, &client_pk);
-			add_time(&p, now);
-			add_types(&p, f->token_type);
+			db_param_string(&p, f->user_id);
+			db_param_u64(&p, client_pk);
+			db_param_time(&p, now, 0);
+			param_types(&p, f->token_type);
 		}
 	} else {
-		add_u64(&p, &client_pk);
-		add_types(&p, f->token_type);
-		add_time(&p, hour);
-		add_u64(&p, &client_pk);
-		add_time(&p, now);
-		add_types(&p, f->token_type);
-		add_time(&p, hour + 3600);
-		add_u64(&p, &client_pk);
-		add_time(&p, now);
-		add_types(&p, f->token_type);
+		db_param_u64(&p, client_pk);
+		param_types(&p, f->token_type);
+		db_param_time(&p, hour, 0);
+		db_param_u64(&p, client_pk);
+		db_param_time(&p, now, 0);
+		param_types(&p, f->token_type);
+		db_param_time(&p, hour + 3600, 0);
+		db_param_u64(&p, client_pk);
+		db_param_time(&p, now, 0);
+		param_types(&p, f->token_type);
 	}
-	add_u64(&p, &limit64);
-	add_u64(&p, &offset);
+	db_param_u64(&p, limit);
+	db_param_u64(&p, offset);
 
-	memset(r, 0, sizeof(r));
-	db_bind_tiny(&r[0], &part);
-	r[1].buffer_type = MYSQL_TYPE_BLOB;
-	r[1].buffer = row.public_id;
-	r[1].buffer_length = sizeof(row.public_id);
-	r[1].length = &id_len;
-	r[1].is_null = &id_null;
-	db_bind_text(&r[2], st->token_type, sizeof(st->token_type), &type_len, &type_null);
-	db_bind_text(&r[3], st->scope, sizeof(st->scope), &scope_len, &scope_null);
-	db_bind_datetime(&r[4], &created);
-	db_bind_datetime(&r[5], &expires);
-	db_bind_text(&r[6], st->user_id, sizeof(st->user_id), &user_len, &user_null);
-	db_bind_u64(&r[7], &total_col);
-	r[7].is_null = &total_null;
+	db_row_init(&r);
+	db_col_tiny(&r, &part);
+	db_col_bytes(&r, row.public_id, sizeof(row.public_id));
+	db_col_text(&r, st->token_type, sizeof(st->token_type));
+	db_col_text(&r, st->scope, sizeof(st->scope));
+	db_col_time(&r, &row.created_at, NULL);
+	db_col_time(&r, &row.expires_at, NULL);
+	db_col_text(&r, st->user_id, sizeof(st->user_id));
+	db_col_u64(&r, &total_col);
 
 	*total = 0;
-	err = db_execute(&st->db, which, p.b, r, "token list");
-	while (err == AUT_OK &&
-	    (err = db_fetch(&st->db, which, &more, "token list")) == AUT_OK && more) {
+	err = db_execute(st->db, s, &p, &r);
+	while (err == AUT_OK && (err = db_fetch(st->db, s, &r, &more)) == AUT_OK && more) {
 		if (part == 0) {
-			*total = total_null ? 0 : total_col;
+			*total = db_col_null(&r, COL_TOTAL) ? 0 : total_col;
 			have_total = true;
 			continue;
 		}
-		if (!have_total || type_null || id_null || id_len != sizeof(row.public_id)) {
-			fprintf(stderr, "autional: token list: malformed result\n");
-			db_disconnect(&st->db);
+		if (!have_total || db_col_null(&r, COL_TYPE) || db_col_null(&r, COL_ID) ||
+		    db_col_length(&r, COL_ID) != sizeof(row.public_id)) {
+			log_error("token list: malformed result");
+			db_disconnect(st->db);
 			return AUT_ERR_INTERNAL;
 		}
-		st->token_type[type_len] = '\0';
-		st->scope[scope_null ? 0 : scope_len] = '\0';
-		st->user_id[user_null ? 0 : user_len] = '\0';
 		row.token_type = st->token_type;
 		row.scope = st->scope;
-		row.user_id = user_null ? NULL : st->user_id;
-		db_tm_from_mysql(&created, &row.created_at);
-		db_tm_from_mysql(&expires, &row.expires_at);
+		row.user_id = db_col_null(&r, COL_USER) ? NULL : st->user_id;
 		err = each(ctx, &row);
 		if (err != AUT_OK) {
-			mysql_stmt_free_result(st->db.stmt[which]);
+			db_discard(st->db, s);
 			return err;
 		}
 	}
 	return err;
 }
 
-/* ---- audit and revocation ----------------------------------------------- */
+/* ---- audit ---------------------------------------------------------------- */
 
-/* One audit row, now, inside the caller's transaction (revocations). */
-static enum aut_err
-audit_now(struct store *st, const struct audit_entry *a)
+/* The ten values of one audit row, at time `at`. */
+static void
+param_audit(struct db_params *p, const struct timespec *at, const struct audit_entry *a)
 {
-	struct binds p = { .n = 0 };
-	uint64_t affected = a->affected, status = (uint64_t)a->status;
-	signed char dry_run = a->dry_run;
-
-	add_string(&p, a->tenant_id);
-	add_string(&p, a->actor);
-	add_string(&p, a->action);
-	add_string(&p, a->client_id);
-	add_string(&p, a->filters_json);
-	add_u64(&p, &affected);
-	db_bind_tiny(next_bind(&p), &dry_run);
-	add_string(&p, a->request_id);
-	add_u64(&p, &status);
-	return db_execute(&st->db, SQL_AUDIT, p.b, NULL, "audit");
+	db_param_time(p, at->tv_sec, at->tv_nsec / 1000);
+	db_param_string(p, a->tenant_id);
+	db_param_string(p, a->actor);
+	db_param_string(p, a->action);
+	db_param_string(p, a->client_id);
+	db_param_string(p, a->filters_json);
+	db_param_u64(p, a->affected);
+	db_param_tiny(p, a->dry_run ? 1 : 0);
+	db_param_string(p, a->request_id);
+	db_param_u64(p, (uint64_t)a->status);
 }
 
 /* Copy a string into a queue field, cut to fit. */
-static unsigned long
+static void
 copy_field(char *dst, size_t size, const char *src)
 {
 	size_t n = strnlen(src, size - 1);
 
 	memcpy(dst, src, n);
 	dst[n] = '\0';
-	return (unsigned long)n;
-}
-
-static void
-bind_queued(MYSQL_BIND *b, struct queued_audit *q)
-{
-	char *strings[] = { q->tenant_id, q->actor, q->action, q->client_id, q->filters };
-
-	memset(b, 0, AUDIT_COLUMNS * sizeof(*b));
-	b[0].buffer_type = MYSQL_TYPE_DATETIME;
-	b[0].buffer = &q->at;
-	for (int i = 0; i < 5; i++)
-		db_bind_string(&b[1 + i], strings[i], &q->lengths[i]);
-	db_bind_u64(&b[6], &q->affected);
-	db_bind_tiny(&b[7], &q->dry_run);
-	db_bind_string(&b[8], q->request_id, &q->lengths[5]);
-	db_bind_u64(&b[9], &q->status);
 }
 
 /* Write the first n queued rows (n is 1 or STORE_AUDIT_BATCH) and drop them. */
 static enum aut_err
 write_queued(struct store *st, int n)
 {
-	MYSQL_BIND b[STORE_AUDIT_BATCH * AUDIT_COLUMNS];
+	const struct db_statement *s = &statements[n == 1 ? SQL_AUDIT : SQL_AUDIT_BATCH];
+	struct db_params p;
 	enum aut_err err;
 
-	for (int i = 0; i < n; i++)
-		bind_queued(&b[i * AUDIT_COLUMNS], &st->queue[i]);
-	err = db_execute(&st->db, n == 1 ? SQL_AUDIT_AT : SQL_AUDIT_BATCH, b, NULL,
-	    "read audit");
+	db_params_init(&p);
+	for (int i = 0; i < n; i++) {
+		const struct queued_audit *q = &st->queue[i];
+		struct audit_entry a = q->entry;
+
+		a.tenant_id = q->tenant_id;
+		a.actor = q->actor;
+		a.action = q->action;
+		a.client_id = q->client_id;
+		a.filters_json = q->filters;
+		a.request_id = q->request_id;
+		param_audit(&p, &q->at, &a);
+	}
+	err = db_execute(st->db, s, &p, NULL);
 	if (err != AUT_OK)
 		return err;
 	st->queued -= n;
@@ -457,39 +370,25 @@ write_queued(struct store *st, int n)
 enum aut_err
 store_audit_queue(struct store *st, const struct audit_entry *a)
 {
-	struct timespec now;
-	struct tm tm;
 	struct queued_audit *q;
 
 	if (st->queued == AUDIT_QUEUE_MAX) {
 		/* The database refused the last batches: keep the newest rows. */
-		fprintf(stderr, "autional: audit: %d read-audit rows dropped, the database "
-		    "did not take them\n", STORE_AUDIT_BATCH);
+		log_error("audit: %d read-audit rows dropped, the database did not take them",
+		    STORE_AUDIT_BATCH);
 		st->queued -= STORE_AUDIT_BATCH;
 		memmove(st->queue, st->queue + STORE_AUDIT_BATCH,
 		    (size_t)st->queued * sizeof(st->queue[0]));
 	}
 	q = &st->queue[st->queued++];
-	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm);
-	memset(&q->at, 0, sizeof(q->at));
-	q->at.year = (unsigned)tm.tm_year + 1900;
-	q->at.month = (unsigned)tm.tm_mon + 1;
-	q->at.day = (unsigned)tm.tm_mday;
-	q->at.hour = (unsigned)tm.tm_hour;
-	q->at.minute = (unsigned)tm.tm_min;
-	q->at.second = (unsigned)tm.tm_sec;
-	q->at.second_part = (unsigned long)(now.tv_nsec / 1000);
-	q->at.time_type = MYSQL_TIMESTAMP_DATETIME;
-	q->lengths[0] = copy_field(q->tenant_id, sizeof(q->tenant_id), a->tenant_id);
-	q->lengths[1] = copy_field(q->actor, sizeof(q->actor), a->actor);
-	q->lengths[2] = copy_field(q->action, sizeof(q->action), a->action);
-	q->lengths[3] = copy_field(q->client_id, sizeof(q->client_id), a->client_id);
-	q->lengths[4] = copy_field(q->filters, sizeof(q->filters), a->filters_json);
-	q->lengths[5] = copy_field(q->request_id, sizeof(q->request_id), a->request_id);
-	q->affected = a->affected;
-	q->dry_run = a->dry_run;
-	q->status = (uint64_t)a->status;
+	clock_gettime(CLOCK_REALTIME, &q->at);
+	q->entry = *a;
+	copy_field(q->tenant_id, sizeof(q->tenant_id), a->tenant_id);
+	copy_field(q->actor, sizeof(q->actor), a->actor);
+	copy_field(q->action, sizeof(q->action), a->action);
+	copy_field(q->client_id, sizeof(q->client_id), a->client_id);
+	copy_field(q->filters, sizeof(q->filters), a->filters_json);
+	copy_field(q->request_id, sizeof(q->request_id), a->request_id);
 	return st->queued >= STORE_AUDIT_BATCH ? write_queued(st, STORE_AUDIT_BATCH) : AUT_OK;
 }
 
@@ -511,27 +410,17 @@ store_audit_flush(struct store *st)
 	return err;
 }
 
-/* Text statements without values: transaction control only. */
-static enum aut_err
-control(struct store *st, const char *sql)
-{
-	enum aut_err err = db_connect(&st->db);
+/* ---- revocation ------------------------------------------------------------ */
 
-	if (err == AUT_OK && mysql_query(st->db.conn, sql) != 0)
-		err = db_fail(&st->db, NULL, sql);
-	return err;
-}
-
-/* Commit when all went well, else roll back (db_fail has dropped the link). */
-static enum aut_err
-finish(struct store *st, enum aut_err err)
-{
-	if (err == AUT_OK)
-		return control(st, "COMMIT");
-	if (st->db.conn != NULL && mysql_query(st->db.conn, "ROLLBACK") != 0)
-		db_fail(&st->db, NULL, "ROLLBACK");
-	return err;
-}
+/* One revocation on its way through db_run(). */
+struct revoke_job {
+	struct store *st;
+	const struct revocation *r;
+	time_t now;
+	struct audit_entry *audit;
+	bool found;
+	uint64_t revoked;
+};
 
 static enum aut_err
 count_only(void *ctx, const struct token_row *row)
@@ -541,112 +430,95 @@ count_only(void *ctx, const struct token_row *row)
 	return AUT_ERR_INTERNAL;   /* limit 0: never called */
 }
 
+/* One token by public id: lock it, then revoke it unless revoked already. */
 static enum aut_err
-revoke_tokens_once(struct store *st, uint64_t client_pk,
-    const struct token_filters *f, time_t now, struct audit_entry *audit,
-    uint64_t *revoked)
+revoke_one(struct revoke_job *job)
 {
-	struct binds p = { .n = 0 };
-	bool by_user = f->user_id[0] != '\0';
-	enum statement which = by_user ? SQL_REVOKE_BY_USER : SQL_REVOKE;
-	enum aut_err err;
-
-	*revoked = 0;
-	err = control(st, "START TRANSACTION");
-	if (err != AUT_OK)
-		return err;
-	if (audit->dry_run) {
-		err = store_list_page(st, client_pk, f, now, 0, 0, revoked, count_only, NULL);
-	} else {
-		add_time(&p, now);
-		if (by_user)
-			add_string(&p, f->user_id);
-		add_u64(&p, &client_pk);
-		add_time(&p, now);
-		add_types(&p, f->token_type);
-		err = db_execute(&st->db, which, p.b, NULL, "revocation");
-		if (err == AUT_OK)
-			*revoked = db_affected_rows(&st->db, which);
-	}
-	audit->affected = *revoked;
-	if (err == AUT_OK)
-		err = audit_now(st, audit);
-	return finish(st, err);
-}
-
-static enum aut_err
-revoke_token_once(struct store *st, uint64_t client_pk,
-    const unsigned char public_id[16], time_t now, struct audit_entry *audit,
-    bool *found, uint64_t *revoked)
-{
-	struct binds p = { .n = 0 }, q = { .n = 0 };
-	MYSQL_BIND r[1];
+	const struct db_statement *find = &statements[SQL_FIND_TOKEN];
+	const struct db_statement *revoke = &statements[SQL_REVOKE_ONE];
+	const struct revocation *r = job->r;
+	struct db *db = job->st->db;
+	struct db_params p;
+	struct db_row row;
 	signed char unrevoked = 0;
 	enum aut_err err;
 
-	*found = false;
-	*revoked = 0;
-	err = control(st, "START TRANSACTION");
-	if (err != AUT_OK)
+	db_params_init(&p);
+	db_param_bytes(&p, r->token_id, 16);
+	db_param_u64(&p, r->client_pk);
+	db_row_init(&row);
+	db_col_tiny(&row, &unrevoked);
+	err = db_execute(db, find, &p, &row);
+	if (err == AUT_OK)
+		err = db_fetch_one(db, find, &row, &job->found);
+	if (err != AUT_OK || !job->found || r->dry_run) {
+		job->revoked = job->found && unrevoked ? 1 : 0;
 		return err;
-	memset(r, 0, sizeof(r));
-	add_bytes(&p, public_id, 16);
-	add_u64(&p, &client_pk);
-	db_bind_tiny(&r[0], &unrevoked);
-	err = db_execute(&st->db, SQL_FIND_TOKEN, p.b, r, "token lookup");
-	if (err == AUT_OK)
-		err = db_fetch_one(&st->db, SQL_FIND_TOKEN, found, "token lookup");
-	if (err != AUT_OK)
-		return finish(st, err);
-	if (!*found)
-		return control(st, "ROLLBACK");   /* nothing to change, nothing to audit */
-
-	if (audit->dry_run) {
-		*revoked = unrevoked ? 1 : 0;
-	} else {
-		add_time(&q, now);
-		add_bytes(&q, public_id, 16);
-		add_u64(&q, &client_pk);
-		err = db_execute(&st->db, SQL_REVOKE_ONE, q.b, NULL, "revocation");
-		if (err == AUT_OK)
-			*revoked = db_affected_rows(&st->db, SQL_REVOKE_ONE);
 	}
-	audit->affected = *revoked;
+	db_params_init(&p);
+	db_param_time(&p, job->now, 0);
+	db_param_bytes(&p, r->token_id, 16);
+	db_param_u64(&p, r->client_pk);
+	err = db_execute(db, revoke, &p, NULL);
 	if (err == AUT_OK)
-		err = audit_now(st, audit);
-	return finish(st, err);
-}
-
-/*
- * Revocations race other writers (the purge, issuers); InnoDB may pick them as
- * a deadlock victim and roll them back.  Run the whole transaction again.
- */
-enum aut_err
-store_revoke_tokens(struct store *st, uint64_t client_pk,
-    const struct token_filters *f, time_t now, struct audit_entry *audit,
-    uint64_t *revoked)
-{
-	enum aut_err err = AUT_ERR_DB_BUSY;
-
-	for (int i = 0; i < DB_BUSY_ATTEMPTS && err == AUT_ERR_DB_BUSY; i++) {
-		if (i > 0)
-			db_busy_pause(i);
-		err = revoke_tokens_once(st, client_pk, f, now, audit, revoked);
-	}
+		job->revoked = db_affected_rows(db, revoke);
 	return err;
 }
 
-enum aut_err
-store_revoke_token(struct store *st, uint64_t client_pk,
-    const unsigned char public_id[16], time_t now, struct audit_entry *audit,
-    bool *found, uint64_t *revoked)
+/* Every active token of the client that passes the filters. */
+static enum aut_err
+revoke_all(struct revoke_job *job)
 {
-	enum aut_err err = AUT_ERR_DB_BUSY;
+	const struct revocation *r = job->r;
+	bool by_user = r->filters.user_id[0] != '\0';
+	const struct db_statement *s = &statements[by_user ? SQL_REVOKE_BY_USER : SQL_REVOKE];
+	struct db_params p;
+	enum aut_err err;
 
-	for (int i = 0; i < DB_BUSY_ATTEMPTS && err == AUT_ERR_DB_BUSY; i++) {
-		if (i > 0)
-			db_busy_pause(i);
-		err = revoke_token_once(st, client_pk, public_id, now, audit, found, revoked);
-	}
+	if (r->dry_run)
+		return store_list_page(job->st, r->client_pk, &r->filters, job->now, 0, 0,
+		    &job->revoked, count_only, NULL);
+	db_params_init(&p);
+	db_param_time(&p, job->now, 0);
+	if (by_user)
+		db_param_string(&p, r->filters.user_id);
+	db_param_u64(&p, r->client_pk);
+	db_param_time(&p, job->now, 0);
+	param_types(&p, r->filters.token_type);
+	err = db_execute(job->st->db, s, &p, NULL);
+	if (err == AUT_OK)
+		job->revoked = db_affected_rows(job->st->db, s);
+	return err;
+}
+
+static enum aut_err
+revoke_work(struct db *db, void *ctx)
+{
+	struct revoke_job *job = ctx;
+	struct db_params p;
+	struct timespec at;
+	enum aut_err err;
+
+	job->found = true;
+	job->revoked = 0;
+	err = job->r->token_id != NULL ? revoke_one(job) : revoke_all(job);
+	if (err != AUT_OK || !job->found)
+		return err;   /* no such token: nothing changed, nothing to audit */
+	job->audit->affected = job->revoked;
+	clock_gettime(CLOCK_REALTIME, &at);
+	db_params_init(&p);
+	param_audit(&p, &at, job->audit);
+	return db_execute(db, &statements[SQL_AUDIT], &p, NULL);
+}
+
+enum aut_err
+store_revoke(struct store *st, const struct revocation *r, time_t now,
+    struct audit_entry *audit, bool *found, uint64_t *revoked)
+{
+	struct revoke_job job = { .st = st, .r = r, .now = now, .audit = audit };
+	enum aut_err err = db_run(st->db, DB_TRANSACTION, "revocation", revoke_work, &job);
+
+	*found = err == AUT_OK && job.found;
+	*revoked = err == AUT_OK ? job.revoked : 0;
 	return err;
 }

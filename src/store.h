@@ -1,4 +1,4 @@
-/* store.h: the only code that speaks SQL: connection, statements, queries. */
+/* store.h: the statements both programs run: who asks, a page of tokens, revocation, audit. */
 #ifndef AUTIONAL_STORE_H
 #define AUTIONAL_STORE_H
 
@@ -6,12 +6,19 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "config.h"
+#include "db.h"
 #include "error.h"
-#include "params.h"
 #include "token.h"
 
 struct store;
+
+/* The statements of this store, for db_new(). */
+extern const struct db_table store_statements;
+
+/* A store on db (which must outlive it; its tables include store_statements). */
+enum aut_err store_new(struct db *db, struct store **out);
+/* Write what the audit queue holds (a line on stderr when it cannot) and release. */
+void store_free(struct store *st);
 
 /* The user behind a live access token. */
 struct bearer {
@@ -20,14 +27,6 @@ struct bearer {
 	char tenant_id[257];     /* tenants.public_id, for the log */
 	char user_id[257];       /* users.public_id, for the log */
 };
-
-/* Allocate a store for conf (which must outlive it). Connects lazily. */
-enum aut_err store_new(const struct config *conf, struct store **out);
-/* Close the connection and release the client library (one store per process). */
-void store_free(struct store *st);
-
-/* Connect (or reconnect after a failure) and prepare the statements once. */
-enum aut_err store_connect(struct store *st);
 
 /* What one round trip learns about the caller and the client named in the path. */
 struct authorization {
@@ -57,17 +56,17 @@ enum aut_err store_list_page(struct store *st, uint64_t client_pk,
     const struct token_filters *filters, time_t now, uint64_t offset,
     unsigned int limit, uint64_t *total, store_row_fn each, void *ctx);
 
-/* One audit_events row; the store fills in the time. */
+/* One audit_events row; the store sets the time it is written for. */
 struct audit_entry {
 	const char *tenant_id;     /* tenants.public_id */
-	const char *actor;         /* users.public_id */
+	const char *actor;         /* users.public_id, or "cli:<login>" */
 	const char *action;        /* "tokens.list", "tokens.revoke", "token.revoke" */
 	const char *client_id;     /* public client_id */
 	const char *filters_json;  /* JSON object of the filters, "{}" for none */
 	uint64_t affected;         /* listed total, or revoked (set by the store) */
 	bool dry_run;
-	const char *request_id;
-	int status;                /* HTTP status answered */
+	const char *request_id;    /* "" from the command line */
+	int status;                /* HTTP status answered; 0 from the command line */
 };
 
 /*
@@ -83,21 +82,22 @@ enum aut_err store_audit_queue(struct store *st, const struct audit_entry *entry
 bool store_audit_pending(const struct store *st);
 enum aut_err store_audit_flush(struct store *st);
 
-/*
- * Revoke the client's active tokens that pass the filters, and write `audit`
- * with the count, in one transaction: no revocation without its row.
- */
-enum aut_err store_revoke_tokens(struct store *st, uint64_t client_pk,
-    const struct token_filters *filters, time_t now, struct audit_entry *audit,
-    uint64_t *revoked);
+/* What to revoke: one token by public id, or every active token passing filters. */
+struct revocation {
+	uint64_t client_pk;
+	const unsigned char *token_id;   /* 16 bytes; NULL: all that pass filters */
+	struct token_filters filters;    /* without token_id only */
+	bool dry_run;                    /* count, change nothing (still audited) */
+};
 
 /*
- * Revoke one token of the client by public id, with its audit row, in one
- * transaction.  *found is false when the client has no such token (nothing is
- * written); revoking an already revoked token is found with *revoked 0.
+ * The one revocation path, for the API and autionalctl: revoke, and write
+ * `audit` with the count, in one transaction (no revocation without its row),
+ * run again on a deadlock or lock wait timeout.  With token_id, *found is
+ * false when the client has no such token (nothing is written); revoking a
+ * token that is revoked already is found with *revoked 0.
  */
-enum aut_err store_revoke_token(struct store *st, uint64_t client_pk,
-    const unsigned char public_id[16], time_t now, struct audit_entry *audit,
-    bool *found, uint64_t *revoked);
+enum aut_err store_revoke(struct store *st, const struct revocation *r, time_t now,
+    struct audit_entry *audit, bool *found, uint64_t *revoked);
 
 #endif

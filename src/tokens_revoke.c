@@ -44,16 +44,20 @@ answer(struct call *call, uint64_t revoked)
 enum aut_err
 tokens_revoke_all_run(struct call *call)
 {
-	const struct token_filters *f = &call->params.revoke.filters;
+	struct revocation r = {
+		.client_pk = call->authz.client_pk,
+		.filters = call->params.revoke.filters,
+		.dry_run = call->params.revoke.dry_run != 0,
+	};
 	struct audit_entry a;
 	uint64_t revoked = 0;
+	bool found = false;
 	char *filters = NULL;
-	enum aut_err err = render_filters(f, &filters);
+	enum aut_err err = render_filters(&r.filters, &filters);
 
 	if (err == AUT_OK) {
 		audit_entry(call, "tokens.revoke", filters, &a);
-		err = store_revoke_tokens(call->st, call->authz.client_pk, f, call->now,
-		    &a, &revoked);
+		err = store_revoke(call->st, &r, call->now, &a, &found, &revoked);
 	}
 	free(filters);
 	return err == AUT_OK ? answer(call, revoked) : err;
@@ -63,6 +67,11 @@ enum aut_err
 tokens_revoke_one_run(struct call *call)
 {
 	unsigned char id[ROUTE_TOKEN_ID_BYTES];
+	struct revocation r = {
+		.client_pk = call->authz.client_pk,
+		.token_id = id,
+		.dry_run = call->params.revoke.dry_run != 0,
+	};
 	struct audit_entry a;
 	uint64_t revoked = 0;
 	bool found = false;
@@ -75,8 +84,7 @@ tokens_revoke_one_run(struct call *call)
 	err = render_token_ref(id, &ref);
 	if (err == AUT_OK) {
 		audit_entry(call, "token.revoke", ref, &a);
-		err = store_revoke_token(call->st, call->authz.client_pk, id, call->now, &a,
-		    &found, &revoked);
+		err = store_revoke(call->st, &r, call->now, &a, &found, &revoked);
 	}
 	free(ref);
 	if (err == AUT_OK && !found)
