@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/config.h"
+#include "../../src/core/config.h"
 #include "fuzz.h"
 
 /*

@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/config.h"
-#include "../../src/params.h"
-#include "../../src/text.h"
+#include "../../src/core/config.h"
+#include "../../src/api/params.h"
+#include "../../src/core/text.h"
 #include "fuzz.h"
 
 /*

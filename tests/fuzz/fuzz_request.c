@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/logline.h"
-#include "../../src/request.h"
-#include "../../src/route.h"
+#include "../../src/api/logline.h"
+#include "../../src/api/request.h"
+#include "../../src/api/route.h"
 #include "fuzz.h"
 
 /*

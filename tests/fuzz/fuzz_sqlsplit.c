@@ -4,7 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "../../src/sqlsplit.h"
+#include "../../src/cli/sqlsplit.h"
 #include "fuzz.h"
 
 /*

@@ -1,5 +1,5 @@
 /* test_config.c: the configuration file: defaults, every key, format, and errors naming file:line. */
-#include "../../src/config.h"
+#include "../../src/core/config.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,8 +1,8 @@
 /* test_paging.c: pagination arithmetic: total pages, next/previous, offset, past the end. */
-#include "../../src/paging.h"
+#include "../../src/api/paging.h"
 
-#include "../../src/config.h"
-#include "../../src/params.h"
+#include "../../src/core/config.h"
+#include "../../src/api/params.h"
 #include "unit.h"
 
 static void

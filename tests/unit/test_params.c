@@ -1,5 +1,5 @@
 /* test_params.c: page and page_size from the query string: defaults, limits, rejects, messages. */
-#include "../../src/params.h"
+#include "../../src/api/params.h"
 
 #include <stdio.h>
 #include <string.h>

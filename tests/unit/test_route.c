@@ -1,5 +1,5 @@
 /* test_route.c: which paths reach the token list, and how the client_id segment is decoded. */
-#include "../../src/route.h"
+#include "../../src/api/route.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,11 +1,11 @@
 /* test_sqlsplit.c: migration files into statements: delimiters, quotes, comments, lines, errors. */
-#include "../../src/sqlsplit.h"
+#include "../../src/cli/sqlsplit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/text.h"
+#include "../../src/core/text.h"
 #include "unit.h"
 
 #define MAX_STATEMENTS 16

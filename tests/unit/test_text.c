@@ -1,5 +1,5 @@
 /* test_text.c: the shared text module: decimals with bounds, UTF-8, ids, hex, percent-decoding, files. */
-#include "../../src/text.h"
+#include "../../src/core/text.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "text.h"
+#include "../core/text.h"
 
 /* ---- one validator per parameter: value → field, or a message ---------- */
 

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "ctl.h"
-#include "log.h"
+#include "../core/log.h"
 
 /* Every command; a name of two words ("token issue") is typed as two words. */
 static const struct ctl_command *const commands[] = {

@@ -6,7 +6,7 @@
 
 #include <openssl/rand.h>
 
-#include "text.h"
+#include "../core/text.h"
 
 const char *
 request_getenv(char *const *envp, const char *name)

@@ -4,7 +4,7 @@
 
 #include "ctl.h"
 #include "purge.h"
-#include "text.h"
+#include "../core/text.h"
 
 struct purge_args {
 	struct purge_options opt;

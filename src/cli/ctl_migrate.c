@@ -9,7 +9,7 @@
 #include "ctl.h"
 #include "ctl_store.h"
 #include "sqlsplit.h"
-#include "text.h"
+#include "../core/text.h"
 
 #ifndef PKGDATADIR
 #error "PKGDATADIR must name the package data directory (Makefile.am sets it)"

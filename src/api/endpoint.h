@@ -4,12 +4,12 @@
 
 #include <time.h>
 
-#include "config.h"
+#include "../core/config.h"
 #include "params.h"
 #include "request.h"
 #include "response.h"
 #include "route.h"
-#include "store.h"
+#include "../core/store.h"
 
 /* One request on its way through an endpoint. */
 struct call {

@@ -7,10 +7,10 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "error.h"
+#include "../core/error.h"
 #include "paging.h"
 #include "params.h"
-#include "token.h"
+#include "../core/token.h"
 
 /* A token list being built: items are added one by one as the store reads them. */
 struct render_list;

@@ -13,10 +13,10 @@
 
 #include <sys/types.h>
 
-#include "log.h"
+#include "../core/log.h"
 #include "purge.h"
-#include "text.h"
-#include "tokenid.h"
+#include "../core/text.h"
+#include "../core/tokenid.h"
 
 void
 ctl_print_help(const struct ctl_command *cmd, FILE *out)

@@ -4,8 +4,8 @@
 
 #include <stddef.h>
 
-#include "error.h"
-#include "token.h"
+#include "../core/error.h"
+#include "../core/token.h"
 
 #define PARAMS_PAGE_DEFAULT 1
 #define PARAMS_PAGE_SIZE_DEFAULT 20

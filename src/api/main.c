@@ -1,5 +1,5 @@
 /* main.c: the FastCGI accept loop: start-up, signals, one request at a time. */
-#include "config.h"
+#include "../core/config.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -12,13 +12,13 @@
 
 #include <fcgiapp.h>
 
-#include "db.h"
+#include "../core/db.h"
 #include "handler.h"
-#include "log.h"
+#include "../core/log.h"
 #include "logline.h"
 #include "request.h"
 #include "response.h"
-#include "store.h"
+#include "../core/store.h"
 
 extern char **environ;
 

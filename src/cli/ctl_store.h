@@ -7,8 +7,8 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "db.h"
-#include "error.h"
+#include "../core/db.h"
+#include "../core/error.h"
 
 struct ctl_store;
 

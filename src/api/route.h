@@ -4,8 +4,8 @@
 
 #include <stddef.h>
 
-#include "error.h"
-#include "tokenid.h"
+#include "../core/error.h"
+#include "../core/tokenid.h"
 
 /* Longest client_id we accept, in bytes (the column holds 255 characters). */
 #define ROUTE_CLIENT_ID_MAX 1020

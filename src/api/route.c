@@ -3,8 +3,8 @@
 
 #include <string.h>
 
-#include "text.h"
-#include "tokenid.h"
+#include "../core/text.h"
+#include "../core/tokenid.h"
 
 #define PREFIX "/admin/oauth/clients/"
 #define SUFFIX "/tokens"

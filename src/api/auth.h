@@ -4,8 +4,8 @@
 
 #include <time.h>
 
-#include "error.h"
-#include "store.h"
+#include "../core/error.h"
+#include "../core/store.h"
 
 /* Longest Authorization header we read; longer is an invalid credential. */
 #define AUTH_HEADER_MAX 4096

@@ -10,11 +10,11 @@
 
 #include <json.h>
 
-#include "config.h"
+#include "../core/config.h"
 #include "ctl_store.h"
-#include "db.h"
-#include "error.h"
-#include "store.h"
+#include "../core/db.h"
+#include "../core/error.h"
+#include "../core/store.h"
 
 /* Exit statuses. */
 #define CTL_EXIT_OK 0
@@ -24,7 +24,7 @@
 /* Longest id the CLI accepts (tenant, user, client): 1..64 of [A-Za-z0-9_.-]. */
 #define CTL_ID_MAX 64
 /* "tok_" + 32 lowercase hex digits, and its NUL. */
-#include "tokenid.h"
+#include "../core/tokenid.h"
 
 #define CTL_TOKEN_ID_LEN TOKEN_ID_TEXT_LEN
 /* "cli:" + login, as audit_events.actor holds it. */

@@ -5,8 +5,8 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "db.h"
-#include "error.h"
+#include "../core/db.h"
+#include "../core/error.h"
 
 struct purge_options {
 	time_t cutoff;             /* delete tokens expired or revoked before this */

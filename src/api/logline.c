@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "timefmt.h"
+#include "../core/timefmt.h"
 
 #define PATH_LOG_MAX 512
 

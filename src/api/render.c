@@ -6,8 +6,8 @@
 
 #include <json.h>
 
-#include "timefmt.h"
-#include "tokenid.h"
+#include "../core/timefmt.h"
+#include "../core/tokenid.h"
 
 struct render_list {
 	json_object *items;     /* array of token objects */

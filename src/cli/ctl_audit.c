@@ -4,8 +4,8 @@
 
 #include "ctl.h"
 #include "ctl_store.h"
-#include "text.h"
-#include "timefmt.h"
+#include "../core/text.h"
+#include "../core/timefmt.h"
 
 /* "2026-04-15T10:30:00.123456Z" and its NUL. */
 #define OCCURRED_LEN (TIMEFMT_RFC3339_LEN + 7)

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
+#include "../core/log.h"
 
 enum statement {
 	SQL_TENANT_INSERT,

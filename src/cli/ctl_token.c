@@ -10,7 +10,7 @@
 
 #include "ctl.h"
 #include "ctl_store.h"
-#include "timefmt.h"
+#include "../core/timefmt.h"
 
 /* 32 random bytes in base64url without padding: 43 characters. */
 #define TOKEN_BYTES 32

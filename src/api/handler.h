@@ -4,10 +4,10 @@
 
 #include <time.h>
 
-#include "config.h"
+#include "../core/config.h"
 #include "request.h"
 #include "response.h"
-#include "store.h"
+#include "../core/store.h"
 
 /*
  * Serve req: route, method, authentication (401), administrator (403),
