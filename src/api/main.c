@@ -61,11 +61,11 @@ adopt_systemd_socket(void)
 	if (pid == NULL || fds == NULL || atol(pid) != (long)getpid())
 		return 0;
 	if (strcmp(fds, "1") != 0) {
-		fprintf(stderr, "autional-admin: expected exactly one socket from systemd, got LISTEN_FDS=%s\n", fds);
+		log_error("expected exactly one socket from systemd, got LISTEN_FDS=%s", fds);
 		return -1;
 	}
 	if (dup2(3, 0) < 0) {
-		fprintf(stderr, "autional-admin: cannot move socket to fd 0: %s\n", strerror(errno));
+		log_error("cannot move socket to fd 0: %s", strerror(errno));
 		return -1;
 	}
 	close(3);
@@ -86,7 +86,7 @@ flush_audit_when_idle(struct store *st)
 
 	if (store_audit_pending(st) && poll(&listener, 1, 0) == 0 &&
 	    store_audit_flush(st) != AUT_OK)
-		fprintf(stderr, "autional-admin: audit: queued read audits not written yet\n");
+		log_error("audit: queued read audits not written yet");
 }
 
 static double
@@ -116,7 +116,7 @@ serve(char *const *envp, const struct config *conf, struct store *st,
 	memset(&req, 0, sizeof(req));
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	if (request_from_env(&req, envp) != 0) {
-		fprintf(stderr, "autional-admin: out of memory reading the request\n");
+		log_error("out of memory reading the request");
 		memset(&resp, 0, sizeof(resp));
 		resp.status = 500;
 		memset(&who, 0, sizeof(who));
@@ -172,18 +172,18 @@ main(void)
 		path = SYSCONFDIR "/autional/autional.conf";
 	config_defaults(&conf);
 	if (config_load(&conf, path, err, sizeof(err)) != 0) {
-		fprintf(stderr, "autional-admin: configuration error: %s\n", err);
+		log_error("configuration error: %s", err);
 		return 1;
 	}
 	if (install_signals() != 0 || adopt_systemd_socket() != 0)
 		return 1;
 	if (db_new(&conf, &store_statements, 1, &db) != AUT_OK ||
 	    store_new(db, &st) != AUT_OK) {
-		fprintf(stderr, "autional-admin: out of memory\n");
+		log_error("out of memory");
 		return 1;
 	}
 	if (FCGX_Init() != 0) {
-		fprintf(stderr, "autional-admin: FCGX_Init failed\n");
+		log_error("FCGX_Init failed");
 		return 1;
 	}
 
@@ -197,7 +197,7 @@ main(void)
 	}
 
 	if (FCGX_InitRequest(&fcgi, 0, 0) != 0) {
-		fprintf(stderr, "autional-admin: FCGX_InitRequest failed\n");
+		log_error("FCGX_InitRequest failed");
 		return 1;
 	}
 	/*

@@ -11,6 +11,4 @@ paging_compute(unsigned long page, unsigned int page_size, uint64_t total,
 	out->total_pages = total / page_size + (total % page_size != 0);
 	out->has_prev = page > 1;
 	out->has_next = page < out->total_pages;
-	out->offset = (uint64_t)(page - 1) * page_size;
-	out->past_end = out->offset >= total;
 }

@@ -12,8 +12,6 @@ struct paging {
 	uint64_t total_pages;      /* ceil(total / page_size); 0 when total is 0 */
 	bool has_next;
 	bool has_prev;
-	uint64_t offset;           /* index of the page's first item */
-	bool past_end;             /* the page holds no items */
 };
 
 void paging_compute(unsigned long page, unsigned int page_size, uint64_t total,

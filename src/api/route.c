@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "../core/text.h"
-#include "../core/tokenid.h"
 
 #define PREFIX "/admin/oauth/clients/"
 #define SUFFIX "/tokens"
@@ -57,11 +56,4 @@ route_decode_client_id(const char *raw, size_t rawlen, char *out, size_t outlen)
 		if ((unsigned char)out[i] < 0x20 || out[i] == 0x7F)
 			return AUT_ERR_NO_CLIENT;   /* NUL and other control bytes */
 	return text_utf8_valid(out, (size_t)n) ? AUT_OK : AUT_ERR_NO_CLIENT;
-}
-
-int
-route_decode_token_id(const char *raw, size_t rawlen,
-    unsigned char out[ROUTE_TOKEN_ID_BYTES])
-{
-	return token_id_parse(raw, rawlen, out);
 }

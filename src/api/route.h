@@ -5,13 +5,9 @@
 #include <stddef.h>
 
 #include "../core/error.h"
-#include "../core/tokenid.h"
 
 /* Longest client_id we accept, in bytes (the column holds 255 characters). */
 #define ROUTE_CLIENT_ID_MAX 1020
-
-/* A token's public id: "tok_" and 32 lowercase hex digits (16 random bytes). */
-#define ROUTE_TOKEN_ID_BYTES TOKEN_ID_BYTES
 
 enum route_kind {
 	ROUTE_CLIENT_TOKENS,  /* /admin/oauth/clients/{client_id}/tokens */
@@ -28,14 +24,6 @@ struct route {
 
 /* The methods a route answers, for 405's Allow header. */
 const char *route_allowed_methods(enum route_kind kind);
-
-/*
- * Decode a token id segment ("tok_" + 32 hex digits, either case) into its 16
- * bytes; returns 0.  Any other form names no token: -1 (the caller answers
- * 404).
- */
-int route_decode_token_id(const char *raw, size_t rawlen,
-    unsigned char out[ROUTE_TOKEN_ID_BYTES]);
 
 /* Match a raw path. AUT_ERR_NO_ROUTE when it is none of ours. */
 enum aut_err route_match(const char *path, struct route *out);

@@ -3,6 +3,7 @@
 
 #include "endpoint.h"
 #include "render.h"
+#include "../core/tokenid.h"
 
 enum aut_err
 tokens_revoke_parse(struct call *call)
@@ -66,7 +67,7 @@ tokens_revoke_all_run(struct call *call)
 enum aut_err
 tokens_revoke_one_run(struct call *call)
 {
-	unsigned char id[ROUTE_TOKEN_ID_BYTES];
+	unsigned char id[TOKEN_ID_BYTES];
 	struct revocation r = {
 		.client_pk = call->authz.client_pk,
 		.token_id = id,
@@ -78,8 +79,7 @@ tokens_revoke_one_run(struct call *call)
 	char *ref = NULL;
 	enum aut_err err;
 
-	if (route_decode_token_id(call->route.token_id_raw, call->route.token_id_raw_len,
-	    id) != 0)
+	if (token_id_parse(call->route.token_id_raw, call->route.token_id_raw_len, id) != 0)
 		return AUT_ERR_NO_TOKEN;
 	err = render_token_ref(id, &ref);
 	if (err == AUT_OK) {

@@ -36,11 +36,13 @@ static void vmessage(const struct ctl *ctl, const char *fmt, va_list ap)
 static void
 vmessage(const struct ctl *ctl, const char *fmt, va_list ap)
 {
-	fputs("autionalctl: ", stderr);
+	char message[2048];
+
+	vsnprintf(message, sizeof(message), fmt, ap);
 	if (ctl != NULL && ctl->cmd != NULL)
-		fprintf(stderr, "%s: ", ctl->cmd->name);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+		log_error("%s: %s", ctl->cmd->name, message);
+	else
+		log_error("%s", message);
 }
 
 int
@@ -177,7 +179,7 @@ ctl_print_json(json_object *value)
 	    puts(s) >= 0 && fflush(stdout) == 0)
 		rc = CTL_EXIT_OK;
 	else
-		fputs("autionalctl: cannot print the result\n", stderr);
+		log_error("cannot print the result");
 	json_object_put(value);
 	return rc;
 }
@@ -258,18 +260,6 @@ ctl_parse_duration(const char *s, long min)
 	    (long)n * unit < min)
 		return -1;
 	return (long)n * unit;
-}
-
-int
-ctl_parse_token_id(const char *s, unsigned char id[16])
-{
-	return token_id_parse(s, strlen(s), id);
-}
-
-void
-ctl_format_token_id(const unsigned char id[16], char out[CTL_TOKEN_ID_LEN])
-{
-	token_id_format(id, out);
 }
 
 int

@@ -126,10 +126,6 @@ bool ctl_valid_action(const char *s);
 /* "90", "30s", "15m", "12h", "7d" → seconds in [min, 3650 days]; -1 otherwise. */
 long ctl_parse_duration(const char *s, long min);
 
-/* "tok_" + 32 hex digits (either case) → 16 bytes; 0, or -1 when malformed. */
-int ctl_parse_token_id(const char *s, unsigned char id[16]);
-void ctl_format_token_id(const unsigned char id[16], char out[CTL_TOKEN_ID_LEN]);
-
 /* "YYYY-MM-DDTHH:MM:SSZ" or "YYYY-MM-DD" (UTC) → time_t; 0, or -1 when malformed. */
 int ctl_parse_utc(const char *s, time_t *out);
 

@@ -10,7 +10,9 @@
 
 #include "ctl.h"
 #include "ctl_store.h"
+#include "../core/log.h"
 #include "../core/timefmt.h"
+#include "../core/tokenid.h"
 
 /* 32 random bytes in base64url without padding: 43 characters. */
 #define TOKEN_BYTES 32
@@ -151,8 +153,7 @@ print_issued(const struct ctl *ctl, const char *text, const struct token_args *a
 	if (fflush(stdout) != 0)
 		return ctl_fail(ctl, "cannot print the result");
 	if (isatty(STDOUT_FILENO))
-		fputs("autionalctl: the token text is shown only this once; only its SHA-256 is stored\n",
-		    stderr);
+		log_error("the token text is shown only this once; only its SHA-256 is stored");
 	return CTL_EXIT_OK;
 }
 
@@ -170,7 +171,7 @@ run_token_issue(struct ctl *ctl, int argc, char **argv)
 	struct token_args a = { 0 };
 	struct ctl_new_token t;
 	struct ctl_client client;
-	char text[TOKEN_TEXT_LEN] = "", token_id[CTL_TOKEN_ID_LEN];
+	char text[TOKEN_TEXT_LEN] = "", token_id[TOKEN_ID_TEXT_LEN];
 	long lifetime;
 	enum aut_err err;
 	int rc;
@@ -209,7 +210,7 @@ run_token_issue(struct ctl *ctl, int argc, char **argv)
 		rc = ctl_fail_err(ctl, err);
 		goto out;
 	}
-	ctl_format_token_id(t.public_id, token_id);
+	token_id_format(t.public_id, token_id);
 	rc = print_issued(ctl, text, &a, &t, token_id);
 out:
 	OPENSSL_cleanse(text, sizeof(text));
@@ -268,7 +269,7 @@ run_token_revoke(struct ctl *ctl, int argc, char **argv)
 	struct audit_entry audit;
 	struct ctl_client client;
 	unsigned char token_id[16];
-	char actor[CTL_ACTOR_MAX + 1], canonical[CTL_TOKEN_ID_LEN], *filters = NULL;
+	char actor[CTL_ACTOR_MAX + 1], canonical[TOKEN_ID_TEXT_LEN], *filters = NULL;
 	uint64_t user_pk = 0;
 	uint64_t revoked = 0;
 	json_object *fj;
@@ -284,9 +285,9 @@ run_token_revoke(struct ctl *ctl, int argc, char **argv)
 	if (a.id != NULL && (a.user != NULL || a.type != NULL))
 		return ctl_usage(ctl, "--user and --type narrow --all; they do not go with --id");
 	if (a.id != NULL) {
-		if (ctl_parse_token_id(a.id, token_id) != 0)
+		if (token_id_parse(a.id, strlen(a.id), token_id) != 0)
 			return ctl_usage(ctl, "bad --id '%s': tok_ and 32 hex digits", a.id);
-		ctl_format_token_id(token_id, canonical);   /* lower case, as listed */
+		token_id_format(token_id, canonical);   /* lower case, as listed */
 		a.id = canonical;
 	}
 	if ((rc = ctl_open(ctl)) != 0)

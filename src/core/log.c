@@ -21,7 +21,7 @@ log_program(void)
 void
 log_error(const char *fmt, ...)
 {
-	char line[1024];
+	char line[4096];
 	va_list ap;
 
 	/* One write per line, so lines of concurrent workers do not interleave. */
