@@ -178,9 +178,14 @@ tenant_pk(struct ctl_store *st, const char *tenant_id, bool *found, uint64_t *pk
 	return lookup_id(st, SQL_TENANT_PK, &p, found, pk);
 }
 
-enum aut_err
-ctl_store_user_create(struct ctl_store *st, const char *tenant_id, const char *user_id,
-    bool is_admin, enum ctl_created *out)
+/*
+ * A row that belongs to a tenant: users (public id, tenant, is_admin) when
+ * name is NULL, else oauth_clients (client_id, tenant, name).
+ * CTL_NO_TENANT when the tenant named does not exist.
+ */
+static enum aut_err
+create_in_tenant(struct ctl_store *st, int which, const char *tenant_id, const char *id,
+    const char *name, bool is_admin, enum ctl_created *out)
 {
 	struct db_params p;
 	uint64_t tenant = 0;
@@ -191,29 +196,27 @@ ctl_store_user_create(struct ctl_store *st, const char *tenant_id, const char *u
 	if (err != AUT_OK || !found)
 		return err;
 	db_params_init(&p);
-	db_param_string(&p, user_id);
+	db_param_string(&p, id);
 	db_param_u64(&p, tenant);
-	db_param_tiny(&p, is_admin ? 1 : 0);
-	return insert_outcome(st, SQL_USER_INSERT, &p, out);
+	if (name != NULL)
+		db_param_string(&p, name);
+	else
+		db_param_tiny(&p, is_admin ? 1 : 0);
+	return insert_outcome(st, which, &p, out);
+}
+
+enum aut_err
+ctl_store_user_create(struct ctl_store *st, const char *tenant_id, const char *user_id,
+    bool is_admin, enum ctl_created *out)
+{
+	return create_in_tenant(st, SQL_USER_INSERT, tenant_id, user_id, NULL, is_admin, out);
 }
 
 enum aut_err
 ctl_store_client_create(struct ctl_store *st, const char *tenant_id,
     const char *client_id, const char *name, enum ctl_created *out)
 {
-	struct db_params p;
-	uint64_t tenant = 0;
-	bool found = false;
-	enum aut_err err = tenant_pk(st, tenant_id, &found, &tenant);
-
-	*out = CTL_NO_TENANT;
-	if (err != AUT_OK || !found)
-		return err;
-	db_params_init(&p);
-	db_param_string(&p, client_id);
-	db_param_u64(&p, tenant);
-	db_param_string(&p, name);
-	return insert_outcome(st, SQL_CLIENT_INSERT, &p, out);
+	return create_in_tenant(st, SQL_CLIENT_INSERT, tenant_id, client_id, name, false, out);
 }
 
 /* ---- tokens --------------------------------------------------------------- */
