@@ -1,5 +1,5 @@
 /* test_cursor.c: page cursors: round trips, and refusal of every altered, foreign or malformed cursor. */
-#include "../../src/cursor.h"
+#include "../../src/core/cursor.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -7,7 +7,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#define VERSION 'A'
+#define CURSOR_VERSION 'A'
 #define POSITION_BYTES 17            /* version, created_at, id */
 #define MAC_BYTES 16                 /* HMAC-SHA-256 cut to 128 bits */
 #define CURSOR_BYTES (POSITION_BYTES + MAC_BYTES)
@@ -62,7 +62,7 @@ cursor_encode(const unsigned char key[CURSOR_KEY_BYTES], const struct cursor_sco
 	unsigned char raw[CURSOR_BYTES];
 	char b64[CURSOR_TEXT_MAX + 4];
 
-	raw[0] = VERSION;
+	raw[0] = CURSOR_VERSION;
 	put_u64(raw + 1, (uint64_t)pos->created_at);
 	put_u64(raw + 9, pos->id);
 	mac(key, scope, raw, raw + POSITION_BYTES);
@@ -93,7 +93,7 @@ cursor_decode(const unsigned char key[CURSOR_KEY_BYTES], const struct cursor_sco
 			return -1;
 	}
 	b64[len] = '\0';
-	if (EVP_DecodeBlock(raw, b64, (int)len) != CURSOR_BYTES || raw[0] != VERSION)
+	if (EVP_DecodeBlock(raw, b64, (int)len) != CURSOR_BYTES || raw[0] != CURSOR_VERSION)
 		return -1;
 	mac(key, scope, raw, want);
 	if (CRYPTO_memcmp(want, raw + POSITION_BYTES, MAC_BYTES) != 0)
