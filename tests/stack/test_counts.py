@@ -1412,12 +1412,13 @@ def schema_lines(db):
     return out
 
 
-def apply_migrations(db, upto=None, only=None):
+def apply_migrations(db, upto=None, since=None):
+    """sql/NNN_*.sql in order, those with upto >= NNN >= since."""
     for f in sorted(os.listdir(os.path.join(SRCDIR, "sql"))):
         if not (f[0].isdigit() and f.endswith(".sql")):
             continue
         v = int(f.split("_")[0])
-        if (upto is not None and v > upto) or (only is not None and v != only):
+        if (upto is not None and v > upto) or (since is not None and v < since):
             continue
         with open(os.path.join(SRCDIR, "sql", f)) as fh:
             sql(fh.read(), db=db)
@@ -1453,7 +1454,7 @@ def t_migrate_existing():
             s.append(ins("m-%d" % i, c, ("access_token", "refresh_token")[i % 3 == 0],
                          None, ex, rv))
         sql("\n".join(s), db=MIG_OLD)
-        apply_migrations(MIG_OLD, only=4)
+        apply_migrations(MIG_OLD, since=4)    # 004 and whatever came after it
         mine, fresh = schema_lines(MIG_OLD), schema_lines(MIG_NEW)
         diff = [l for l in mine if l not in fresh] + [l for l in fresh if l not in mine]
         expect(not diff, "migrated schema differs from a fresh one: %s" % diff[:3])
@@ -1483,7 +1484,7 @@ def t_migrate_existing():
                        " GROUP BY c, ty HAVING SUM(n) <> 0", db=MIG_OLD)
             expect(not bad and not mism, "%s: %s %s" % (what, bad[:4], mism))
         exact("after migrating")
-        apply_migrations(MIG_OLD, only=4)
+        apply_migrations(MIG_OLD, since=4, upto=4)
         expect(schema_lines(MIG_OLD) == mine, "running 004 again changed the schema")
         exact("after running 004 again")
     finally:
