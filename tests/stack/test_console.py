@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-# frontends: lighttpd lighttpd_spawn apache nginx_spawnfcgi
+# frontends: lighttpd lighttpd_spawn lighttpd_sockact apache nginx_spawnfcgi nginx_systemd
 """test_console.py: the admin console (issue 13, part 2) in a real browser.
 
 Debian's chromium, driven headless by chromium-driver through python3-selenium
