@@ -91,8 +91,6 @@
       throw new ApiError(response.status, message, requestId);
     }
     if (!body) throw new ApiError(response.status, 'The API answered without JSON.', requestId);
-    body.requestId = requestId;
-    body.linkNext = response.headers.get('Link') || '';
     return body;
   }
 
@@ -225,7 +223,8 @@
     } else {
       where = 'page ' + (pg.page || state.page) + ' of ' + (pg.total_pages || 0);
     }
-    $('summary').textContent = plural(total, 'active token', 'active tokens') + filterText() +
+    const count = typeof total === 'number' ? plural(total, 'active token', 'active tokens') : 'Active tokens';
+    $('summary').textContent = count + filterText() +
       ' · ' + where + ' · ' + plural(items.length, 'shown', 'shown');
 
     const body = $('tokens-body');
@@ -400,6 +399,7 @@
     const ok = $('confirm-ok');
     ok.textContent = okLabel || '';
     ok.hidden = !okLabel;
+    $('confirm-cancel').textContent = okLabel ? 'Cancel' : 'Close';
     dialogAction = action;
     dialogReturnFocus = returnFocus;
     $('confirm-dialog').showModal();
