@@ -14,8 +14,9 @@ run under the Content-Security-Policy, that HTML in a client id or scope is show
 as text, that the bearer token never reaches a URL, a cookie or the web server's
 logs, keyboard-only use, labels, and a 360 px wide screen.
 
-Environment (tests/run): BASE_URL, DB_SOCKET, DB_NAME, DB_USER, APP_LOG (the
-program's log; the front end's other logs sit next to it), WORK, SRCDIR.
+Environment (tests/run, read by stacklib.py): BASE_URL, DB_SOCKET, DB_NAME,
+DB_USER, APP_LOG (the program's log; the front end's other logs sit next to
+it), WORK, SRCDIR.
 CONSOLE_SCREENSHOT=FILE also copies the screenshot (WORK/console.png) there:
   CONSOLE_SCREENSHOT=$PWD/docs/console.png SUITES=test_console.py FRONTENDS=lighttpd tests/run
 
@@ -27,28 +28,20 @@ run through; every shipped configuration serves the console.  Prints
 import glob
 import hashlib
 import html.parser
-import http.client
 import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 import urllib.parse
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-from tap import Fail, expect, note, summary, test  # noqa: E402
+sys.dont_write_bytecode = True
+from stacklib import (APP_LOG, BASE_URL, SRCDIR, RID_RE, WORK, Fail, expect,  # noqa: E402
+                      log_lines_with, note, q, request, require, sql, summary, test)
 
-BASE_URL = os.environ.get("BASE_URL", "")
-DB_SOCKET = os.environ.get("DB_SOCKET", "")
-DB_NAME = os.environ.get("DB_NAME", "")
-DB_USER = os.environ.get("DB_USER", "root")
-APP_LOG = os.environ.get("APP_LOG", "")
-SRCDIR = os.environ.get("SRCDIR", "") or os.path.dirname(os.path.dirname(HERE))
-WORK = os.environ.get("WORK", "") or tempfile.mkdtemp(prefix="test_console.")
+WORK = WORK or tempfile.mkdtemp(prefix="test_console.")
 SCREENSHOT_COPY = os.environ.get("CONSOLE_SCREENSHOT", "")
 
 CONSOLE = "/admin/console/"
@@ -60,7 +53,6 @@ OTHER_TENANT = "globex-web"               # ten_globex's: 404 for Acme's admin
 HTML_CLIENT = '<img src=x onerror="window.__xss=1"><b>bold<b>&amp;'
 HTML_SCOPE = '<script>window.__xss=2</script><i onmouseover="window.__xss=3">openid</i>'
 SECRETS = [ADMIN, BAD_TOKEN]
-RID_RE = re.compile(r"^[A-Za-z0-9._@:-]{1,64}$")
 WAIT = 20
 
 CHROMIUM = "/usr/bin/chromium"
@@ -74,21 +66,6 @@ INJECTED_LOG = []   # [first, end) of the browser's messages that the deliberate
 
 
 # ---------------------------------------------------------------- database and API
-
-def sql(query, stdin=None):
-    args = ["mariadb", "--no-defaults", "--protocol=socket", "-S", DB_SOCKET, "-u", DB_USER,
-            "--default-character-set=utf8mb4", "-N", "-B", "-r", DB_NAME]
-    if stdin is None:
-        args += ["-e", query]
-    p = subprocess.run(args, input=stdin, capture_output=True, timeout=120)
-    if p.returncode != 0:
-        raise Fail("mariadb failed (%d): %s" % (p.returncode, p.stderr.decode("utf-8", "replace").strip()))
-    return [line for line in p.stdout.decode("utf-8").split("\n") if line != ""]
-
-
-def q(s):
-    return "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
 
 def token_states():
     """{token id: revoked_at or None} of every token of the demo tenants."""
@@ -122,14 +99,9 @@ def audit_max():
 
 def http_get(method, path, token=None):
     """(status, {lower-case header: value}, body bytes) of one request to BASE_URL."""
-    u = urllib.parse.urlsplit(BASE_URL)
-    conn = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=60)
-    headers = {"Authorization": "Bearer " + token} if token else {}
-    conn.request(method, path, headers=headers)
-    r = conn.getresponse()
-    body = r.read()
-    conn.close()
-    return r.status, {k.lower(): v for k, v in r.getheaders()}, body
+    r = request(method, path, auth=token)
+    expect(r.parse_error is None, r.describe())
+    return r.status, {n.lower(): v for n, v in r.headers}, r.body
 
 
 def api_list(client, token=ADMIN, **params):
@@ -636,18 +608,9 @@ def t_revoke_all():
 
 
 def error_seen_in_log(rid, status):
-    """The program's log line for this request id, with this status (waits for it)."""
-    pat = re.compile(r"status=%d .*request_id=%s$" % (status, re.escape(rid)))
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        try:
-            with open(APP_LOG, encoding="utf-8", errors="replace") as f:
-                if any(pat.search(line.rstrip("\n")) for line in f):
-                    return True
-        except OSError:
-            pass
-        time.sleep(0.2)
-    return False
+    """The program's log line for this request id has this status (waits for it)."""
+    lines = log_lines_with(b"request_id=" + rid.encode(), 0, wait=10)
+    return any(re.search(rb"\bstatus=%d\b" % status, line) for line in lines)
 
 
 def t_401():
@@ -849,7 +812,7 @@ def t_token_never_leaks():
 def t_sign_out():
     load_console()
     click("signout-button")
-    s = wait_ui(lambda s: not s["signedIn"], "signed out")
+    wait_ui(lambda s: not s["signedIn"], "signed out")
     left = B.js("return Object.keys(sessionStorage).length")
     expect(left == 0, "sessionStorage keeps %d items after signing out" % left)
 
@@ -857,11 +820,7 @@ def t_sign_out():
 # ---------------------------------------------------------------- main
 
 def main():
-    for name in ("BASE_URL", "DB_SOCKET", "DB_NAME", "APP_LOG"):
-        if not os.environ.get(name):
-            print("test_console.py: %s is not set (run it through tests/run)" % name, file=sys.stderr)
-            print("0 passed, 1 failed")
-            return 1
+    require("BASE_URL", "DB_SOCKET", "DB_NAME", "APP_LOG")
     os.makedirs(WORK, exist_ok=True)
     test("fixture: sql/demo.sql and a client with HTML in its id and scopes", t_fixture)
     test("headers: /admin/console/ and its files carry CSP default-src 'self', frame-ancestors 'none', nosniff",
