@@ -528,6 +528,7 @@ def t_cursor_paging():
            % (len(seen), len(set(seen)), len(want)))
     pager_click("prev")
     wait_ui(lambda s: s["ids"] == pages[-2], "Previous goes back one cursor page")
+    note("cursor walk: %d pages of up to 50, %d tokens in list order" % (len(pages), len(seen)))
     set_filters()
 
 
@@ -840,7 +841,8 @@ def main():
         test("list: the exact total (API = SQL = shown) and page 1", t_list_total)
         test("paging by page numbers: Last, Previous, a number, Go to page", t_page_numbers)
         test("screenshot: WORK/console.png (CONSOLE_SCREENSHOT copies it)", t_screenshot)
-        test("paging by cursor (or, without next_cursor in the API, not offered)", t_cursor_paging)
+        test("paging by cursor: every page by Next = SQL order, Previous, Link rel=next "
+             "(without next_cursor in the API: not offered)", t_cursor_paging)
         test("filters: by user, by token type, both: totals and rows as the API and SQL", t_filters)
         test("revoke one: confirmation names it; exactly that token revoked in SQL", t_revoke_one)
         test("revoke all: the dry run's count in the confirmation; Cancel changes nothing; "
