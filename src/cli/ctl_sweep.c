@@ -28,6 +28,7 @@ enum statement {
 	SQL_NEXT_CLIENTS,
 	SQL_SWEEP,
 	SQL_UNSWEEP,
+	SQL_FOLD_LOCK,
 	SQL_FOLD_TAKE,
 	SQL_FOLD_ADD,
 	SQL_FOLD_DROP_EMPTY,
@@ -49,6 +50,12 @@ static const struct db_statement statements[SQL_STATEMENTS] = {
 	[SQL_UNSWEEP] = { "sweep",
 	    "UPDATE oauth_tokens SET swept = 0 WHERE oauth_client_id = ?"
 	    " AND revoked_at IS NULL AND swept = 1 AND expires_at > ? LIMIT ?" },
+	/* Params: client.  Locks the rows the fold takes before it reads them: a
+	 * deadlock or lock wait then fails this statement, which reports it (and
+	 * db_run runs the fold again), rather than the middle of a result. */
+	[SQL_FOLD_LOCK] = { "sweep: fold",
+	    "UPDATE oauth_token_totals SET live = live WHERE oauth_client_id = ?"
+	    " AND shard > " NODE_SHARD " AND shard <= (" NODE_SHARD " | 0xFFFFFFFF)" },
 	/* Params: client.  Type as its ENUM index (1 access, 2 refresh); the
 	 * signed count as its positive and negative part (unsigned binds). */
 	[SQL_FOLD_TAKE] = { "sweep: fold",
@@ -132,6 +139,9 @@ run_fold(struct db *db, void *ctx)
 	f->rows = 0;
 	db_params_init(&p);
 	db_param_u64(&p, f->client_pk);
+	err = db_execute(db, &statements[SQL_FOLD_LOCK], &p, NULL);
+	if (err != AUT_OK)
+		return err;
 	db_row_init(&r);
 	db_col_u64(&r, &type);
 	db_col_u64(&r, &plus);
