@@ -3,8 +3,9 @@
 #
 # Sourced by tests/galera/run and bench/; also a command, so a whole-stack suite
 # can take one node down the way tests/lib/mariadb.sh takes a single server down:
-#   tests/galera/cluster.sh start|stop|kill|restart|ping|sql|state NODEDIR [args]
-# ("start" on a node that was killed rejoins it by IST; see galera_node_rejoin).
+#   tests/galera/cluster.sh start|stop|kill|restart|bootstrap|ping|sql|state NODEDIR [args]
+# ("start" on a node that was killed rejoins it by IST; see galera_node_rejoin;
+# "bootstrap" makes a survivor of a lost majority primary again).
 #
 # Layout: WORK/node1..node3, each laid out like a tests/lib/mariadb.sh directory
 # (data/, mysqld.sock, server.pid, error.log), so mariadb_sql, mariadb_ping and
@@ -221,13 +222,14 @@ galera_rss_kb() {
 # Used as a command rather than sourced.
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   set -u
-  [ $# -ge 2 ] || die "usage: $0 start|stop|kill|restart|ping|state|sql NODEDIR [mariadb args...]"
+  [ $# -ge 2 ] || die "usage: $0 start|stop|kill|restart|bootstrap|ping|state|sql NODEDIR [mariadb args...]"
   cmd=$1 dir=$2; shift 2
   case $cmd in
     start) galera_node_rejoin "$dir" ;;
     stop) galera_node_stop "$dir" ;;
     kill) galera_node_kill "$dir" ;;
     restart) galera_node_stop "$dir" && galera_node_rejoin "$dir" ;;
+    bootstrap) galera_bootstrap_survivor "$dir" ;;
     ping) mariadb_ping "$dir" ;;
     state) galera_state "$dir" ;;
     sql) mariadb_sql "$dir" "$MARIADB_DB" "$@" ;;
