@@ -5,7 +5,10 @@
 # can take one node down the way tests/lib/mariadb.sh takes a single server down:
 #   tests/galera/cluster.sh start|stop|kill|restart|bootstrap|ping|sql|state NODEDIR [args]
 # ("start" on a node that was killed rejoins it by IST; see galera_node_rejoin;
-# "bootstrap" makes a survivor of a lost majority primary again).
+# "bootstrap" makes a survivor of a lost majority primary again), or
+#   tests/galera/cluster.sh start|stop|kill|restart WORK
+# for the whole cluster ("kill" kills every node with -9, "start" after that
+# recovers it: see galera_recover_cluster).
 #
 # Layout: WORK/node1..node3, each laid out like a tests/lib/mariadb.sh directory
 # (data/, mysqld.sock, server.pid, error.log), so mariadb_sql, mariadb_ping and
@@ -212,6 +215,35 @@ galera_bootstrap_survivor() {
     galera_wait_synced "$1" 30
 }
 
+# galera_seqno POSITION: the SEQNO of UUID:SEQNO.
+galera_seqno() { echo "${1##*:}"; }
+
+# galera_recover_cluster WORK: start a cluster whose nodes all died (kill -9,
+# power loss): recover every node's last position, bootstrap the one that
+# has the most (it is marked safe_to_bootstrap in its grastate.dat), then
+# rejoin the others to it by IST.  Nodes still running are left alone.
+galera_recover_cluster() {
+  local work=$1 n dir pos best= best_seqno=-2 seqno
+  for ((n = 1; n <= GALERA_NODES; n++)); do
+    dir=$(galera_node_dir "$work" "$n")
+    pid_alive "$(read_pid "$dir/server.pid")" && { galera_wait_synced "$dir"; return; }
+  done
+  for ((n = 1; n <= GALERA_NODES; n++)); do
+    dir=$(galera_node_dir "$work" "$n")
+    pos=$(galera_recover "$dir") || return 1
+    seqno=$(galera_seqno "$pos")
+    if ((seqno > best_seqno)); then best=$n best_seqno=$seqno; fi
+    echo "$pos" >"$dir/recovered"
+  done
+  dir=$(galera_node_dir "$work" "$best")
+  sed -i 's/^safe_to_bootstrap:.*/safe_to_bootstrap: 1/' "$dir/data/grastate.dat"
+  galera_node_start "$dir" --wsrep-new-cluster --wsrep_start_position="$(cat "$dir/recovered")" &&
+    galera_wait_synced "$dir" || return 1
+  for ((n = 1; n <= GALERA_NODES; n++)); do
+    ((n == best)) || galera_node_rejoin "$(galera_node_dir "$work" "$n")" || return 1
+  done
+}
+
 # galera_rss_kb NODEDIR: the node's resident memory in KiB.
 galera_rss_kb() {
   local pid
@@ -224,6 +256,16 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   set -u
   [ $# -ge 2 ] || die "usage: $0 start|stop|kill|restart|bootstrap|ping|state|sql NODEDIR [mariadb args...]"
   cmd=$1 dir=$2; shift 2
+  if [ -f "$dir/node1/my.cnf" ]; then     # the whole cluster
+    case $cmd in
+      start) galera_recover_cluster "$dir" ;;
+      stop) galera_stop "$dir" ;;
+      kill) for ((n = 1; n <= GALERA_NODES; n++)); do galera_node_kill "$(galera_node_dir "$dir" "$n")"; done ;;
+      restart) galera_stop "$dir" && galera_recover_cluster "$dir" ;;
+      *) die "$cmd: not for a whole cluster ($dir); give a node directory" ;;
+    esac
+    exit
+  fi
   case $cmd in
     start) galera_node_rejoin "$dir" ;;
     stop) galera_node_stop "$dir" ;;
