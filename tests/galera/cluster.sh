@@ -77,6 +77,9 @@ innodb_buffer_pool_size = 64M
 innodb_log_file_size = 32M
 innodb_flush_log_at_trx_commit = 2
 log_bin_trust_function_creators = 1
+# Write sets carry no statement text (a statement's literal values would
+# otherwise sit in the gcache file).
+binlog_annotate_row_events = OFF
 binlog_format = ROW
 innodb_autoinc_lock_mode = 2
 wsrep_on = ON
