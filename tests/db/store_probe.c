@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/config.h"
-#include "../../src/store.h"
+#include "../../src/core/config.h"
+#include "../../src/core/store.h"
 
 static enum aut_err
 no_rows(void *ctx, const struct token_row *row)

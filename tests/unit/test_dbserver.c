@@ -1,5 +1,5 @@
 /* test_dbserver.c: the db_servers list (parsing, names) and the failover choice among servers. */
-#include "../../src/dbserver.h"
+#include "../../src/core/dbserver.h"
 
 #include <string.h>
 

@@ -1,5 +1,5 @@
 /* test_text.c: the shared text module: decimals with bounds, UTF-8, ids, hex, percent-decoding, files. */
-#include "../../src/text.h"
+#include "../../src/core/text.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,21 +146,6 @@ test_percent(void)
 	    TEXT_MALFORMED, "decode: a bad escape after the end of room is still malformed");
 }
 
-/* Write len bytes of text to path. */
-static int
-write_file(const char *path, const char *text, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-
-	if (f == NULL)
-		return -1;
-	if (fwrite(text, 1, len, f) != len) {
-		fclose(f);
-		return -1;
-	}
-	return fclose(f);
-}
-
 static void
 test_read_file(void)
 {
@@ -181,8 +166,8 @@ test_read_file(void)
 	CHECK_CONTAINS(err, "cannot open", "read file: message says why");
 	CHECK(text == NULL, "read file: no buffer on failure");
 
-	snprintf(path, sizeof(path), "%s/empty", dir);
-	CHECK_INT(write_file(path, "", 0), 0, "read file: wrote empty");
+	CHECK_INT(unit_write_file(dir, "empty", "", 0, path, sizeof(path)), 0,
+	    "read file: wrote empty");
 	CHECK_INT(text_read_file(path, 100, &text, &len, err, sizeof(err)), 0,
 	    "read file: empty file");
 	CHECK_U64(len, 0, "read file: empty length");
@@ -192,8 +177,8 @@ test_read_file(void)
 
 	memset(big, 'x', sizeof(big));
 	big[5000] = '\0';   /* a NUL inside is kept: len counts it */
-	snprintf(path, sizeof(path), "%s/big", dir);
-	CHECK_INT(write_file(path, big, sizeof(big)), 0, "read file: wrote 10000 bytes");
+	CHECK_INT(unit_write_file(dir, "big", big, sizeof(big), path, sizeof(path)), 0,
+	    "read file: wrote 10000 bytes");
 	CHECK_INT(text_read_file(path, sizeof(big), &text, &len, err, sizeof(err)), 0,
 	    "read file: exactly max bytes");
 	CHECK_U64(len, sizeof(big), "read file: all bytes past the first buffer");
