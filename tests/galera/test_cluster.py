@@ -40,9 +40,10 @@ import threading
 import time
 import urllib.parse
 
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "stack"))
-from tap import Fail, expect, note, summary  # noqa: E402
-from tap import test as check  # noqa: E402
+from stacklib import Fail, expect, note, summary  # noqa: E402
+from stacklib import test as check  # noqa: E402
 
 BASE_URL = os.environ.get("BASE_URL", "")
 APP_CONFIG = os.environ.get("APP_CONFIG", "")
