@@ -77,6 +77,13 @@ db_causal_session(struct db *db)
 	db->causal_session = true;
 }
 
+void
+db_request_begins(struct db *db)
+{
+	if (db->conn != NULL && db_failover_go_home(&db->failover, now_seconds()))
+		db_disconnect(db);
+}
+
 /* The slot of statement s: its tables' offset plus its index in its table. */
 static MYSQL_STMT **
 slot(struct db *db, const struct db_statement *s)
@@ -774,9 +781,6 @@ db_run(struct db *db, enum db_mode mode, const char *what, db_work_fn work, void
 	double start = now_seconds();
 	enum aut_err err;
 
-	/* Between units of work: back to the home server once it may be tried again. */
-	if (db->conn != NULL && db_failover_go_home(&db->failover, start))
-		db_disconnect(db);
 	db->rows = 0;
 	err = run_once(db, mode, work, ctx);
 	/*

@@ -41,7 +41,8 @@ struct db_table {
  * home server, or the next one that answers.  A server that fails with an
  * error meaning it is away (2002, 2006, 2013, 1047, ...) or that says it is a
  * Galera node not Synced is held back for a while and the next one is used;
- * the worker goes home again between units of work once the hold is over.
+ * the worker goes home again at the start of a request (db_request_begins)
+ * once the hold is over.
  */
 struct db;
 
@@ -63,6 +64,13 @@ bool db_connected(const struct db *db);
  * the first statement.
  */
 void db_causal_session(struct db *db);
+
+/*
+ * A request begins (nothing of the last one is open): a worker away from its
+ * home server goes back to it once the hold is over.  Only here, so that all
+ * the reads of one request run on the node its first, causal read waited on.
+ */
+void db_request_begins(struct db *db);
 
 /* ---- parameters: values copied in, in the order of the statement's '?' -- */
 

@@ -33,7 +33,7 @@ void db_server_name(const struct db_server *s, char *buf, size_t size);
  * over the workers by process id) and stays on the server it is connected to.
  * A server that fails is held back for DB_SERVER_HOLD_SECONDS and the worker
  * moves on to the next one in the list; once its home server's hold has run
- * out, the worker goes back to it at the start of a unit of work.
+ * out, the worker goes back to it at the start of a request.
  * Times are monotonic seconds.
  */
 struct db_failover {

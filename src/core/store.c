@@ -225,6 +225,8 @@ store_authorize(struct store *st, const unsigned char hash[32], const char *clie
 {
 	struct authorize_job job = { hash, client_id, now, out };
 
+	/* The first statement of every request. */
+	db_request_begins(st->db);
 	return db_run(st->db, DB_READ, "authorization", authorize_work, &job);
 }
 
