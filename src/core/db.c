@@ -775,6 +775,27 @@ run_once(struct db *db, enum db_mode mode, db_work_fn work, void *ctx)
 	return err;
 }
 
+/*
+ * On a Galera node with causal reads: wait until it has applied everything
+ * committed anywhere so far, so a read retried here after a failover sees
+ * what the request's causal first read saw on the node that went away.
+ */
+static enum aut_err
+catch_up(struct db *db)
+{
+	MYSQL_RES *res;
+
+	if (!db->wsrep || !db->conf->db_causal_reads || db->causal_session)
+		return AUT_OK;
+	if (mysql_query(db->conn, CAUSAL_PREFIX "SELECT 1") != 0)
+		return fail(db, NULL, "catching up");
+	res = mysql_store_result(db->conn);
+	if (res == NULL)
+		return fail(db, NULL, "catching up");
+	mysql_free_result(res);
+	return AUT_OK;
+}
+
 enum aut_err
 db_run(struct db *db, enum db_mode mode, const char *what, db_work_fn work, void *ctx)
 {
@@ -794,7 +815,11 @@ db_run(struct db *db, enum db_mode mode, const char *what, db_work_fn work, void
 	    (db->failover.n > 1 || now_seconds() - start < 1.0)) {
 		log_error("database: %s failed on %s before any row; once more", what,
 		    db->server_name);
-		err = run_once(db, mode, work, ctx);
+		err = db_connect(db);
+		if (err == AUT_OK)
+			err = catch_up(db);
+		if (err == AUT_OK)
+			err = run_once(db, mode, work, ctx);
 	}
 
 	for (int attempt = 1; attempt < DB_BUSY_ATTEMPTS && err == AUT_ERR_DB_BUSY; attempt++) {
