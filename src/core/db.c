@@ -168,7 +168,6 @@ static enum aut_err
 fail(struct db *db, MYSQL_STMT *stmt, const char *what)
 {
 	enum aut_err err;
-
 	unsigned int code = 0;
 	const char *text = "no connection";
 
