@@ -242,6 +242,21 @@ check_node(struct db *db)
 	return AUT_OK;
 }
 
+/*
+ * A server that refuses a new session's first statements with a deadlock or
+ * lock wait (a Galera node was seen answering 1213 to every statement of
+ * every new session for a minute) cannot serve either: held back like one
+ * that is away, so the next one is tried.
+ */
+static enum aut_err
+unusable(struct db *db, enum aut_err err)
+{
+	if (err != AUT_ERR_DB_BUSY)
+		return err;
+	db_failover_failed(&db->failover, db->server, now_seconds());
+	return AUT_ERR_DB_UNAVAILABLE;
+}
+
 /* Connect to server i of the list. */
 static enum aut_err
 connect_to(struct db *db, unsigned int i)
@@ -272,8 +287,8 @@ connect_to(struct db *db, unsigned int i)
 	}
 	if (mysql_real_connect(db->conn, or_null(sv->host), or_null(c->db_user),
 	    or_null(c->db_password), c->db_name, sv->port, or_null(sv->socket), 0) == NULL)
-		return fail(db, NULL, "connect");
-	return check_node(db);
+		return unusable(db, fail(db, NULL, "connect"));
+	return unusable(db, check_node(db));
 }
 
 /*
