@@ -21,6 +21,13 @@ lighttpd configured with all three nodes (db_servers).  Checks:
 3. Losing the majority: with two nodes killed, every request gets a 503 JSON
    with Retry-After within the same bound; once the survivor is bootstrapped
    the program serves again within RECOVER_WITHIN seconds (no restart).
+4. Token writers on all three nodes at once (WRITERS_PER_NODE sessions on each
+   node, WRITES single-row INSERTs each, through the mariadb client, for one
+   client): no 1213 from the counting,
+   and on every node the program's total equals COUNT(*) and the rows
+   written.  Only with issue 10's node-sharded counting (the table
+   oauth_token_totals); before it, a note says the check is not yet possible
+   (GALERA_WRITERS=1 runs it anyway: the older counting fails it).
 
 Environment (from tests/galera/run): BASE_URL, APP_CONFIG, CLUSTER (its node1..3
 directories), CLUSTER_CTL (tests/galera/cluster.sh), DB_NAME, DB_USER, BUILDDIR,
@@ -58,6 +65,9 @@ NODES = (1, 2, 3)
 TENANT = "ten_galera"
 CLIENT = "cli_galera"
 CONSOLE = "cli_galera_console"
+WRITTEN = "cli_galera_writers"    # the three nodes' writers insert its tokens
+WRITERS_PER_NODE = 4         # sessions, so writers on different nodes could share counter rows
+WRITES = 150                 # INSERTs per session
 TOKENS = 600                 # active tokens of CLIENT
 ROUNDS = 20                  # causal-read rounds
 LOAD_SECONDS = 16.0
@@ -121,6 +131,7 @@ def load_fixture():
          "SET @c = LAST_INSERT_ID()",
          "INSERT INTO oauth_clients (client_id, tenant_id) VALUES ('%s', @t)" % CONSOLE,
          "SET @k = LAST_INSERT_ID()",
+         "INSERT INTO oauth_clients (client_id, tenant_id) VALUES ('%s', @t)" % WRITTEN,
          "INSERT INTO oauth_tokens (token_hash, token_type, oauth_client_id, user_id, scope,"
          " created_at, expires_at) VALUES (X'%s', 'access_token', @k, @u, 'admin',"
          " @now - INTERVAL 1 HOUR, @now + INTERVAL 1 DAY)" % hx(BEARER),
@@ -182,8 +193,8 @@ def request(method, path, timeout=30):
         return Resp(t0, time.monotonic(), error="%s: %s" % (type(e).__name__, e))
 
 
-def list_path(page=1, size=20):
-    return "/admin/oauth/clients/%s/tokens?page=%d&page_size=%d" % (CLIENT, page, size)
+def list_path(page=1, size=20, client=CLIENT):
+    return "/admin/oauth/clients/%s/tokens?page=%d&page_size=%d" % (client, page, size)
 
 
 def revoke_path(tid):
@@ -222,11 +233,11 @@ def cgi(n, method, path, bearer=None):
         return int(head[8:11]), None
 
 
-def active_count(n):
+def active_count(n, client=CLIENT):
     return int(sql(n, "SELECT COUNT(*) FROM oauth_tokens k JOIN oauth_clients c"
                       " ON c.id = k.oauth_client_id WHERE c.client_id = '%s'"
                       " AND k.revoked_at IS NULL AND k.expires_at > UTC_TIMESTAMP()"
-                      % CLIENT)[0])
+                      % client)[0])
 
 
 # ---------------------------------------------------------------- 1. causal reads
@@ -430,6 +441,56 @@ def t_totals_exact_everywhere():
     expect(not wrong, "node, status, API total, COUNT(*): %s" % wrong)
 
 
+# ---------------------------------------------------------------- 4. writers on every node
+
+def sharded_counting():
+    return sql(1, "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE()"
+                  " AND table_name = 'oauth_token_totals'") == ["1"]
+
+
+def feed(p, data, errors):
+    """Send a writer its statements; keep what it said on stderr."""
+    p.stdin.write(data)
+    p.stdin.close()
+    errors.append(p.stderr.read().decode(errors="replace"))
+    p.wait(timeout=300)
+
+
+def t_writers_on_all_nodes():
+    insert = ("INSERT INTO oauth_tokens (token_hash, token_type, oauth_client_id, scope,"
+              " created_at, expires_at) SELECT RANDOM_BYTES(32), 'access_token', id, 'w',"
+              " UTC_TIMESTAMP(), UTC_TIMESTAMP() + INTERVAL 1 DAY FROM oauth_clients"
+              " WHERE client_id = '%s';\n" % WRITTEN)
+    procs = [subprocess.Popen(
+        ["mariadb", "--no-defaults", "--force", "-S", os.path.join(node_dir(n), "mysqld.sock"),
+         "-u", DB_USER, DB_NAME], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE) for n in NODES for _ in range(WRITERS_PER_NODE)]
+    # All sessions are open before any writes.
+    for p in procs:
+        p.stdin.write(b"SELECT 1;\n")
+    errors = []
+    feeders = [threading.Thread(target=feed, args=(p, insert.encode() * WRITES, errors))
+               for p in procs]
+    for t in feeders:
+        t.start()
+    for t in feeders:
+        t.join()
+    conflicts = sum(e.count("ERROR 1213") for e in errors)
+    others = [l for e in errors for l in e.splitlines() if l.startswith("ERROR") and "1213" not in l]
+    written = len(procs) * WRITES - conflicts - len(others)
+    note("writers: %d sessions on each of %d nodes, %d INSERTs each, at once: %d failed with"
+         " 1213, %d otherwise" % (WRITERS_PER_NODE, len(NODES), WRITES, conflicts, len(others)))
+    expect(conflicts == 0 and not others, "%d INSERTs failed with 1213, %d otherwise (%s)"
+           % (conflicts, len(others), others[:2]))
+    wrong = []
+    for n in NODES:
+        status, body = cgi(n, "GET", list_path(1, 1, WRITTEN))
+        rows = active_count(n, WRITTEN)
+        if status != 200 or body.get("total") != rows or rows != written:
+            wrong.append((n, status, (body or {}).get("total"), rows))
+    expect(not wrong, "node, status, API total, COUNT(*) (want %d each): %s" % (written, wrong))
+
+
 # ---------------------------------------------------------------- 3. losing the majority
 
 def t_majority_lost(s):
@@ -492,6 +553,12 @@ def main():
         check("a revocation answered 503 and sent again reports the truth", t_unknown_outcomes_retried, s)
         check("one audit row per revoked token", t_one_audit_row_per_revocation, s)
     check("the list's total is exact on every node", t_totals_exact_everywhere)
+    if sharded_counting() or os.environ.get("GALERA_WRITERS") == "1":
+        check("token writers on all three nodes at once: zero 1213 and exact totals",
+              t_writers_on_all_nodes)
+    else:
+        note("token writers on all three nodes at once: not yet possible (issue 10's"
+             " node-sharded counting, oauth_token_totals, is not in this tree)")
     check("majority lost: 503 JSON with Retry-After within the timeouts", t_majority_lost, s)
     check("service again, without a restart, once the survivor is bootstrapped",
           t_service_after_bootstrap, s)
