@@ -125,7 +125,7 @@ int
 ctl_open(struct ctl *ctl)
 {
 	const struct db_table tables[] = {
-		store_statements, ctl_store_statements, purge_statements
+		store_statements, ctl_store_statements, purge_statements, sweep_statements
 	};
 	char err[512];
 	const char *path = ctl->config_path;
