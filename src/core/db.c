@@ -563,10 +563,21 @@ db_col_length(const struct db_row *r, int i)
 	return r->length[i];
 }
 
-/* After a fetch: terminate the text columns, convert the times. */
-static void
-finish_row(struct db_row *r)
+bool
+db_row_finish(struct db_row *r)
 {
+	/*
+	 * A value longer than its buffer is an error, whatever the connector's
+	 * truncation reporting says: the length is the server's, and the buffer
+	 * holds only buffer_length bytes (a text buffer one more, for the NUL).
+	 */
+	for (int i = 0; i < r->n; i++) {
+		MYSQL_BIND *b = &r->bind[i];
+
+		if (!r->is_null[i] && (b->buffer_type == MYSQL_TYPE_STRING ||
+		    b->buffer_type == MYSQL_TYPE_BLOB) && r->length[i] > b->buffer_length)
+			return false;
+	}
 	for (int i = 0; i < r->n; i++) {
 		MYSQL_BIND *b = &r->bind[i];
 
@@ -578,6 +589,7 @@ finish_row(struct db_row *r)
 				*r->usec[i] = r->time[i].second_part;
 		}
 	}
+	return true;
 }
 
 /* ---- statements ------------------------------------------------------------ */
@@ -663,7 +675,8 @@ db_fetch(struct db *db, const struct db_statement *s, struct db_row *row, bool *
 	if (rc == 0) {
 		db->rows++;
 		*more = true;
-		finish_row(row);
+		if (row != NULL && !db_row_finish(row))
+			return fail_result(db, s->what, "a value longer than its buffer");
 		return AUT_OK;
 	}
 	if (rc == MYSQL_NO_DATA) {

@@ -127,6 +127,13 @@ void db_col_time(struct db_row *r, struct tm *tm, unsigned long *usec);
 /* Of the last row fetched: column i was NULL; its length in bytes. */
 bool db_col_null(const struct db_row *r, int i);
 unsigned long db_col_length(const struct db_row *r, int i);
+/*
+ * After a fetch (db_fetch calls it): false when a text or byte column came
+ * longer than its buffer (nothing is written past the buffer, whatever the
+ * connector's truncation reporting); else NUL-terminate the text columns and
+ * convert the times, and true.
+ */
+bool db_row_finish(struct db_row *r);
 
 /* ---- statements ----------------------------------------------------------- */
 
