@@ -1,6 +1,7 @@
 /* params.c: query-string parsing and validation of page and page_size. */
 #include "params.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -168,15 +169,61 @@ static const struct param_def revoke_defs[] = {
 	{ "dry_run", parse_dry_run },
 };
 
-/* One token by id: there is nothing to filter. */
+/* One token by id: there is nothing to filter (filters are refused as unknown). */
 static const struct param_def revoke_one_defs[] = {
 	{ "dry_run", parse_dry_run },
 };
 
-/* Walk name=value pairs; each known name at most once, unknown names ignored. */
+/* A parameter name safe to repeat in a message: short, of URL-safe characters. */
+static int
+is_plain_name(const char *s, long n)
+{
+	if (n <= 0 || n > 32)
+		return 0;
+	for (long i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.'))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * A destructive request refuses a name it does not know (a typo of dry_run must
+ * not turn a dry run into a revocation): the message names it when it can be
+ * shown safely, and lists the names the request takes.
+ */
+static enum aut_err
+refuse_unknown(const char *raw, size_t rawlen, const struct param_def *defs,
+    size_t ndefs, char *msg, size_t msglen)
+{
+	char name[33], known[64] = "";
+	long n = params_form_decode(raw, rawlen, name, sizeof(name));
+
+	for (size_t i = 0; i < ndefs; i++) {
+		strncat(known, i ? ", " : "", sizeof(known) - strlen(known) - 1);
+		strncat(known, defs[i].name, sizeof(known) - strlen(known) - 1);
+	}
+	if (n >= 0 && is_plain_name(name, n))
+		snprintf(msg, msglen, "unknown parameter %s: this request takes only %s",
+		    name, known);
+	else
+		snprintf(msg, msglen, "unknown parameter (name not shown): this request "
+		    "takes only %s", known);
+	return AUT_ERR_BAD_PARAM;
+}
+
+enum unknown_names { UNKNOWN_IGNORED, UNKNOWN_REFUSED };
+
+/*
+ * Walk name=value pairs; each known name at most once.  Unknown names are
+ * ignored by reads and refused by destructive requests (empty pairs, as in
+ * "a=1&&b=2", are skipped by both).
+ */
 static enum aut_err
 parse_query(const char *query, const struct param_def *defs, size_t ndefs,
-    struct parsed_query *q, char *msg, size_t msglen)
+    enum unknown_names unknown, struct parsed_query *q, char *msg, size_t msglen)
 {
 	const char *p = query;
 	unsigned int seen = 0;
@@ -188,6 +235,7 @@ parse_query(const char *query, const struct param_def *defs, size_t ndefs,
 		const char *val = eq ? eq + 1 : p + len;
 		size_t vlen = (size_t)(p + len - val);
 		char key[16], value[PARAMS_USER_ID_MAX + 1];
+		bool matched = false;
 
 		long keylen = params_form_decode(p, klen, key, sizeof(key));
 
@@ -196,6 +244,7 @@ parse_query(const char *query, const struct param_def *defs, size_t ndefs,
 			for (size_t i = 0; i < ndefs; i++) {
 				if (strcmp(key, defs[i].name) != 0)
 					continue;
+				matched = true;
 				if (seen & (1u << i)) {
 					snprintf(msg, msglen, "%s must be given at most once", key);
 					return AUT_ERR_BAD_PARAM;
@@ -211,6 +260,8 @@ parse_query(const char *query, const struct param_def *defs, size_t ndefs,
 					return AUT_ERR_BAD_PARAM;
 			}
 		}
+		if (!matched && len > 0 && unknown == UNKNOWN_REFUSED)
+			return refuse_unknown(p, klen, defs, ndefs, msg, msglen);
 		p += len;
 		if (*p == '&')
 			p++;
@@ -230,7 +281,7 @@ params_parse_list(const char *query, unsigned int page_size_max,
 	if (out->page_size > page_size_max)
 		out->page_size = page_size_max;
 	return parse_query(query, list_defs, sizeof(list_defs) / sizeof(list_defs[0]),
-	    &q, msg, msglen);
+	    UNKNOWN_IGNORED, &q, msg, msglen);
 }
 
 enum aut_err
@@ -241,7 +292,7 @@ params_parse_revoke(const char *query, struct revoke_params *out, char *msg,
 
 	memset(out, 0, sizeof(*out));
 	return parse_query(query, revoke_defs, sizeof(revoke_defs) / sizeof(revoke_defs[0]),
-	    &q, msg, msglen);
+	    UNKNOWN_REFUSED, &q, msg, msglen);
 }
 
 enum aut_err
@@ -252,7 +303,8 @@ params_parse_revoke_one(const char *query, struct revoke_params *out, char *msg,
 
 	memset(out, 0, sizeof(*out));
 	return parse_query(query, revoke_one_defs,
-	    sizeof(revoke_one_defs) / sizeof(revoke_one_defs[0]), &q, msg, msglen);
+	    sizeof(revoke_one_defs) / sizeof(revoke_one_defs[0]), UNKNOWN_REFUSED, &q,
+	    msg, msglen);
 }
 
 const char *

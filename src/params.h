@@ -50,12 +50,15 @@ enum aut_err params_parse_list(const char *query, unsigned int page_size_max,
 
 /*
  * Parse the query of a DELETE: user_id and token_type (as for the list) and
- * dry_run ("true" or "false").  Same rules and errors as params_parse_list.
+ * dry_run ("true" or "false").  Same rules and errors as params_parse_list,
+ * except that a destructive request refuses every parameter it does not know
+ * (AUT_ERR_BAD_PARAM, the message naming it): a typo such as dry-run must
+ * never turn a dry run into a revocation.
  */
 enum aut_err params_parse_revoke(const char *query, struct revoke_params *out,
     char *msg, size_t msglen);
 
-/* The query of DELETE .../tokens/{id}: dry_run only (filters are ignored). */
+/* The query of DELETE .../tokens/{id}: dry_run only; anything else is refused. */
 enum aut_err params_parse_revoke_one(const char *query, struct revoke_params *out,
     char *msg, size_t msglen);
 

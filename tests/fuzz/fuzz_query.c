@@ -14,7 +14,8 @@
  * is malformed or decodes to more than PARAMS_USER_ID_MAX bytes is invalid.
  */
 
-enum param { P_PAGE, P_PAGE_SIZE, P_USER_ID, P_TOKEN_TYPE, P_DRY_RUN, P_COUNT };
+enum param { P_PAGE, P_PAGE_SIZE, P_USER_ID, P_TOKEN_TYPE, P_DRY_RUN, P_COUNT,
+	P_UNKNOWN = P_COUNT };
 static const char *const param_names[P_COUNT] = {
 	"page", "page_size", "user_id", "token_type", "dry_run"
 };
@@ -67,10 +68,12 @@ is(const char *v, long n, const char *word)
 
 /*
  * Parse q with the parameters `known` (a bit per enum param).  Returns
- * AUT_OK, or AUT_ERR_BAD_PARAM with *bad the first parameter at fault.
+ * AUT_OK, or AUT_ERR_BAD_PARAM with *bad the first parameter at fault
+ * (P_UNKNOWN: a non-empty pair whose name is not known, when `strict`).
  */
 static enum aut_err
-model_parse(const char *q, unsigned known, unsigned int max, struct model *m, int *bad)
+model_parse(const char *q, unsigned known, int strict, unsigned int max, struct model *m,
+    int *bad)
 {
 	size_t len = strlen(q), i = 0;
 	unsigned seen = 0;
@@ -92,12 +95,12 @@ model_parse(const char *q, unsigned known, unsigned int max, struct model *m, in
 		long vlen = fuzz_pct_decode(q + vs, end - vs, 1, val);
 		if (vlen > PARAMS_USER_ID_MAX)
 			vlen = -1;
+		int matched = 0, nonempty = end > i;
 		i = end + 1;
-		if (klen < 0 || klen >= 16)
-			continue;                       /* no name we know */
-		for (int p = 0; p < P_COUNT; p++) {
+		for (int p = 0; p < P_COUNT && klen >= 0; p++) {
 			if (!(known & (1u << p)) || !is(key, klen, param_names[p]))
 				continue;
+			matched = 1;
 			*bad = p;
 			if (seen & (1u << p)) {
 				err = AUT_ERR_BAD_PARAM;
@@ -139,6 +142,10 @@ model_parse(const char *q, unsigned known, unsigned int max, struct model *m, in
 			if (fail)
 				err = AUT_ERR_BAD_PARAM;
 		}
+		if (err == AUT_OK && strict && nonempty && !matched) {
+			*bad = P_UNKNOWN;
+			err = AUT_ERR_BAD_PARAM;
+		}
 	}
 	free(key);
 	free(val);
@@ -160,9 +167,13 @@ check_filters(const struct token_filters *f, const struct model *m)
 static void
 check_message(const char *msg, size_t size, int bad)
 {
-	size_t n = strlen(param_names[bad]);
-
 	CHECK(memchr(msg, '\0', size) != NULL);
+	if (bad == P_UNKNOWN) {
+		CHECK(strncmp(msg, "unknown parameter ", 18) == 0);
+		CHECK(strchr(msg, '<') == NULL && strchr(msg, '"') == NULL);
+		return;
+	}
+	size_t n = strlen(param_names[bad]);
 	CHECK(strncmp(msg, param_names[bad], n) == 0 && msg[n] == ' ');
 }
 
@@ -178,7 +189,7 @@ check_list(const char *q, unsigned int max)
 	enum aut_err err = params_parse_list(q, max, &p, msg, sizeof(msg));
 	CHECK(err == AUT_OK || err == AUT_ERR_BAD_PARAM);
 	CHECK(err == model_parse(q, 1u << P_PAGE | 1u << P_PAGE_SIZE | 1u << P_USER_ID |
-	    1u << P_TOKEN_TYPE, max, &m, &bad));
+	    1u << P_TOKEN_TYPE, 0, max, &m, &bad));
 	if (err == AUT_OK) {
 		/* Documented bounds, and the values the query asked for. */
 		CHECK(p.page >= 1 && p.page <= PARAMS_PAGE_MAX);
@@ -207,7 +218,7 @@ check_revoke(const char *q, int one)
 		err = params_parse_revoke(q, &p, msg, sizeof(msg));
 	CHECK(err == AUT_OK || err == AUT_ERR_BAD_PARAM);
 	CHECK(err == model_parse(q, one ? 1u << P_DRY_RUN :
-	    1u << P_USER_ID | 1u << P_TOKEN_TYPE | 1u << P_DRY_RUN, 1, &m, &bad));
+	    1u << P_USER_ID | 1u << P_TOKEN_TYPE | 1u << P_DRY_RUN, 1, 1, &m, &bad));
 	if (err == AUT_OK) {
 		check_filters(&p.filters, &m);
 		CHECK(p.dry_run == m.dry_run);

@@ -16,7 +16,9 @@ Environment (the same contract as test_tokens.py; see tests/run):
   DB_SOCKET      MariaDB unix socket (required)
   DB_NAME        database name (required)
   DB_USER        administrative MariaDB account on that socket (default root)
-  APP_CONFIG     the program's config (required): the CLI uses it too
+  APP_CONFIG     the program's config (required)
+  CTL_CONFIG     autionalctl's, as the schema owner (default APP_CONFIG)
+  PURGE_CONFIG   autionalctl purge's (default CTL_CONFIG)
   BUILDDIR       the build directory (autionalctl is BUILDDIR/src/autionalctl),
                  or AUTIONALCTL the program itself
   SRCDIR         the checkout (default: two levels above this file)
@@ -38,27 +40,17 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.parse
-import http.client
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-BASE_URL = os.environ.get("BASE_URL", "")
-DB_SOCKET = os.environ.get("DB_SOCKET", "")
-DB_NAME = os.environ.get("DB_NAME", "")
-DB_USER = os.environ.get("DB_USER", "root")
-APP_CONFIG = os.environ.get("APP_CONFIG", "")
-APP_LOG = os.environ.get("APP_LOG", "")
-SRCDIR = os.environ.get("SRCDIR") or os.path.normpath(os.path.join(HERE, "..", ".."))
-BUILDDIR = os.environ.get("BUILDDIR", "")
-WORK = os.environ.get("WORK") or tempfile.mkdtemp(prefix="test_cli.")
+sys.dont_write_bytecode = True
+from stacklib import *  # noqa: E402,F401,F403
+
+WORK = WORK or tempfile.mkdtemp(prefix="test_cli.")
 CTL = os.environ.get("AUTIONALCTL") or os.path.join(BUILDDIR, "src", "autionalctl")
 
-PATH_FMT = "/admin/oauth/clients/{}/tokens"
 LIST_TEMPLATE = "/admin/oauth/clients/{client_id}/tokens"
 ONE_TEMPLATE = "/admin/oauth/clients/{client_id}/tokens/{token_id}"
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 TOKEN_ID_RE = re.compile(r"^tok_[0-9a-f]{32}$")
-TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 AUDIT_TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 COMMANDS = ("migrate", "tenant create", "user create", "client create", "token issue",
             "token revoke", "purge", "audit")
@@ -85,34 +77,7 @@ except Exception as e:  # python3-yaml or python3-jsonschema missing
     OPENAPI_ERROR = "%s: %s (install python3-yaml python3-jsonschema)" % (type(e).__name__, e)
 
 
-from tap import Fail, expect, note, report, summary, test  # noqa: E402
-import tap  # noqa: E402
-
-
 # ---------------------------------------------------------------- database
-
-def sql(query, db=None, user=None):
-    """Runs SQL as DB_USER (socket authentication); returns the output lines."""
-    args = ["mariadb", "--no-defaults", "--protocol=socket", "-S", DB_SOCKET,
-            "-u", user or DB_USER, "--default-character-set=utf8mb4", "-N", "-B", "-r"]
-    if db != "":
-        args.append(db or DB_NAME)
-    p = subprocess.run(args + ["-e", query], capture_output=True, timeout=60)
-    if p.returncode != 0:
-        raise Fail("mariadb failed (%d) on %r: %s" % (
-            p.returncode, query[:120], p.stderr.decode("utf-8", "replace").strip()))
-    return [l for l in p.stdout.decode("utf-8").split("\n") if l != ""]
-
-
-def sql1(query, db=None):
-    rows = sql(query, db)
-    expect(len(rows) == 1, "want one row from %r, got %r" % (query[:100], rows))
-    return rows[0]
-
-
-def q(s):
-    return "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
 
 def counts():
     """Row counts that a failed command must not change."""
@@ -190,10 +155,10 @@ class Run:
 
 
 def ctl(*args, config=None, env=None, stdin=None):
-    """Run autionalctl with --config (APP_CONFIG unless given; False: none)."""
+    """Run autionalctl with --config (CTL_CONFIG unless given; False: none)."""
     args = [a if isinstance(a, (str, bytes)) else str(a) for a in args]
     if config is None:
-        config = APP_CONFIG
+        config = CTL_CONFIG
     full = (["--config", config] if config else []) + args
     e = dict(os.environ)
     e.pop("AUTIONAL_CONFIG", None)
@@ -255,46 +220,19 @@ def issue(client, ttype="access_token", user=None, scope=None, lifetime=None):
 
 # ---------------------------------------------------------------- HTTP
 
-def http_request(method, path, token=None, headers=None):
-    u = urllib.parse.urlsplit(BASE_URL)
-    conn = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=30)
-    h = dict(headers or {})
-    if token:
-        h["Authorization"] = "Bearer " + token
-    try:
-        conn.request(method, u.path.rstrip("/") + path, headers=h)
-        resp = conn.getresponse()
-        body = resp.read()
-        hdrs = resp.getheaders()
-        status = resp.status
-    finally:
-        conn.close()
-    j = None
-    if body:
-        try:
-            j = json.loads(body.decode("utf-8"))
-        except ValueError:
-            pass
-    return status, hdrs, body, j
-
-
-def header(hdrs, name):
-    vals = [v for n, v in hdrs if n.lower() == name.lower()]
-    return vals[0] if vals else None
-
-
-def api(method, path, template, token=None, want=None, headers=None):
-    """One request; checks the status and validates it against the OpenAPI document."""
-    status, hdrs, body, j = http_request(method, path, token, headers)
+def api(method, path, template, token=None, want=None):
+    """One request; checks the status and validates the answer against the OpenAPI
+    document.  Returns (status, the answer, its JSON)."""
+    r = request(method, path, auth=token)
     if want is not None:
-        expect(status == want, "%s %s: want %d, got %d %r" % (method, path, want, status,
-                                                                body[:300]))
+        expect(r.status == want, "want %d, got %s (%s)" % (want, r.describe(),
+                                                           r.parse_error or "parsed"))
     if openapi_check is not None:
         try:
-            openapi_check.validate(method, template, status, hdrs, body)
+            openapi_check.validate(method, template, r.status, r.headers, r.body)
         except openapi_check.Mismatch as e:
             raise Fail("%s %s: %s" % (method, path, e))
-    return status, hdrs, j
+    return r.status, r, r.json
 
 
 # ---------------------------------------------------------------- tests: no database
@@ -344,7 +282,7 @@ def t_config_errors():
 def t_env_config():
     """Without --config: $AUTIONAL_CONFIG."""
     r = ctl("--json", "audit", "--limit", "1", config=False,
-            env={"AUTIONAL_CONFIG": APP_CONFIG})
+            env={"AUTIONAL_CONFIG": CTL_CONFIG})
     ok(r)
     json.loads(r.out)
     r = ctl("audit", config=False, env={"AUTIONAL_CONFIG": "/nonexistent/x.conf"})
@@ -544,17 +482,17 @@ def t_issue_errors():
 
 def t_api_admin_token():
     admin = SHARED["admin"]
-    status, hdrs, j = api("GET", PATH_FMT.format(C_WEB) + "?page_size=100", LIST_TEMPLATE,
+    status, r, j = api("GET", PATH_FMT.format(C_WEB) + "?page_size=100", LIST_TEMPLATE,
                           admin["token"], 200)
     expect(j["total"] == active_count(C_WEB), "total %s, want %s" % (j["total"],
                                                                       active_count(C_WEB)))
-    SHARED["list_request_id"] = header(hdrs, "X-Request-Id")
+    SHARED["list_request_id"] = r.header("X-Request-Id")
     ids = {it["id"] for it in j["items"]}
     expect(j["total"] <= 100 and len(ids) == j["total"], "items %d of %d" % (len(ids),
                                                                              j["total"]))
     api("HEAD", PATH_FMT.format(C_WEB), LIST_TEMPLATE, admin["token"], 200)
     # its own client's list shows the token under the id the CLI printed
-    status, hdrs, j = api("GET", PATH_FMT.format(C_CONSOLE), LIST_TEMPLATE, admin["token"], 200)
+    status, r, j = api("GET", PATH_FMT.format(C_CONSOLE), LIST_TEMPLATE, admin["token"], 200)
     mine = [it for it in j["items"] if it["id"] == admin["id"]]
     expect(len(mine) == 1, "the issued token %s is not listed" % admin["id"])
     expect(mine[0]["created_at"] == admin["created_at"]
@@ -742,14 +680,14 @@ def t_revoke_race():
 
     def lister():
         while not stop.is_set():
-            try:
-                status, _, body, j = http_request(
-                    "GET", PATH_FMT.format(C_OTHER) + "?page_size=100", SHARED["admin"]["token"])
-            except Exception as e:
-                problems.append(repr(e))
+            r = request("GET", PATH_FMT.format(C_OTHER) + "?page_size=100",
+                        auth=SHARED["admin"]["token"])
+            if r.error:
+                problems.append(r.error)
                 return
-            if status != 200 or j is None or j["total"] != len(j["items"]):
-                problems.append((status, body[:200]))
+            j = r.json
+            if r.status != 200 or j is None or j["total"] != len(j["items"]):
+                problems.append((r.status, r.body[:200]))
             lists.append(j["total"] if j else None)
     th = threading.Thread(target=lister)
     th.start()
@@ -829,13 +767,14 @@ def t_purge():
     # (long ago, so other suites' recent fixture rows are left alone)
     sql("UPDATE oauth_tokens SET revoked_at = UTC_TIMESTAMP() - INTERVAL 400 DAY"
         " WHERE public_id = UNHEX(%s)" % q(old["id"][4:]))
-    j = ok_json("purge", "--older-than", "365d", "--batch", "10", "--pause-ms", "0")
+    j = ok_json("purge", "--older-than", "365d", "--batch", "10", "--pause-ms", "0",
+                config=PURGE_CONFIG)
     expect(set(j) == {"expired_deleted", "revoked_deleted", "clients", "older_than_seconds"}
            and j["revoked_deleted"] >= 1 and j["older_than_seconds"] == 365 * 86400,
            "json %r" % j)
     expect(token_row(old["id"]) is None, "the old revoked token is still there")
     expect(token_row(live["id"]) is not None, "purge deleted a live token")
-    out = ok(ctl("purge", "--older-than", "3650d"))
+    out = ok(ctl("purge", "--older-than", "3650d", config=PURGE_CONFIG))
     expect(out.startswith("purged "), "text %r" % out)
     for bad in (["--older-than", "1w"], ["--batch", "0"], ["--pause-ms", "60001"]):
         usage_error(ctl("purge", *bad), bad[0])
@@ -926,8 +865,9 @@ def t_migrate_account():
     shutil.copytree(os.path.join(SRCDIR, "sql"), d)
     with open(os.path.join(d, "900_extra.sql"), "w") as f:
         f.write("CREATE TABLE ctl_extra (x INT);\n")
-    r = ctl("migrate", "--sql-dir", d)
-    failure(r, "900_extra.sql")
+    # (it cannot even see schema_migrations, so it is refused at 001_core.sql)
+    r = ctl("migrate", "--sql-dir", d, config=APP_CONFIG)
+    failure(r, "command denied")
     expect(sql("SHOW TABLES LIKE 'ctl_extra'") == [], "the app account created a table")
     expect(sql("SELECT version FROM schema_migrations WHERE version = 900") == [],
            "a failed migration was recorded")
@@ -1043,16 +983,10 @@ def t_openapi_available():
 
 
 def main():
-    for name, v in (("BASE_URL", BASE_URL), ("DB_SOCKET", DB_SOCKET), ("DB_NAME", DB_NAME),
-                    ("APP_CONFIG", APP_CONFIG)):
-        if not v:
-            print("%s is required" % name)
-            print("0 passed, 1 failed")
-            return 1
+    require("BASE_URL", "DB_SOCKET", "DB_NAME", "APP_CONFIG")
     test("autionalctl is built", t_binary)
-    if tap.failed():
-        print("%d passed, %d failed" % (tap.PASSED, tap.FAILED))
-        return 1
+    if failed():
+        return summary()
     test("clean up rows of earlier runs", cleanup)
     test("openapi_check and docs/openapi.yaml are usable", t_openapi_available)
 

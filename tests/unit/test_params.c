@@ -230,8 +230,8 @@ test_filters(void)
 	CHECK_INT(params_parse_list("user_id=a&user_id=b", 100, &lp, msg, sizeof(msg)),
 	    AUT_ERR_BAD_PARAM, "filters: repeated user_id");
 
-	CHECK_INT(params_parse_revoke("dry_run=true&token_type=access_token&page=x", &rp,
-	    msg, sizeof(msg)), AUT_OK, "revoke: dry_run and type; page ignored");
+	CHECK_INT(params_parse_revoke("dry_run=true&token_type=access_token", &rp,
+	    msg, sizeof(msg)), AUT_OK, "revoke: dry_run and type");
 	CHECK_INT(rp.dry_run, 1, "revoke: dry_run true");
 	CHECK_INT(rp.filters.token_type, TOKEN_TYPE_ACCESS, "revoke: type");
 	CHECK_INT(params_parse_revoke("dry_run=false", &rp, msg, sizeof(msg)), AUT_OK,
@@ -240,13 +240,56 @@ test_filters(void)
 	CHECK_INT(params_parse_revoke("dry_run=1", &rp, msg, sizeof(msg)), AUT_ERR_BAD_PARAM,
 	    "revoke: dry_run=1 refused");
 	CHECK_CONTAINS(msg, "dry_run", "revoke: message names dry_run");
-	CHECK_INT(params_parse_revoke_one("user_id=%27&token_type=x&dry_run=true", &rp, msg,
-	    sizeof(msg)), AUT_OK, "revoke one: filters are not its parameters (ignored)");
-	CHECK_INT(rp.dry_run, 1, "revoke one: dry_run");
+	CHECK_INT(params_parse_revoke_one("dry_run=true", &rp, msg, sizeof(msg)), AUT_OK,
+	    "revoke one: dry_run");
+	CHECK_INT(rp.dry_run, 1, "revoke one: dry_run true");
+	CHECK_INT(params_parse_revoke_one("dry_run=true&token_type=access_token", &rp, msg,
+	    sizeof(msg)), AUT_ERR_BAD_PARAM, "revoke one: a filter is not its parameter (refused)");
+	CHECK_CONTAINS(msg, "token_type", "revoke one: message names token_type");
 	CHECK_INT(params_parse_revoke_one("dry_run=yes", &rp, msg, sizeof(msg)),
 	    AUT_ERR_BAD_PARAM, "revoke one: bad dry_run");
 	CHECK_INT(params_parse_list("dry_run=maybe", 100, &lp, msg, sizeof(msg)), AUT_OK,
 	    "list: dry_run is not a list parameter (ignored)");
+}
+
+/* A destructive request refuses what it does not know: a typo must not widen it. */
+static void
+test_revoke_strict(void)
+{
+	struct revoke_params rp;
+	char msg[160];
+
+	CHECK_INT(params_parse_revoke("dry-run=true", &rp, msg, sizeof(msg)),
+	    AUT_ERR_BAD_PARAM, "strict: dry-run (typo of dry_run) refused");
+	CHECK_CONTAINS(msg, "dry-run", "strict: message names dry-run");
+	CHECK_CONTAINS(msg, "dry_run", "strict: message lists the known names");
+	CHECK_INT(params_parse_revoke("token_typ=refresh_token", &rp, msg, sizeof(msg)),
+	    AUT_ERR_BAD_PARAM, "strict: token_typ (typo of token_type) refused");
+	CHECK_CONTAINS(msg, "parameter token_typ:", "strict: message names token_typ");
+	CHECK_INT(params_parse_revoke("dry_run=true&page=2", &rp, msg, sizeof(msg)),
+	    AUT_ERR_BAD_PARAM, "strict: page is not a revocation parameter");
+	CHECK_INT(params_parse_revoke("token_type=access_token&token_type=refresh_token", &rp,
+	    msg, sizeof(msg)), AUT_ERR_BAD_PARAM, "strict: repeated token_type refused");
+	CHECK_CONTAINS(msg, "token_type", "strict: message names the repeated filter");
+	CHECK_INT(params_parse_revoke("dry_run=true&dry_run=false", &rp, msg, sizeof(msg)),
+	    AUT_ERR_BAD_PARAM, "strict: repeated dry_run refused");
+	CHECK_INT(params_parse_revoke("=true", &rp, msg, sizeof(msg)), AUT_ERR_BAD_PARAM,
+	    "strict: an empty name is unknown");
+	CHECK_INT(params_parse_revoke("dry%00_run=true", &rp, msg, sizeof(msg)),
+	    AUT_ERR_BAD_PARAM, "strict: a NUL in the name is no known name");
+	CHECK_CONTAINS(msg, "name not shown", "strict: an unprintable name is not echoed");
+	CHECK_INT(params_parse_revoke("%3Cscript%3E=1", &rp, msg, sizeof(msg)),
+	    AUT_ERR_BAD_PARAM, "strict: markup in a name refused");
+	CHECK_INT(strstr(msg, "<") == NULL, 1, "strict: markup is not echoed");
+	CHECK_INT(params_parse_revoke("&dry_run=true&&", &rp, msg, sizeof(msg)), AUT_OK,
+	    "strict: empty pairs are skipped");
+	CHECK_INT(rp.dry_run, 1, "strict: dry_run read between empty pairs");
+	CHECK_INT(params_parse_revoke("", &rp, msg, sizeof(msg)), AUT_OK,
+	    "strict: no parameters at all");
+	CHECK_INT(params_parse_revoke_one("dry_run=false&user_id=u1", &rp, msg, sizeof(msg)),
+	    AUT_ERR_BAD_PARAM, "strict: revoke one refuses user_id");
+	CHECK_INT(params_parse_list("dry-run=true&token_typ=x", 100, &(struct list_params){0},
+	    msg, sizeof(msg)), AUT_OK, "strict: a read still ignores unknown names");
 }
 
 int
@@ -258,6 +301,7 @@ main(void)
 	test_small_max();
 	test_messages();
 	test_key_with_nul();
+	test_revoke_strict();
 	test_form_decode();
 	test_filters();
 	return unit_done();
