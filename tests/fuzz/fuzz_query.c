@@ -1,17 +1,18 @@
-/* fuzz_query.c: libFuzzer harness for the query string (params_parse_list, _revoke, _revoke_one, params_form_decode). */
+/* fuzz_query.c: libFuzzer harness for the query string (params_parse_list, _revoke, _revoke_one, text_percent_decode). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/config.h"
-#include "../../src/params.h"
+#include "../../src/core/config.h"
+#include "../../src/api/params.h"
+#include "../../src/core/text.h"
 #include "fuzz.h"
 
 /*
  * The input is a QUERY_STRING, as the web server passes it (a C string).  The
  * reference model below is params.h read literally: a name counts only when it
  * decodes to exactly that name (a decoded NUL makes another name); a value that
- * is malformed or decodes to more than PARAMS_USER_ID_MAX bytes is invalid.
+ * is malformed or decodes to more than TOKEN_USER_ID_MAX bytes is invalid.
  */
 
 enum param { P_PAGE, P_PAGE_SIZE, P_USER_ID, P_TOKEN_TYPE, P_DRY_RUN, P_COUNT,
@@ -22,7 +23,7 @@ static const char *const param_names[P_COUNT] = {
 
 struct model {
 	unsigned long page, page_size;
-	char user_id[PARAMS_USER_ID_MAX + 1];
+	char user_id[TOKEN_USER_ID_MAX + 1];
 	enum token_type_filter token_type;
 	int dry_run;
 };
@@ -51,7 +52,7 @@ model_decimal(const char *s, size_t n, unsigned long min, unsigned long max,
 static int
 model_user_id(const char *v, size_t n)
 {
-	if (n == 0 || n > PARAMS_USER_ID_MAX)
+	if (n == 0 || n > TOKEN_USER_ID_MAX)
 		return -1;
 	for (size_t i = 0; i < n; i++)
 		if (!((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= 'A' && v[i] <= 'Z') ||
@@ -93,7 +94,7 @@ model_parse(const char *q, unsigned known, int strict, unsigned int max, struct 
 		long klen = fuzz_pct_decode(q + i, eq - i, 1, key);
 		size_t vs = eq < end ? eq + 1 : end;
 		long vlen = fuzz_pct_decode(q + vs, end - vs, 1, val);
-		if (vlen > PARAMS_USER_ID_MAX)
+		if (vlen > TOKEN_USER_ID_MAX)
 			vlen = -1;
 		int matched = 0, nonempty = end > i;
 		i = end + 1;
@@ -160,7 +161,7 @@ check_filters(const struct token_filters *f, const struct model *m)
 	CHECK(strcmp(f->user_id, m->user_id) == 0);
 	CHECK(f->user_id[0] == '\0' || model_user_id(f->user_id, strlen(f->user_id)) == 0);
 	CHECK(f->token_type == m->token_type);
-	CHECK((params_token_type_name(f->token_type) == NULL) == (f->token_type == TOKEN_TYPE_ANY));
+	CHECK((token_type_name(f->token_type) == NULL) == (f->token_type == TOKEN_TYPE_ANY));
 }
 
 /* A 400's sentence: NUL-terminated, naming the parameter at fault first. */
@@ -227,17 +228,17 @@ check_revoke(const char *q, int one)
 	}
 }
 
-/* params_form_decode into a buffer of exactly outlen bytes, against the reference. */
+/* text_percent_decode (form) into a buffer of exactly outlen bytes, against the reference. */
 static void
 check_form_decode(const char *s, size_t n, size_t outlen)
 {
 	char *out = malloc(outlen), *ref = malloc(n + 1);
 
 	CHECK(out != NULL && ref != NULL);
-	long got = params_form_decode(s, n, out, outlen);
+	long got = text_percent_decode(s, n, true, out, outlen);
 	long want = fuzz_pct_decode(s, n, 1, ref);
 	if (want >= 0 && (size_t)want >= outlen)
-		want = -1;
+		want = TEXT_OUT_OF_RANGE;
 	CHECK(got == want);
 	if (got >= 0) {
 		CHECK((size_t)got < outlen && out[got] == '\0');

@@ -1,5 +1,5 @@
 /* test_params.c: page and page_size from the query string: defaults, limits, rejects, messages. */
-#include "../../src/params.h"
+#include "../../src/api/params.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -180,28 +180,6 @@ test_key_with_nul(void)
 	ok("page_size%00=abc", 100, 1, 20, "key \"page_size%00\" is an unknown parameter");
 }
 
-static void
-test_form_decode(void)
-{
-	char out[16];
-
-	CHECK_INT(params_form_decode("a+b%41%6a", 9, out, sizeof(out)), 5, "form decode: length");
-	CHECK_STR(out, "a bAj", "form decode: '+' is a space, %%XX both cases");
-	CHECK_INT(params_form_decode("", 0, out, sizeof(out)), 0, "form decode: empty");
-	CHECK_STR(out, "", "form decode: empty output");
-	CHECK_INT(params_form_decode("abcdef", 3, out, sizeof(out)), 3,
-	    "form decode: reads only n bytes");
-	CHECK_STR(out, "abc", "form decode: stops at n");
-	CHECK_INT(params_form_decode("%4", 2, out, sizeof(out)), -1, "form decode: truncated escape");
-	CHECK_INT(params_form_decode("%41", 2, out, sizeof(out)), -1,
-	    "form decode: escape cut by n");
-	CHECK_INT(params_form_decode("%g1", 3, out, sizeof(out)), -1, "form decode: non-hex escape");
-	CHECK_INT(params_form_decode("0123456789abcde", 15, out, sizeof(out)), 15,
-	    "form decode: 15 bytes fit 16");
-	CHECK_INT(params_form_decode("0123456789abcdef", 16, out, sizeof(out)), -1,
-	    "form decode: 16 bytes do not fit 16");
-}
-
 /* Issue 6: filters on the list, and the query of a DELETE. */
 static void
 test_filters(void)
@@ -302,7 +280,6 @@ main(void)
 	test_messages();
 	test_key_with_nul();
 	test_revoke_strict();
-	test_form_decode();
 	test_filters();
 	return unit_done();
 }

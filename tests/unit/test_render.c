@@ -1,5 +1,5 @@
 /* test_render.c: the JSON bodies, parsed back with json-c: list envelope, items, errors, escaping. */
-#include "../../src/render.h"
+#include "../../src/api/render.h"
 
 #include <stdlib.h>
 #include <string.h>
