@@ -110,7 +110,7 @@ serve(char *const *envp, const struct config *conf, struct store *st,
 	struct request req;
 	struct response resp;
 	struct bearer who;
-	char head[512], line[4096];
+	char head[RESPONSE_HEAD_MAX], line[4096];
 	time_t now = time(NULL);
 
 	memset(&req, 0, sizeof(req));

@@ -14,6 +14,7 @@ struct parsed_query {
 	struct list_params *list;       /* NULL unless parsing a list query */
 	struct revoke_params *revoke;   /* NULL unless parsing a revoke query */
 	unsigned int page_size_max;
+	bool seen_page;                 /* page was given (a cursor excludes it) */
 };
 
 typedef int (*param_fn)(struct parsed_query *q, const char *v, size_t n,
@@ -35,6 +36,7 @@ parse_page(struct parsed_query *q, const char *v, size_t n, char *msg, size_t ms
 {
 	uint64_t page;
 
+	q->seen_page = true;
 	if (text_parse_decimal(v, n, 1, PARAMS_PAGE_MAX, &page) == 0) {
 		q->list->page = (unsigned long)page;
 		return 0;
@@ -102,8 +104,24 @@ parse_dry_run(struct parsed_query *q, const char *v, size_t n, char *msg, size_t
 	return 0;
 }
 
+/* The form of a page cursor; whether it is genuine is tokens_list.c's question. */
+static int
+parse_cursor(struct parsed_query *q, const char *v, size_t n, char *msg, size_t msglen)
+{
+	if (n == CURSOR_TEXT_LEN && strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789-_") == n) {
+		memcpy(q->list->cursor, v, n);
+		q->list->cursor[n] = '\0';
+		return 0;
+	}
+	snprintf(msg, msglen, "cursor must be the next_cursor of an earlier list response, "
+	    "unchanged");
+	return -1;
+}
+
 static const struct param_def list_defs[] = {
 	{ "page", parse_page },
+	{ "cursor", parse_cursor },
 	{ "page_size", parse_page_size },
 	{ "user_id", parse_user_id },
 	{ "token_type", parse_token_type },
@@ -212,8 +230,14 @@ params_parse_list(const char *query, unsigned int page_size_max,
 	out->page_size = PARAMS_PAGE_SIZE_DEFAULT;
 	if (out->page_size > page_size_max)
 		out->page_size = page_size_max;
-	return parse_query(query, list_defs, sizeof(list_defs) / sizeof(list_defs[0]),
+	enum aut_err err = parse_query(query, list_defs, sizeof(list_defs) / sizeof(list_defs[0]),
 	    UNKNOWN_IGNORED, &q, msg, msglen);
+	if (err == AUT_OK && out->cursor[0] != '\0' && q.seen_page) {
+		snprintf(msg, msglen, "cursor and page cannot be used together: the cursor says "
+		    "where the page starts");
+		return AUT_ERR_BAD_PARAM;
+	}
+	return err;
 }
 
 enum aut_err

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 
+#include "../core/cursor.h"
 #include "../core/error.h"
 #include "../core/token.h"
 
@@ -16,6 +17,9 @@ struct list_params {
 	unsigned long page;       /* 1-based, 1..PARAMS_PAGE_MAX */
 	unsigned int page_size;   /* 1..page_size_max */
 	struct token_filters filters;
+	/* A page cursor's text ("" for none): where the page starts, instead of
+	 * page.  Only its form is checked here; tokens_list.c checks its MAC. */
+	char cursor[CURSOR_TEXT_MAX];
 };
 
 /* DELETE .../tokens and DELETE .../tokens/{id} */
@@ -27,8 +31,10 @@ struct revoke_params {
 /*
  * Parse a raw QUERY_STRING.  page and page_size must be plain decimal integers
  * (after percent-decoding); user_id a public id (1-64 of A-Z a-z 0-9 _ - .);
- * token_type access_token or refresh_token.  Each may be given at most once;
- * absent ones take the defaults (no filter); unknown parameters are ignored.
+ * token_type access_token or refresh_token; cursor the 44 base64url
+ * characters of a page cursor, and never together with page.  Each may be
+ * given at most once; absent ones take the defaults (no filter, page 1);
+ * unknown parameters are ignored.
  * On AUT_ERR_BAD_PARAM, msg holds a sentence naming the parameter.
  */
 enum aut_err params_parse_list(const char *query, unsigned int page_size_max,

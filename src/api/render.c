@@ -117,8 +117,8 @@ serialise(json_object *root, char **body, size_t *len)
 }
 
 enum aut_err
-render_list_finish(struct render_list *list, const struct paging *pg, time_t now,
-    char **body, size_t *len)
+render_list_finish(struct render_list *list, const struct paging *pg,
+    const char *next_cursor, time_t now, char **body, size_t *len)
 {
 	json_object *root = json_object_new_object();
 	json_object *pagination = json_object_new_object();
@@ -128,7 +128,7 @@ render_list_finish(struct render_list *list, const struct paging *pg, time_t now
 	render_list_free(list);
 	if (root == NULL || pagination == NULL)
 		goto nomem;
-	if (put(pagination, "page", json_object_new_int64((int64_t)pg->page)) != 0 ||
+	if ((pg->page > 0 && put(pagination, "page", json_object_new_int64((int64_t)pg->page)) != 0) ||
 	    put(pagination, "page_size", json_object_new_int64(pg->page_size)) != 0 ||
 	    put(pagination, "total", json_object_new_int64((int64_t)pg->total)) != 0 ||
 	    put(pagination, "total_pages", json_object_new_int64((int64_t)pg->total_pages)) != 0 ||
@@ -149,6 +149,8 @@ render_list_finish(struct render_list *list, const struct paging *pg, time_t now
 	}
 	pagination = NULL;
 	if (put(root, "total", json_object_new_int64((int64_t)pg->total)) != 0 ||
+	    (next_cursor != NULL ? put(root, "next_cursor", json_object_new_string(next_cursor))
+	    : json_object_object_add(root, "next_cursor", NULL)) != 0 ||
 	    put(root, "timestamp", now_string(now)) != 0)
 		goto nomem;
 	return serialise(root, body, len);

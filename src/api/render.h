@@ -20,10 +20,12 @@ enum aut_err render_list_add(struct render_list *list, const struct token_row *r
 
 /*
  * Wrap the items in the envelope {code, message, items, pagination, total,
- * timestamp} and serialise it into a malloc'd *body.  Frees list either way.
+ * next_cursor, timestamp} and serialise it into a malloc'd *body.
+ * next_cursor is NULL on the last page (null in the JSON); pg->page 0 is a
+ * page found by a cursor (no page number in pagination).  Frees list either way.
  */
 enum aut_err render_list_finish(struct render_list *list, const struct paging *pg,
-    time_t now, char **body, size_t *len);
+    const char *next_cursor, time_t now, char **body, size_t *len);
 void render_list_free(struct render_list *list);
 
 /* {code, message, revoked, dry_run, timestamp} into a malloc'd *body. */

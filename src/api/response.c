@@ -41,12 +41,14 @@ response_format_head(const struct response *resp, char *buf, size_t buflen)
 	    "Cache-Control: no-store\r\n"
 	    "X-Content-Type-Options: nosniff\r\n"
 	    "X-Request-Id: %s\r\n"
-	    "%s%s%s"
+	    "%s%s%s%s%s%s"
 	    "\r\n",
 	    resp->status, response_reason(resp->status),
 	    (unsigned long)resp->body_len,
 	    resp->request_id ? resp->request_id : "-",
-	    challenge[resp->www_authenticate], allow, retry);
+	    challenge[resp->www_authenticate], allow, retry,
+	    resp->link_next ? "Link: <" : "", resp->link_next ? resp->link_next : "",
+	    resp->link_next ? ">; rel=\"next\"\r\n" : "");
 	return n < 0 || (size_t)n >= buflen ? -1 : n;
 }
 
@@ -55,5 +57,7 @@ response_free(struct response *resp)
 {
 	free(resp->body);
 	resp->body = NULL;
+	free(resp->link_next);
+	resp->link_next = NULL;
 	resp->body_len = 0;
 }

@@ -20,7 +20,11 @@ struct response {
 	const char *request_id;  /* X-Request-Id */
 	enum www_authenticate www_authenticate;
 	unsigned int retry_after; /* seconds for Retry-After; 0: none */
+	char *link_next;         /* malloc'd URI reference of the next page (Link: rel="next"), or NULL */
 };
+
+/* Room response_format_head() needs at most (a Link header with a long client id). */
+#define RESPONSE_HEAD_MAX 2048
 
 /* Reason phrase for a status we send. */
 const char *response_reason(int status);

@@ -10,6 +10,9 @@ enum statement {
 	SQL_AUTHORIZE,
 	SQL_LIST_PAGE,
 	SQL_LIST_PAGE_BY_USER,
+	SQL_LIST_AFTER,
+	SQL_LIST_AFTER_BY_USER,
+	SQL_CURSOR_KEY,
 	SQL_REVOKE,
 	SQL_REVOKE_BY_USER,
 	SQL_FIND_TOKEN,
@@ -27,6 +30,15 @@ enum statement {
  */
 #define ACTIVE "revoked_at IS NULL AND expires_at > ? AND token_type IN (?, ?)"
 #define PAGE_COLUMNS "k.public_id, k.token_type, k.scope, k.created_at, k.expires_at, u.public_id"
+#define LIST_SELECT \
+	"SELECT part, public_id, token_type, scope, created_at, expires_at, user_id, total, id FROM ("
+/*
+ * A keyset page: the rows below a cursor's position in list order.  Written
+ * as an OR of two ranges, which MariaDB 10.11 seeks in the page index; the
+ * row constructor (created_at, id) < (?, ?) would scan.  Params: created_at,
+ * created_at, id.
+ */
+#define BELOW_CURSOR "(k.created_at < ? OR (k.created_at = ? AND k.id < ?))"
 
 #define AUDIT_ROW "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 #define AUDIT_ROWS_2 AUDIT_ROW ", " AUDIT_ROW
@@ -55,7 +67,7 @@ static const struct db_statement statements[SQL_STATEMENTS] = {
 	 * hour(now)+1h | client, now, type, type, limit, offset.
 	 */
 	[SQL_LIST_PAGE] = { "token list",
-	    "SELECT part, public_id, token_type, scope, created_at, expires_at, user_id, total FROM ("
+	    LIST_SELECT
 	    " SELECT 0 AS part, NULL AS public_id, NULL AS token_type, NULL AS scope,"
 	    "        NULL AS created_at, NULL AS expires_at, NULL AS user_id, NULL AS id,"
 	    "        CAST((SELECT COALESCE(SUM(live), 0) FROM oauth_token_counts"
@@ -74,7 +86,7 @@ static const struct db_statement statements[SQL_STATEMENTS] = {
 	/* One user's tokens are few: counted directly.  Params: user, client,
 	 * now, type, type | user, client, now, type, type, limit, offset. */
 	[SQL_LIST_PAGE_BY_USER] = { "token list",
-	    "SELECT part, public_id, token_type, scope, created_at, expires_at, user_id, total FROM ("
+	    LIST_SELECT
 	    " SELECT 0 AS part, NULL AS public_id, NULL AS token_type, NULL AS scope,"
 	    "        NULL AS created_at, NULL AS expires_at, NULL AS user_id, NULL AS id,"
 	    "        (SELECT COUNT(*) FROM oauth_tokens k JOIN users u ON u.id = k.user_id"
@@ -87,6 +99,38 @@ static const struct db_statement statements[SQL_STATEMENTS] = {
 	    "   JOIN oauth_tokens k ON k.id = page.id"
 	    "   LEFT JOIN users u ON u.id = k.user_id"
 	    ") AS result ORDER BY part, created_at DESC, id DESC" },
+	[SQL_LIST_AFTER] = { "token list after a cursor",
+	    LIST_SELECT
+	    " SELECT 0 AS part, NULL AS public_id, NULL AS token_type, NULL AS scope,"
+	    "        NULL AS created_at, NULL AS expires_at, NULL AS user_id, NULL AS id,"
+	    "        CAST((SELECT COALESCE(SUM(live), 0) FROM oauth_token_counts"
+	    "               WHERE oauth_client_id = ? AND token_type IN (?, ?) AND expiry_hour > ?)"
+	    "           + (SELECT COUNT(*) FROM oauth_tokens"
+	    "               WHERE oauth_client_id = ? AND " ACTIVE " AND expires_at < ?)"
+	    "           AS UNSIGNED) AS total"
+	    " UNION ALL"
+	    " (SELECT 1, " PAGE_COLUMNS ", k.id, NULL"
+	    "   FROM oauth_tokens k LEFT JOIN users u ON u.id = k.user_id"
+	    "  WHERE k.oauth_client_id = ? AND k." ACTIVE " AND " BELOW_CURSOR
+	    "  ORDER BY k.created_at DESC, k.id DESC LIMIT ?)"
+	    ") AS result ORDER BY part, created_at DESC, id DESC" },
+	/* Params as SQL_LIST_PAGE_BY_USER, with the cursor's created_at, created_at,
+	 * id before the limit, and no offset. */
+	[SQL_LIST_AFTER_BY_USER] = { "token list after a cursor",
+	    LIST_SELECT
+	    " SELECT 0 AS part, NULL AS public_id, NULL AS token_type, NULL AS scope,"
+	    "        NULL AS created_at, NULL AS expires_at, NULL AS user_id, NULL AS id,"
+	    "        (SELECT COUNT(*) FROM oauth_tokens k JOIN users u ON u.id = k.user_id"
+	    "          WHERE u.public_id = ? AND k.oauth_client_id = ? AND k." ACTIVE ") AS total"
+	    " UNION ALL"
+	    " (SELECT 1, " PAGE_COLUMNS ", k.id, NULL"
+	    "   FROM oauth_tokens k JOIN users u ON u.id = k.user_id"
+	    "  WHERE u.public_id = ? AND k.oauth_client_id = ? AND k." ACTIVE " AND " BELOW_CURSOR
+	    "  ORDER BY k.created_at DESC, k.id DESC LIMIT ?)"
+	    ") AS result ORDER BY part, created_at DESC, id DESC" },
+	/* The page-cursor key: one row, made by sql/006. */
+	[SQL_CURSOR_KEY] = { "page-cursor key",
+	    "SELECT secret FROM api_secrets WHERE name = 'page_cursor'" },
 	/* Params: now (revoked_at), client, now, type, type. */
 	[SQL_REVOKE] = { "revocation",
 	    "UPDATE oauth_tokens SET revoked_at = ?"
@@ -133,6 +177,9 @@ struct store {
 	char token_type[16];
 	char scope[4001];                   /* VARCHAR(1000) utf8mb4 */
 	char user_id[257];                  /* VARCHAR(64) utf8mb4 */
+	/* The page-cursor key, read once (store_cursor_key). */
+	unsigned char cursor_key[CURSOR_KEY_BYTES];
+	bool have_cursor_key;
 };
 
 /* token_type IN (?, ?): both types, or the wanted one twice. */
@@ -233,46 +280,21 @@ store_authorize(struct store *st, const unsigned char hash[32], const char *clie
 /* ---- the list ----------------------------------------------------------- */
 
 /* Columns of a list row: part, public_id, token_type, scope, created_at,
- * expires_at, user_id, total. */
-enum { COL_PART, COL_ID, COL_TYPE, COL_SCOPE, COL_CREATED, COL_EXPIRES, COL_USER, COL_TOTAL };
+ * expires_at, user_id, total, id. */
+enum { COL_PART, COL_ID, COL_TYPE, COL_SCOPE, COL_CREATED, COL_EXPIRES, COL_USER, COL_TOTAL,
+	COL_PK };
 
-enum aut_err
-store_list_page(struct store *st, uint64_t client_pk, const struct token_filters *f,
-    time_t now, uint64_t offset, unsigned int limit, uint64_t *total,
-    store_row_fn each, void *ctx)
+/* Part 0's total, then part 1's rows handed to each(), from statement s. */
+static enum aut_err
+read_list(struct store *st, const struct db_statement *s, struct db_params *p,
+    uint64_t *total, store_row_fn each, void *ctx)
 {
-	bool by_user = f->user_id[0] != '\0', more = false, have_total = false;
-	const struct db_statement *s = &statements[by_user ? SQL_LIST_PAGE_BY_USER : SQL_LIST_PAGE];
-	time_t hour = now - now % 3600;
-	struct db_params p;
+	bool more = false, have_total = false;
 	struct db_row r;
 	struct token_row row;
 	uint64_t total_col = 0;
 	signed char part = 0;
 	enum aut_err err;
-
-	db_params_init(&p);
-	if (by_user) {
-		for (int i = 0; i < 2; i++) {
-			db_param_string(&p, f->user_id);
-			db_param_u64(&p, client_pk);
-			db_param_time(&p, now, 0);
-			param_types(&p, f->token_type);
-		}
-	} else {
-		db_param_u64(&p, client_pk);
-		param_types(&p, f->token_type);
-		db_param_time(&p, hour, 0);
-		db_param_u64(&p, client_pk);
-		db_param_time(&p, now, 0);
-		param_types(&p, f->token_type);
-		db_param_time(&p, hour + 3600, 0);
-		db_param_u64(&p, client_pk);
-		db_param_time(&p, now, 0);
-		param_types(&p, f->token_type);
-	}
-	db_param_u64(&p, limit);
-	db_param_u64(&p, offset);
 
 	db_row_init(&r);
 	db_col_tiny(&r, &part);
@@ -283,9 +305,10 @@ store_list_page(struct store *st, uint64_t client_pk, const struct token_filters
 	db_col_time(&r, &row.expires_at, NULL);
 	db_col_text(&r, st->user_id, sizeof(st->user_id));
 	db_col_u64(&r, &total_col);
+	db_col_u64(&r, &row.pk);
 
 	*total = 0;
-	err = db_execute(st->db, s, &p, &r);
+	err = db_execute(st->db, s, p, &r);
 	while (err == AUT_OK && (err = db_fetch(st->db, s, &r, &more)) == AUT_OK && more) {
 		if (part == 0) {
 			*total = db_col_null(&r, COL_TOTAL) ? 0 : total_col;
@@ -293,6 +316,7 @@ store_list_page(struct store *st, uint64_t client_pk, const struct token_filters
 			continue;
 		}
 		if (!have_total || db_col_null(&r, COL_TYPE) || db_col_null(&r, COL_ID) ||
+		    db_col_null(&r, COL_PK) ||
 		    db_col_length(&r, COL_ID) != sizeof(row.public_id)) {
 			log_error("token list: malformed result");
 			db_disconnect(st->db);
@@ -308,6 +332,98 @@ store_list_page(struct store *st, uint64_t client_pk, const struct token_filters
 		}
 	}
 	return err;
+}
+
+/* The parameters of part 0 (the total) and the filters of part 1. */
+static void
+param_total_and_filters(struct db_params *p, uint64_t client_pk,
+    const struct token_filters *f, time_t now)
+{
+	time_t hour = now - now % 3600;
+
+	if (f->user_id[0] != '\0') {
+		for (int i = 0; i < 2; i++) {
+			db_param_string(p, f->user_id);
+			db_param_u64(p, client_pk);
+			db_param_time(p, now, 0);
+			param_types(p, f->token_type);
+		}
+		return;
+	}
+	db_param_u64(p, client_pk);
+	param_types(p, f->token_type);
+	db_param_time(p, hour, 0);
+	db_param_u64(p, client_pk);
+	db_param_time(p, now, 0);
+	param_types(p, f->token_type);
+	db_param_time(p, hour + 3600, 0);
+	db_param_u64(p, client_pk);
+	db_param_time(p, now, 0);
+	param_types(p, f->token_type);
+}
+
+enum aut_err
+store_list_page(struct store *st, uint64_t client_pk, const struct token_filters *f,
+    time_t now, uint64_t offset, unsigned int limit, uint64_t *total,
+    store_row_fn each, void *ctx)
+{
+	bool by_user = f->user_id[0] != '\0';
+	struct db_params p;
+
+	db_params_init(&p);
+	param_total_and_filters(&p, client_pk, f, now);
+	db_param_u64(&p, limit);
+	db_param_u64(&p, offset);
+	return read_list(st, &statements[by_user ? SQL_LIST_PAGE_BY_USER : SQL_LIST_PAGE], &p,
+	    total, each, ctx);
+}
+
+enum aut_err
+store_list_after(struct store *st, uint64_t client_pk, const struct token_filters *f,
+    time_t now, const struct cursor_position *after, unsigned int limit,
+    uint64_t *total, store_row_fn each, void *ctx)
+{
+	bool by_user = f->user_id[0] != '\0';
+	struct db_params p;
+
+	db_params_init(&p);
+	param_total_and_filters(&p, client_pk, f, now);
+	db_param_time(&p, (time_t)after->created_at, 0);
+	db_param_time(&p, (time_t)after->created_at, 0);
+	db_param_u64(&p, after->id);
+	db_param_u64(&p, limit);
+	return read_list(st, &statements[by_user ? SQL_LIST_AFTER_BY_USER : SQL_LIST_AFTER], &p,
+	    total, each, ctx);
+}
+
+enum aut_err
+store_cursor_key(struct store *st, unsigned char key[CURSOR_KEY_BYTES])
+{
+	const struct db_statement *s = &statements[SQL_CURSOR_KEY];
+	struct db_params p;
+	struct db_row r;
+	bool found = false;
+	enum aut_err err;
+
+	if (st->have_cursor_key) {
+		memcpy(key, st->cursor_key, CURSOR_KEY_BYTES);
+		return AUT_OK;
+	}
+	db_params_init(&p);
+	db_row_init(&r);
+	db_col_bytes(&r, st->cursor_key, sizeof(st->cursor_key));
+	err = db_execute(st->db, s, &p, &r);
+	if (err == AUT_OK)
+		err = db_fetch_one(st->db, s, &r, &found);
+	if (err != AUT_OK)
+		return err;
+	if (!found || db_col_null(&r, 0) || db_col_length(&r, 0) != CURSOR_KEY_BYTES) {
+		log_error("page cursors: no 32-byte key in api_secrets (run autionalctl migrate)");
+		return AUT_ERR_INTERNAL;
+	}
+	st->have_cursor_key = true;
+	memcpy(key, st->cursor_key, CURSOR_KEY_BYTES);
+	return AUT_OK;
 }
 
 /* ---- audit ---------------------------------------------------------------- */

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "cursor.h"
 #include "db.h"
 #include "error.h"
 #include "token.h"
@@ -55,6 +56,22 @@ typedef enum aut_err (*store_row_fn)(void *ctx, const struct token_row *row);
 enum aut_err store_list_page(struct store *st, uint64_t client_pk,
     const struct token_filters *filters, time_t now, uint64_t offset,
     unsigned int limit, uint64_t *total, store_row_fn each, void *ctx);
+
+/*
+ * The same total, and the next `limit` rows after `after` in list order (a
+ * keyset page: created_at, id below the position), from one statement.  The
+ * cost does not grow with the depth of the page.
+ */
+enum aut_err store_list_after(struct store *st, uint64_t client_pk,
+    const struct token_filters *filters, time_t now,
+    const struct cursor_position *after, unsigned int limit, uint64_t *total,
+    store_row_fn each, void *ctx);
+
+/*
+ * The deployment's page-cursor key (api_secrets, made by sql/006), read once
+ * per process and kept.
+ */
+enum aut_err store_cursor_key(struct store *st, unsigned char key[CURSOR_KEY_BYTES]);
 
 /* One audit_events row; the store sets the time it is written for. */
 struct audit_entry {

@@ -123,6 +123,33 @@ text_hex_encode(const unsigned char *bytes, size_t n, char *out)
 }
 
 long
+text_percent_encode(const char *s, size_t n, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
+
+		if (o + (plain ? 1 : 3) >= outlen)
+			return TEXT_OUT_OF_RANGE;
+		if (plain) {
+			out[o++] = (char)c;
+		} else {
+			out[o++] = '%';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	if (outlen == 0)
+		return TEXT_OUT_OF_RANGE;
+	out[o] = '\0';
+	return (long)o;
+}
+
+long
 text_percent_decode(const char *s, size_t n, bool plus_is_space, char *out, size_t outlen)
 {
 	size_t o = 0;

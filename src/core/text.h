@@ -50,6 +50,14 @@ long text_percent_decode(const char *s, size_t n, bool plus_is_space, char *out,
     size_t outlen);
 
 /*
+ * Percent-encode [s, s+n) for a URI path segment or query value: RFC 3986's
+ * unreserved characters (A-Z a-z 0-9 - . _ ~) as they are, every other byte
+ * as %XX.  Returns the length written (out NUL-terminated), or
+ * TEXT_OUT_OF_RANGE when it does not fit in outlen bytes.
+ */
+long text_percent_encode(const char *s, size_t n, char *out, size_t outlen);
+
+/*
  * Read the whole file at path (at most max bytes) into a malloc'd buffer with a
  * NUL after the *len bytes read.  0; or -1 with a message naming the path in
  * err (cannot open, larger than max, out of memory, read error).

@@ -3,6 +3,7 @@
 #define AUTIONAL_TOKEN_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 /* Longest public user id a filter may name (users.public_id is VARCHAR(64)). */
@@ -34,6 +35,7 @@ token_type_name(enum token_type_filter type)
 
 /* One row of the token list, as the store hands it to rendering. */
 struct token_row {
+	uint64_t pk;             /* oauth_tokens.id: with created_at, a page cursor's position */
 	unsigned char public_id[16]; /* shown as "tok_" + 32 hex digits */
 	const char *token_type;  /* "access_token" or "refresh_token" */
 	const char *scope;       /* space-separated scopes, may be "" */

@@ -15,10 +15,10 @@
  * is malformed or decodes to more than TOKEN_USER_ID_MAX bytes is invalid.
  */
 
-enum param { P_PAGE, P_PAGE_SIZE, P_USER_ID, P_TOKEN_TYPE, P_DRY_RUN, P_COUNT,
+enum param { P_PAGE, P_PAGE_SIZE, P_USER_ID, P_TOKEN_TYPE, P_DRY_RUN, P_CURSOR, P_COUNT,
 	P_UNKNOWN = P_COUNT };
 static const char *const param_names[P_COUNT] = {
-	"page", "page_size", "user_id", "token_type", "dry_run"
+	"page", "page_size", "user_id", "token_type", "dry_run", "cursor"
 };
 
 struct model {
@@ -26,6 +26,7 @@ struct model {
 	char user_id[TOKEN_USER_ID_MAX + 1];
 	enum token_type_filter token_type;
 	int dry_run;
+	char cursor[CURSOR_TEXT_MAX];
 };
 
 static int
@@ -131,6 +132,19 @@ model_parse(const char *q, unsigned known, int strict, unsigned int max, struct 
 				else
 					fail = 1;
 				break;
+			case P_CURSOR:
+				/* 44 characters of base64url, as they are. */
+				fail = fail || vlen != CURSOR_TEXT_LEN;
+				for (long c = 0; !fail && c < vlen; c++)
+					fail = !((val[c] >= 'A' && val[c] <= 'Z') ||
+					    (val[c] >= 'a' && val[c] <= 'z') ||
+					    (val[c] >= '0' && val[c] <= '9') || val[c] == '-' ||
+					    val[c] == '_');
+				if (!fail) {
+					memcpy(m->cursor, val, (size_t)vlen);
+					m->cursor[vlen] = '\0';
+				}
+				break;
 			case P_DRY_RUN:
 				if (is(val, vlen, "true"))
 					m->dry_run = 1;
@@ -147,6 +161,11 @@ model_parse(const char *q, unsigned known, int strict, unsigned int max, struct 
 			*bad = P_UNKNOWN;
 			err = AUT_ERR_BAD_PARAM;
 		}
+	}
+	/* A cursor says where the page starts: page with it is a contradiction. */
+	if (err == AUT_OK && (seen & (1u << P_CURSOR)) && (seen & (1u << P_PAGE))) {
+		*bad = P_CURSOR;
+		err = AUT_ERR_BAD_PARAM;
 	}
 	free(key);
 	free(val);
@@ -190,12 +209,13 @@ check_list(const char *q, unsigned int max)
 	enum aut_err err = params_parse_list(q, max, &p, msg, sizeof(msg));
 	CHECK(err == AUT_OK || err == AUT_ERR_BAD_PARAM);
 	CHECK(err == model_parse(q, 1u << P_PAGE | 1u << P_PAGE_SIZE | 1u << P_USER_ID |
-	    1u << P_TOKEN_TYPE, 0, max, &m, &bad));
+	    1u << P_TOKEN_TYPE | 1u << P_CURSOR, 0, max, &m, &bad));
 	if (err == AUT_OK) {
 		/* Documented bounds, and the values the query asked for. */
 		CHECK(p.page >= 1 && p.page <= PARAMS_PAGE_MAX);
 		CHECK(p.page_size >= 1 && p.page_size <= max);
 		CHECK(p.page == m.page && p.page_size == m.page_size);
+		CHECK(strcmp(p.cursor, m.cursor) == 0);
 		check_filters(&p.filters, &m);
 	} else {
 		check_message(msg, sizeof(msg), bad);

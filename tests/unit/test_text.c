@@ -147,6 +147,33 @@ test_percent(void)
 }
 
 static void
+test_percent_encode(void)
+{
+	char out[16], back[16];
+
+	CHECK_INT(text_percent_encode("Az09-._~", 8, out, sizeof(out)), 8,
+	    "encode: unreserved characters stay");
+	CHECK_STR(out, "Az09-._~", "encode: unreserved output");
+	CHECK_INT(text_percent_encode("a/b c%", 6, out, sizeof(out)), 12,
+	    "encode: '/', ' ' and '%%' escaped");
+	CHECK_STR(out, "a%2Fb%20c%25", "encode: uppercase hex");
+	CHECK_INT(text_percent_encode("\xc3\xa9\n", 3, out, sizeof(out)), 9,
+	    "encode: UTF-8 and control bytes escaped byte by byte");
+	CHECK_STR(out, "%C3%A9%0A", "encode: UTF-8 output");
+	CHECK_INT(text_percent_decode(out, 9, false, back, sizeof(back)), 3,
+	    "encode: decodes back");
+	CHECK_INT(memcmp(back, "\xc3\xa9\n", 3), 0, "encode: same bytes back");
+	CHECK_INT(text_percent_encode("", 0, out, sizeof(out)), 0, "encode: empty");
+	CHECK_INT(text_percent_encode("0123456789abcde", 15, out, sizeof(out)), 15,
+	    "encode: 15 bytes fit 16");
+	CHECK_INT(text_percent_encode("0123456789abcdef", 16, out, sizeof(out)),
+	    TEXT_OUT_OF_RANGE, "encode: 16 do not fit 16");
+	CHECK_INT(text_percent_encode("0123456789abcd/", 15, out, sizeof(out)),
+	    TEXT_OUT_OF_RANGE, "encode: an escape that would not fit");
+	CHECK_INT(text_percent_encode("a", 1, out, 0), TEXT_OUT_OF_RANGE, "encode: no room");
+}
+
+static void
 test_read_file(void)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -202,6 +229,7 @@ main(void)
 	test_ids();
 	test_hex();
 	test_percent();
+	test_percent_encode();
 	test_read_file();
 	return unit_done();
 }
