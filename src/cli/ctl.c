@@ -145,6 +145,8 @@ ctl_open(struct ctl *ctl)
 		log_error("out of memory");
 		return CTL_EXIT_FAILURE;
 	}
+	/* An operator's command sees what was just done on any node of a cluster. */
+	db_causal_session(ctl->db);
 	return CTL_EXIT_OK;
 }
 

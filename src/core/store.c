@@ -58,7 +58,10 @@ enum statement {
 	" client_id, filters, affected, dry_run, request_id, status) VALUES "
 
 static const struct db_statement statements[SQL_STATEMENTS] = {
-	/* Params: client_id, token hash, now. */
+	/*
+	 * Params: client_id, token hash, now.  The first read of every request,
+	 * causal on Galera: a token revoked on any node is refused here at once.
+	 */
 	[SQL_AUTHORIZE] = { "authorization",
 	    "SELECT u.id IS NOT NULL, COALESCE(u.is_admin, 0),"
 	    "       COALESCE(t.public_id, ''), COALESCE(u.public_id, ''), c.id"
@@ -67,7 +70,7 @@ static const struct db_statement statements[SQL_STATEMENTS] = {
 	    "  LEFT JOIN tenants t ON t.id = u.tenant_id"
 	    "  LEFT JOIN oauth_clients c ON c.client_id = ? AND c.tenant_id = u.tenant_id"
 	    " WHERE k.token_hash = ? AND k.token_type = 'access_token'"
-	    "   AND k.revoked_at IS NULL AND k.expires_at > ?" },
+	    "   AND k.revoked_at IS NULL AND k.expires_at > ?", .causal = true },
 	/*
 	 * Part 0 is one row carrying the exact total (sql/004_token_totals.sql
 	 * explains the arithmetic): the writers' counter rows summed, minus the
@@ -240,11 +243,20 @@ store_free(struct store *st)
 
 /* ---- who asks ----------------------------------------------------------- */
 
+/* One authorization on its way through db_run(). */
+struct authorize_job {
+	const unsigned char *hash;
+	const char *client_id;
+	time_t now;
+	struct authorization *out;
+};
+
 static enum aut_err
-authorize_once(struct store *st, const unsigned char hash[32], const char *client_id,
-    time_t now, struct authorization *out)
+authorize_work(struct db *db, void *ctx)
 {
+	const struct authorize_job *job = ctx;
 	const struct db_statement *s = &statements[SQL_AUTHORIZE];
+	struct authorization *out = job->out;
 	struct db_params p;
 	struct db_row r;
 	signed char has_user = 0, is_admin = 0;
@@ -253,9 +265,9 @@ authorize_once(struct store *st, const unsigned char hash[32], const char *clien
 
 	memset(out, 0, sizeof(*out));
 	db_params_init(&p);
-	db_param_string(&p, client_id);
-	db_param_bytes(&p, hash, 32);
-	db_param_time(&p, now, 0);
+	db_param_string(&p, job->client_id);
+	db_param_bytes(&p, job->hash, 32);
+	db_param_time(&p, job->now, 0);
 	db_row_init(&r);
 	db_col_tiny(&r, &has_user);
 	db_col_tiny(&r, &is_admin);
@@ -263,9 +275,9 @@ authorize_once(struct store *st, const unsigned char hash[32], const char *clien
 	db_col_text(&r, who->user_id, sizeof(who->user_id));
 	db_col_u64(&r, &out->client_pk);
 
-	err = db_execute(st->db, s, &p, &r);
+	err = db_execute(db, s, &p, &r);
 	if (err == AUT_OK)
-		err = db_fetch_one(st->db, s, &r, &out->token_live);
+		err = db_fetch_one(db, s, &r, &out->token_live);
 	if (err != AUT_OK || !out->token_live) {
 		memset(out, 0, sizeof(*out));
 		return err;
@@ -282,23 +294,11 @@ enum aut_err
 store_authorize(struct store *st, const unsigned char hash[32], const char *client_id,
     time_t now, struct authorization *out)
 {
-	bool reused = db_connected(st->db);
-	struct timespec t0, t1;
-	enum aut_err err;
+	struct authorize_job job = { hash, client_id, now, out };
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	err = authorize_once(st, hash, client_id, now, out);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	/*
-	 * A connection that sat idle may have lost its server (restart, idle
-	 * timeout): that fails at once, and the statement only reads, so one fresh
-	 * try spares the caller a 503 when the server is already back.  A failure
-	 * that took a while is a server not answering: trying again would only
-	 * add a connect timeout to the caller's wait.
-	 */
-	if (err == AUT_ERR_DB_UNAVAILABLE && reused && t1.tv_sec - t0.tv_sec < 1)
-		err = authorize_once(st, hash, client_id, now, out);
-	return err;
+	/* The first statement of every request. */
+	db_request_begins(st->db);
+	return db_run(st->db, DB_READ, "authorization", authorize_work, &job);
 }
 
 /* ---- the list ----------------------------------------------------------- */
@@ -310,7 +310,7 @@ enum { COL_PART, COL_ID, COL_TYPE, COL_SCOPE, COL_CREATED, COL_EXPIRES, COL_USER
 
 /* Part 0's total, then part 1's rows handed to each(), from statement s. */
 static enum aut_err
-read_list(struct store *st, const struct db_statement *s, struct db_params *p,
+read_list_once(struct store *st, const struct db_statement *s, struct db_params *p,
     uint64_t *total, store_row_fn each, void *ctx)
 {
 	bool more = false, have_total = false;
@@ -356,6 +356,36 @@ read_list(struct store *st, const struct db_statement *s, struct db_params *p,
 		}
 	}
 	return err;
+}
+
+/* One list read on its way through db_run(). */
+struct list_job {
+	struct store *st;
+	const struct db_statement *s;
+	struct db_params *p;
+	uint64_t *total;
+	store_row_fn each;
+	void *ctx;
+};
+
+static enum aut_err
+list_work(struct db *db, void *ctx)
+{
+	const struct list_job *j = ctx;
+
+	(void)db;
+	return read_list_once(j->st, j->s, j->p, j->total, j->each, j->ctx);
+}
+
+/* read_list_once() as a read: run once more on another server if its server
+ * went away before any row came back. */
+static enum aut_err
+read_list(struct store *st, const struct db_statement *s, struct db_params *p,
+    uint64_t *total, store_row_fn each, void *ctx)
+{
+	struct list_job job = { st, s, p, total, each, ctx };
+
+	return db_run(st->db, DB_READ, s->what, list_work, &job);
 }
 
 /* The parameters of part 0 (the total) and the filters of part 1. */
