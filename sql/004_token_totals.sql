@@ -22,11 +22,7 @@
 -- and the total stays exact, only slower.
 --
 -- Shards: a writer only ever writes the row whose shard is its own node and
--- connection:  CRC32(@@hostname:@@port:@@datadir) << 32 | CONNECTION_ID(),
--- by UPDATE, or INSERT when its row is not there yet (not INSERT ... ON
--- DUPLICATE KEY UPDATE: that takes a next-key lock whose gap blocks another
--- connection's first INSERT of its own row, a lock wait and even a deadlock
--- between writers that share no row).
+-- connection:  CRC32(@@hostname:@@port:@@datadir) << 32 | CONNECTION_ID().
 -- Two connections, on one server or on two Galera nodes, never write the same
 -- counter row, so the counting adds no lock waits, deadlocks or certification
 -- conflicts between writers.  A shard may go negative (insert on one
@@ -76,13 +72,10 @@ DELIMITER //
 CREATE TRIGGER oauth_tokens_count_ins AFTER INSERT ON oauth_tokens FOR EACH ROW
 BEGIN
   IF NEW.revoked_at IS NULL AND NOT NEW.swept THEN
-    UPDATE oauth_token_totals SET live = live + 1
-     WHERE oauth_client_id = NEW.oauth_client_id AND token_type = NEW.token_type
-       AND shard = (CRC32(CONCAT(@@hostname, ':', @@port, ':', @@datadir)) << 32 | CONNECTION_ID());
-    IF ROW_COUNT() = 0 THEN
-      INSERT INTO oauth_token_totals (oauth_client_id, token_type, shard, live)
-      VALUES (NEW.oauth_client_id, NEW.token_type, CRC32(CONCAT(@@hostname, ':', @@port, ':', @@datadir)) << 32 | CONNECTION_ID(), 1);
-    END IF;
+    INSERT INTO oauth_token_totals (oauth_client_id, token_type, shard, live)
+    VALUES (NEW.oauth_client_id, NEW.token_type,
+            CRC32(CONCAT(@@hostname, ':', @@port, ':', @@datadir)) << 32 | CONNECTION_ID(), 1)
+    ON DUPLICATE KEY UPDATE live = live + 1;
   END IF;
 END//
 
@@ -95,22 +88,16 @@ BEGIN
   IF NOT (was_counted AND is_counted AND OLD.oauth_client_id = NEW.oauth_client_id
           AND OLD.token_type = NEW.token_type) THEN
     IF was_counted THEN
-      UPDATE oauth_token_totals SET live = live - 1
-       WHERE oauth_client_id = OLD.oauth_client_id AND token_type = OLD.token_type
-         AND shard = (CRC32(CONCAT(@@hostname, ':', @@port, ':', @@datadir)) << 32 | CONNECTION_ID());
-      IF ROW_COUNT() = 0 THEN
-        INSERT INTO oauth_token_totals (oauth_client_id, token_type, shard, live)
-        VALUES (OLD.oauth_client_id, OLD.token_type, CRC32(CONCAT(@@hostname, ':', @@port, ':', @@datadir)) << 32 | CONNECTION_ID(), -1);
-      END IF;
+      INSERT INTO oauth_token_totals (oauth_client_id, token_type, shard, live)
+      VALUES (OLD.oauth_client_id, OLD.token_type,
+              CRC32(CONCAT(@@hostname, ':', @@port, ':', @@datadir)) << 32 | CONNECTION_ID(), -1)
+      ON DUPLICATE KEY UPDATE live = live - 1;
     END IF;
     IF is_counted THEN
-      UPDATE oauth_token_totals SET live = live + 1
-       WHERE oauth_client_id = NEW.oauth_client_id AND token_type = NEW.token_type
-         AND shard = (CRC32(CONCAT(@@hostname, ':', @@port, ':', @@datadir)) << 32 | CONNECTION_ID());
-      IF ROW_COUNT() = 0 THEN
-        INSERT INTO oauth_token_totals (oauth_client_id, token_type, shard, live)
-        VALUES (NEW.oauth_client_id, NEW.token_type, CRC32(CONCAT(@@hostname, ':', @@port, ':', @@datadir)) << 32 | CONNECTION_ID(), 1);
-      END IF;
+      INSERT INTO oauth_token_totals (oauth_client_id, token_type, shard, live)
+      VALUES (NEW.oauth_client_id, NEW.token_type,
+              CRC32(CONCAT(@@hostname, ':', @@port, ':', @@datadir)) << 32 | CONNECTION_ID(), 1)
+      ON DUPLICATE KEY UPDATE live = live + 1;
     END IF;
   END IF;
 END//
@@ -118,13 +105,10 @@ END//
 CREATE TRIGGER oauth_tokens_count_del AFTER DELETE ON oauth_tokens FOR EACH ROW
 BEGIN
   IF OLD.revoked_at IS NULL AND NOT OLD.swept THEN
-    UPDATE oauth_token_totals SET live = live - 1
-     WHERE oauth_client_id = OLD.oauth_client_id AND token_type = OLD.token_type
-       AND shard = (CRC32(CONCAT(@@hostname, ':', @@port, ':', @@datadir)) << 32 | CONNECTION_ID());
-    IF ROW_COUNT() = 0 THEN
-      INSERT INTO oauth_token_totals (oauth_client_id, token_type, shard, live)
-      VALUES (OLD.oauth_client_id, OLD.token_type, CRC32(CONCAT(@@hostname, ':', @@port, ':', @@datadir)) << 32 | CONNECTION_ID(), -1);
-    END IF;
+    INSERT INTO oauth_token_totals (oauth_client_id, token_type, shard, live)
+    VALUES (OLD.oauth_client_id, OLD.token_type,
+            CRC32(CONCAT(@@hostname, ':', @@port, ':', @@datadir)) << 32 | CONNECTION_ID(), -1)
+    ON DUPLICATE KEY UPDATE live = live - 1;
   END IF;
 END//
 
