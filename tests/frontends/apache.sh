@@ -80,6 +80,7 @@ apache_checks() {
   fe_checks_begin "apache (mod_fcgid)"
   fe_expect "shipped apache/autional-admin.conf passes apache2 -t" grep -q 'Syntax OK' "$dir/configtest.log"
   fe_expect "probe through Apache answered by the program: Authorization passed" fe_probe "$FE_BASE_URL"
+  json_refusal_checks "$FE_BASE_URL"
   # The workers' sockets (one per worker) in FcgidIPCDir.
   socks=$(find "$dir/fcgid" -type s 2>/dev/null)
   fe_expect "mod_fcgid made its sockets in FcgidIPCDir: ${socks//$'\n'/ }" test -n "$socks"
