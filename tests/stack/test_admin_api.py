@@ -344,8 +344,10 @@ def check_common(r, status, head=False):
 
 
 def front_end_refused(r):
-    """A 400 the web server gave itself (control bytes in the URL): not JSON."""
-    if r.status == 400 and r.header("Content-Type") != CONTENT_TYPE:
+    """A 400 the web server gave itself (control bytes in the URL): not JSON, or
+    its refusal as JSON (issue 12), whose message names the web server."""
+    if r.status == 400 and (r.header("Content-Type") != CONTENT_TYPE
+                            or b"web server" in r.body):
         note("%s refused by the front end with 400" % shorten(r.target, 80))
         return True
     return False
@@ -1501,7 +1503,8 @@ def t_openapi():
     _, _, prefix = parse_base()
     groups = {}
     for r in RESPONSES:
-        if r.parse_error or r.header("Content-Type") != CONTENT_TYPE:
+        if (r.parse_error or r.header("Content-Type") != CONTENT_TYPE
+                or b"the web server" in r.body):
             continue   # a front end's own refusal, not the program's answer
         path = urllib.parse.urlsplit(r.target).path[len(prefix):]
         key = (r.method, openapi_check.template_for(path), r.status)
