@@ -11,8 +11,8 @@ exact against COUNT(*) in SQL.
 
 Loads its own fixture at start (tenants ten_gamma / ten_delta; it empties the
 token tables the way tests/stack/fixture.sql does), so it runs again and again,
-alone or after other suites.  Standard library only; small pieces (HTTP over a raw
-socket, the envelope checks) are copied from test_tokens.py.
+alone or after other suites.  Standard library only; HTTP over a raw socket, SQL
+and the envelope checks come from stacklib.py.
 
 Environment (from tests/run): BASE_URL, DB_SOCKET, DB_NAME, DB_USER (required
 except DB_USER); APP_LOG (log checks), APP_CONFIG + BUILDDIR (the audit_reads = 0
@@ -30,29 +30,16 @@ import math
 import os
 import random
 import re
-import socket
 import subprocess
 import sys
 import threading
 import time
 import urllib.parse
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+sys.dont_write_bytecode = True
+import stacklib  # noqa: E402
+from stacklib import *  # noqa: E402,F401,F403
 
-BASE_URL = os.environ.get("BASE_URL", "")
-DB_SOCKET = os.environ.get("DB_SOCKET", "")
-DB_NAME = os.environ.get("DB_NAME", "")
-DB_USER = os.environ.get("DB_USER", "root")
-APP_LOG = os.environ.get("APP_LOG", "")
-APP_CONFIG = os.environ.get("APP_CONFIG", "")
-BUILDDIR = os.environ.get("BUILDDIR", "")
-SRCDIR = os.environ.get("SRCDIR", "") or os.path.dirname(os.path.dirname(HERE))
-WORK = os.environ.get("WORK", "")
-
-PATH_FMT = "/admin/oauth/clients/{}/tokens"
-CONTENT_TYPE = "application/json; charset=utf-8"
-TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
-ID_RE = re.compile(r"^tok_[0-9a-f]{32}$")
 HEX32_RE = re.compile(r"^[0-9a-f]{32}$")
 # Issue 12: the request id is the web server's (Apache mod_unique_id's
 # UNIQUE_ID; nginx $request_id, 32 hex) or the program's 32 random hex digits.
@@ -60,14 +47,7 @@ UNIQUE_ID_RE = re.compile(r"^[A-Za-z0-9@_-]{19,32}$")
 
 
 def server_request_id(rid):
-    return bool(HEX32_RE.match(rid) or (os.environ.get("FRONTEND") == "apache"
-                                        and UNIQUE_ID_RE.match(rid)))
-RID_OK_RE = re.compile(r"^[A-Za-z0-9._\-@:]{1,64}$")
-ERROR_KEYS = {"code", "message", "timestamp"}
-ENVELOPE_KEYS = {"code", "message", "items", "pagination", "total", "timestamp"}
-REVOKE_KEYS = {"code", "message", "revoked", "dry_run", "timestamp"}
-PAGINATION_KEYS = {"page", "page_size", "total", "total_pages", "has_next", "has_prev"}
-ITEM_KEYS = {"id", "created_at", "expires_at", "scope", "token_type", "user_id"}
+    return bool(HEX32_RE.match(rid) or (FRONTEND == "apache" and UNIQUE_ID_RE.match(rid)))
 ALLOW_COLLECTION = "GET, HEAD, DELETE"
 ALLOW_ONE = "DELETE"
 
@@ -83,40 +63,10 @@ B = {
 }
 TENANT_ADMIN = {"ten_gamma": B["admin"], "ten_delta": B["d_admin"]}
 
-RESPONSES = []
 RUN = "h9-%d-%d" % (os.getpid(), int(time.time()) % 100000)
-_rid_lock = threading.Lock()
-_rid_n = [0]
-
-
-from tap import Fail, expect, note, report, summary, test  # noqa: E402
-import tap  # noqa: E402
-
-
-def shorten(s, n=160):
-    if isinstance(s, bytes):
-        s = s.decode("utf-8", "replace")
-    return s if len(s) <= n else s[:n] + "...(%d)" % len(s)
 
 
 # ---------------------------------------------------------------- database
-
-def sql(query, stdin=None):
-    """Runs SQL as DB_USER over DB_SOCKET; returns the output lines."""
-    args = ["mariadb", "--no-defaults", "--protocol=socket", "-S", DB_SOCKET, "-u", DB_USER,
-            "--default-character-set=utf8mb4", "-N", "-B", "-r", DB_NAME]
-    if stdin is None:
-        args += ["-e", query]
-    p = subprocess.run(args, input=stdin, capture_output=True, timeout=120)
-    if p.returncode != 0:
-        raise Fail("mariadb failed (%d): %s" % (p.returncode,
-                                               p.stderr.decode("utf-8", "replace").strip()))
-    return [l for l in p.stdout.decode("utf-8").split("\n") if l != ""]
-
-
-def q(s):
-    return "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
 
 def where_active(client, user=None, ttype=None):
     w = ("c.client_id = %s AND t.revoked_at IS NULL AND t.expires_at > UTC_TIMESTAMP()"
@@ -184,116 +134,16 @@ def audit_rows(rid):
 
 # ---------------------------------------------------------------- HTTP
 
-def parse_base():
-    u = urllib.parse.urlsplit(BASE_URL)
-    if u.scheme != "http" or not u.hostname:
-        raise SystemExit("BASE_URL must be http://host:port, got %r" % BASE_URL)
-    return u.hostname, u.port or 80, u.path.rstrip("/")
-
-
-class Resp:
-    """One HTTP response, parsed from the raw bytes of a Connection: close exchange."""
-
-    def __init__(self, method, target, raw, sent_rid):
-        self.method, self.target, self.raw, self.sent_rid = method, target, raw, sent_rid
-        self.status, self.headers, self.body = 0, [], b""
-        self.json, self.json_error, self.parse_error = None, None, None
-        head, sep, rest = raw.partition(b"\r\n\r\n")
-        if not sep:
-            self.parse_error = "no end of headers in %d bytes" % len(raw)
-            return
-        lines = head.split(b"\r\n")
-        m = re.match(rb"^HTTP/1\.[01] (\d{3})", lines[0])
-        if not m:
-            self.parse_error = "bad status line %r" % lines[0][:100]
-            return
-        self.status = int(m.group(1))
-        for l in lines[1:]:
-            name, colon, value = l.partition(b":")
-            self.headers.append((name.decode("latin-1"), value.strip().decode("latin-1")))
-        if "chunked" in (self.header("transfer-encoding") or "").lower():
-            body = b""
-            while True:
-                size, _, rest = rest.partition(b"\r\n")
-                n = int(size.split(b";")[0], 16)
-                if n == 0:
-                    break
-                body += rest[:n]
-                rest = rest[n + 2:]
-            rest = body
-        self.body = rest
-        if method != "HEAD":
-            try:
-                self.json = json.loads(rest.decode("utf-8"))
-            except Exception as e:
-                self.json_error = "%s: %s" % (type(e).__name__, e)
-
-    def header(self, name):
-        v = self.header_all(name)
-        return v[0] if v else None
-
-    def header_all(self, name):
-        return [v for (n, v) in self.headers if n.lower() == name.lower()]
-
-    @property
-    def rid(self):
-        return self.header("X-Request-Id")
-
-    def describe(self):
-        return "%s %s -> %d %s" % (self.method, shorten(self.target, 100), self.status,
-                                   shorten(self.body, 300))
-
-
-def new_rid(tag="r"):
-    with _rid_lock:
-        _rid_n[0] += 1
-        return "%s-%s-%d" % (RUN, tag, _rid_n[0])
-
-
 def request(method, target, auth=None, rid=True, headers=(), raw_auth=None):
-    """One request on a fresh connection.  rid: True (a fresh unique X-Request-Id),
-    None (no header), or the exact header value (str/bytes)."""
-    host, port, prefix = parse_base()
-    if isinstance(target, str):
-        target = target.encode("latin-1")
-    target = prefix.encode() + target
-    lines = [method.encode() + b" " + target + b" HTTP/1.1",
-             ("Host: %s:%d" % (host, port)).encode(), b"Connection: close",
-             b"User-Agent: autional-admin-api-tests"]
-    if auth is not None:
-        raw_auth = "Bearer " + auth
-    if raw_auth is not None:
-        lines.append(b"Authorization: " + raw_auth.encode())
-    if rid is True:
-        rid = new_rid()
-    if rid is not None:
-        lines.append(b"X-Request-Id: " + (rid if isinstance(rid, bytes) else rid.encode()))
-    for n, v in headers:
-        lines.append(n.encode() + b": " + (v if isinstance(v, bytes) else v.encode()))
+    """stacklib.request with this suite's habits: a fresh unique X-Request-Id unless
+    rid says otherwise (None: no header; or the exact value), a JSON body {} on
+    POST/PUT/PATCH."""
+    body = None
     if method in ("POST", "PUT", "PATCH"):
-        lines.append(b"Content-Type: application/json")
-        lines.append(b"Content-Length: 2")
+        headers = tuple(headers) + (("Content-Type", "application/json"),)
         body = b"{}"
-    else:
-        body = b""
-    s = socket.create_connection((host, port), timeout=60)
-    try:
-        s.sendall(b"\r\n".join(lines) + b"\r\n\r\n" + body)
-        chunks = []
-        while True:
-            try:
-                c = s.recv(65536)
-            except ConnectionResetError:
-                break
-            if not c:
-                break
-            chunks.append(c)
-    finally:
-        s.close()
-    r = Resp(method, target.decode("latin-1"), b"".join(chunks),
-             rid.decode() if isinstance(rid, bytes) else rid)
-    RESPONSES.append(r)
-    return r
+    return stacklib.request(method, target, auth=auth, raw_auth=raw_auth, headers=headers,
+                            body=body, rid=rid, timeout=60)
 
 
 def target(client, query="", token_id=None):
@@ -321,96 +171,11 @@ def revoke_one(client, token_id, auth=B["admin"], **kw):
 
 # ---------------------------------------------------------------- response checks
 
-def check_common(r, status, head=False):
-    expect(r.parse_error is None, "unparseable response: %s" % r.parse_error)
-    expect(r.status == status, "expected %d, got %s" % (status, r.describe()))
-    for name, want in (("Content-Type", CONTENT_TYPE), ("Cache-Control", "no-store")):
-        vals = r.header_all(name)
-        expect(vals == [want], "%s: want exactly one %r, got %r" % (name, want, vals))
-    rids = r.header_all("X-Request-Id")
-    expect(len(rids) == 1 and RID_OK_RE.match(rids[0]),
-           "X-Request-Id %r on %s" % (rids, r.describe()))
-    if head:
-        expect(r.body == b"", "HEAD response has a body")
-        return
-    cl = r.header_all("Content-Length")
-    expect(cl == [str(len(r.body))], "Content-Length %r, body %d bytes" % (cl, len(r.body)))
-    expect(r.json_error is None, "body is not JSON (%s): %s" % (r.json_error, shorten(r.body)))
-    j = r.json
-    expect(isinstance(j, dict), "body is not a JSON object")
-    expect(type(j.get("code")) is int and j["code"] == status,
-           "code %r != HTTP status %d" % (j.get("code"), status))
-    expect(isinstance(j.get("message"), str) and j["message"].strip(), "empty message")
-    expect(isinstance(j.get("timestamp"), str) and TS_RE.match(j["timestamp"]),
-           "timestamp %r" % j.get("timestamp"))
-    ts = datetime.datetime.strptime(j["timestamp"], "%Y-%m-%dT%H:%M:%SZ").replace(
-        tzinfo=datetime.timezone.utc)
-    skew = abs((ts - datetime.datetime.now(datetime.timezone.utc)).total_seconds())
-    expect(skew < 300, "timestamp %s is %d s from now" % (j["timestamp"], skew))
-    if status != 200:
-        expect(set(j) == ERROR_KEYS, "error body keys %s" % sorted(j))
-
-
-def front_end_refused(r):
-    """A 400 the web server gave itself (control bytes in the URL): not JSON, or
-    its refusal as JSON (issue 12), whose message names the web server."""
-    if r.status == 400 and (r.header("Content-Type") != CONTENT_TYPE
-                            or b"web server" in r.body):
-        note("%s refused by the front end with 400" % shorten(r.target, 80))
-        return True
-    return False
-
-
 def check_error(r, status, mentions=None, message=None):
+    """stacklib.check_error; a 400 the web server gave itself is accepted (noted)."""
     if status == 400 and front_end_refused(r):
         return
-    check_common(r, status)
-    msg = r.json["message"]
-    if mentions is not None:
-        expect(re.search(r"(?<![A-Za-z0-9_])%s(?![A-Za-z0-9_])" % re.escape(mentions), msg),
-               "message %r does not name %r" % (msg, mentions))
-    if message is not None:
-        expect(msg == message, "message %r, want %r" % (msg, message))
-
-
-def check_item(it):
-    expect(isinstance(it, dict), "item is not an object: %r" % (it,))
-    expect(set(it) <= ITEM_KEYS, "item keys %s" % sorted(it))
-    for k in ("id", "created_at", "expires_at", "scope", "token_type"):
-        expect(k in it, "item lacks %s: %r" % (k, it))
-    expect(isinstance(it["id"], str) and ID_RE.match(it["id"]),
-           "id %r is not tok_ + 32 lowercase hex" % it.get("id"))
-
-
-def check_list(r, page, page_size, total):
-    """A 200 list with exactly this pagination; returns the items."""
-    check_common(r, 200)
-    j = r.json
-    expect(set(j) == ENVELOPE_KEYS, "envelope keys %s" % sorted(j))
-    p = j["pagination"]
-    pages = math.ceil(total / page_size)
-    want = {"page": page, "page_size": page_size, "total": total, "total_pages": pages,
-            "has_next": page < pages, "has_prev": page > 1}
-    expect(p == want, "pagination %s, want %s" % (json.dumps(p, sort_keys=True),
-                                                  json.dumps(want, sort_keys=True)))
-    expect(j["total"] == total, "total %r, want %d" % (j["total"], total))
-    n = max(0, min(page_size, total - (page - 1) * page_size))
-    expect(isinstance(j["items"], list) and len(j["items"]) == n,
-           "%d items on page %d (size %d, total %d), want %d"
-           % (len(j["items"]), page, page_size, total, n))
-    for it in j["items"]:
-        check_item(it)
-    return j["items"]
-
-
-def check_revoked(r, revoked, dry_run):
-    check_common(r, 200)
-    j = r.json
-    expect(set(j) == REVOKE_KEYS, "revoke body keys %s, want %s" % (sorted(j),
-                                                                   sorted(REVOKE_KEYS)))
-    expect(type(j["revoked"]) is int and j["revoked"] == revoked,
-           "revoked %r, want %d (%s)" % (j["revoked"], revoked, r.describe()))
-    expect(j["dry_run"] is dry_run, "dry_run %r, want %r" % (j["dry_run"], dry_run))
+    stacklib.check_error(r, status, mentions, message)
 
 
 def check_audit(r, action, client, filters, affected, dry_run=False,
@@ -511,8 +276,8 @@ INSERT INTO oauth_clients (id, client_id, tenant_id, name) VALUES
   (1, 'cli_g_console', 1, 'bearers'), (2, 'cli_g_filter', 1, 'filters, read only'),
   (3, 'cli_g_revoke', 1, 'revoked by filters'), (4, 'cli_g_race', 1, 'race'),
   (5, 'cli_g_single', 1, 'revoked by id'), (6, 'cli_g_empty', 1, 'no tokens'),
-  (8, 'cli_g_atomic', 1, 'audit failure'), (11, 'cli_d_app', 2, 'delta app'),
-  (12, 'cli_d_console', 2, 'delta bearers');
+  (8, 'cli_g_atomic', 1, 'audit failure'), (9, 'cli_g_typo', 1, 'DELETE with typos'),
+  (11, 'cli_d_app', 2, 'delta app'), (12, 'cli_d_console', 2, 'delta bearers');
 
 INSERT INTO oauth_tokens (token_hash, token_type, oauth_client_id, user_id, scope, created_at, expires_at, revoked_at) VALUES
   (UNHEX(SHA2('h9-g-admin-live', 256)),     'access_token',  1, 1,    'c-admin',   @now - INTERVAL 5 MINUTE, @now + INTERVAL 3 HOUR, NULL),
@@ -571,6 +336,10 @@ INSERT INTO oauth_tokens (token_hash, token_type, oauth_client_id, user_id, scop
   (UNHEX(SHA2('h9-atomic-1', 256)), 'access_token',  8, 5,    'a-1', @now - INTERVAL 1 MINUTE, @now + INTERVAL 1 DAY, NULL),
   (UNHEX(SHA2('h9-atomic-2', 256)), 'refresh_token', 8, 6,    'a-2', @now - INTERVAL 2 MINUTE, @now + INTERVAL 1 DAY, NULL),
   (UNHEX(SHA2('h9-atomic-3', 256)), 'access_token',  8, NULL, 'a-3', @now - INTERVAL 3 MINUTE, @now + INTERVAL 1 DAY, NULL),
+  (UNHEX(SHA2('h9-typo-1', 256)),   'access_token',  9, 5,    'y-1', @now - INTERVAL 1 MINUTE, @now + INTERVAL 1 DAY, NULL),
+  (UNHEX(SHA2('h9-typo-2', 256)),   'access_token',  9, NULL, 'y-2', @now - INTERVAL 2 MINUTE, @now + INTERVAL 1 DAY, NULL),
+  (UNHEX(SHA2('h9-typo-3', 256)),   'refresh_token', 9, 6,    'y-3', @now - INTERVAL 3 MINUTE, @now + INTERVAL 1 DAY, NULL),
+  (UNHEX(SHA2('h9-typo-4', 256)),   'refresh_token', 9, 6,    'y-4', @now - INTERVAL 4 MINUTE, @now + INTERVAL 1 DAY, NULL),
   (UNHEX(SHA2('h9-delta-1', 256)),  'access_token', 11, 10,   'd-1', @now - INTERVAL 1 MINUTE, @now + INTERVAL 1 DAY, NULL),
   (UNHEX(SHA2('h9-delta-2', 256)),  'refresh_token',11, 10,   'd-2', @now - INTERVAL 2 MINUTE, @now + INTERVAL 1 DAY, NULL),
   (UNHEX(SHA2('h9-delta-3', 256)),  'access_token', 11, NULL, 'd-3', @now - INTERVAL 3 MINUTE, @now + INTERVAL 1 DAY, NULL);
@@ -580,6 +349,7 @@ TOKEN_TEXTS = (list(B.values()) + ["h9-filter-%d" % n for n in range(1, 121)]
                + ["h9-revoke-%d" % n for n in range(1, 61)]
                + ["h9-single-%d" % n for n in range(1, 7)]
                + ["h9-atomic-%d" % n for n in range(1, 4)]
+               + ["h9-typo-%d" % n for n in range(1, 5)]
                + ["h9-delta-%d" % n for n in range(1, 4)])
 
 USERS_F = ["usr_g_u1", "usr_g_u2", "usr_g_u3", "usr_g.dot-x"]
@@ -589,7 +359,7 @@ TYPES = ["access_token", "refresh_token"]
 def t_fixture():
     sql(None, stdin=FIXTURE.encode())
     n = int(sql("SELECT COUNT(*) FROM oauth_tokens")[0])
-    expect(n == 7 + 120 + 60 + 1200 + 12, "fixture loaded %d tokens" % n)
+    expect(n == 7 + 120 + 60 + 1200 + 16, "fixture loaded %d tokens" % n)
     expect(db_count("cli_g_filter") > 60, "cli_g_filter has %d active" % db_count("cli_g_filter"))
 
 
@@ -797,6 +567,60 @@ def t_filter_validation_order():
         check_error(r, 400, "token_type")
         r = request(method, target("cli_d_app", "user_id=%20"), auth=B["admin"])
         check_error(r, 400, "user_id")
+
+
+# ---------------------------------------------------------------- DELETE refuses what it does not know
+# (issue 9: `?dry-run=true`, a typo of dry_run, revoked every token of a client.)
+
+TYPO_CLIENT = "cli_g_typo"
+
+
+def typo_state():
+    """What a refused DELETE must leave alone: the unrevoked tokens of TYPO_CLIENT
+    (each counted in SQL) and the audit trail."""
+    return sql1("SELECT CONCAT_WS(' ', (SELECT COUNT(*) FROM oauth_tokens t"
+                " JOIN oauth_clients c ON c.id = t.oauth_client_id"
+                " WHERE c.client_id = %s AND t.revoked_at IS NULL),"
+                " (SELECT COUNT(*) FROM audit_events), (SELECT COALESCE(MAX(id), 0)"
+                " FROM audit_events))" % q(TYPO_CLIENT))
+
+
+def typo_restore():
+    """Every token of TYPO_CLIENT unrevoked again, so that each check starts from
+    the fixture whatever the one before it did."""
+    sql("UPDATE oauth_tokens t JOIN oauth_clients c ON c.id = t.oauth_client_id"
+        " SET t.revoked_at = NULL WHERE c.client_id = %s" % q(TYPO_CLIENT))
+
+
+def t_delete_refuses(query, named, one=False):
+    """DELETE on the collection (or one token, `one`) with this query: 400, a
+    SimpleResponse naming `named`, no audit row, nothing revoked."""
+    def run():
+        typo_restore()
+        tid = db_id_of("y-3") if one else None
+        before = typo_state()
+        expect(int(before.split()[0]) == 4, "fixture: %s unrevoked tokens on %s, want 4"
+               % (before.split()[0], TYPO_CLIENT))
+        r = request("DELETE", target(TYPO_CLIENT, query, tid), auth=B["admin"])
+        after = typo_state()
+        expect(after == before, "a refused DELETE changed the store: unrevoked tokens, audit "
+               "rows, last audit id %s -> %s (%s)" % (before, after, r.describe()))
+        stacklib.check_error(r, 400, named)
+        no_audit(r)
+    return run
+
+
+def t_get_ignores_unknown():
+    """A read goes on ignoring what it does not know: the whole list, 200."""
+    typo_restore()
+    for query in ("dry-run=true", "token_typ=refresh_token", "dry-run=true&foo=1&page=1"):
+        check_list(request("GET", target(TYPO_CLIENT, query), auth=B["admin"]), 1, 20, 4)
+        r = request("HEAD", target(TYPO_CLIENT, query), auth=B["admin"])
+        check_common(r, 200, head=True)
+    # and the spelling that is known does what it says (control for the 400s)
+    r = revoke_all(TYPO_CLIENT, dry_run="true")
+    check_revoked(r, 4, True)
+    expect(db_count(TYPO_CLIENT) == 4, "a dry run revoked tokens")
 
 
 # ---------------------------------------------------------------- revoke all
@@ -1347,25 +1171,6 @@ def t_audit_atomic():
 
 # ---------------------------------------------------------------- X-Request-Id
 
-def log_lines_with(needle, start):
-    for _ in range(40):
-        with open(APP_LOG, "rb") as f:
-            f.seek(start)
-            data = f.read()
-        lines = [l for l in data.split(b"\n") if needle in l]
-        if lines:
-            return lines
-        time.sleep(0.05)
-    return []
-
-
-def log_size():
-    try:
-        return os.path.getsize(APP_LOG)
-    except OSError:
-        return 0
-
-
 def t_request_id_echo():
     vals = ["a", "Z", "0", "-", "req-%s" % RUN, "A" * 64, "a.b_c-d@e:f",
             "550e8400-e29b-41d4-a716-446655440000", "x" * 63 + "9", "@:._-"]
@@ -1395,7 +1200,8 @@ def t_request_id_replaced():
         expect(len(got) == 1 and server_request_id(got[0]),
                "sent %r, got %r: want the server's or 32 random hex digits" % (v, got))
         expect(r.header_all("X-Client-Request-Id") == [],
-               "sent %r, got X-Client-Request-Id %r: want none" % (v, r.header_all("X-Client-Request-Id")))
+               "sent %r, got X-Client-Request-Id %r: want none"
+               % (v, r.header_all("X-Client-Request-Id")))
         check_audit(r, "tokens.list", "cli_g_filter", {}, db_count("cli_g_filter"))
     # empty header: generated
     r = request("GET", target("cli_g_filter"), auth=B["admin"], rid="")
@@ -1561,20 +1367,16 @@ def t_no_secrets():
 # ---------------------------------------------------------------- main
 
 def main():
-    missing = [n for n, v in (("BASE_URL", BASE_URL), ("DB_SOCKET", DB_SOCKET),
-                              ("DB_NAME", DB_NAME)) if not v]
-    if missing:
-        print("test_admin_api.py: set %s" % ", ".join(missing), file=sys.stderr)
-        return 2
-    parse_base()
+    require("BASE_URL", "DB_SOCKET", "DB_NAME")
     test("fixture loads", t_fixture)
-    if tap.failed():
-        print("%d passed, %d failed" % (tap.PASSED, tap.FAILED))
-        return 1
+    if failed():
+        return summary()
 
-    test("ids: tok_ + 32 hex, equal to the row's public_id, every field as stored", t_ids_match_store)
+    test("ids: tok_ + 32 hex, equal to the row's public_id, every field as stored",
+         t_ids_match_store)
     test("ids: unique across pages, clients and tenants", t_ids_unique)
-    test("ids: stable across requests, page sizes, filters and a change of token hash", t_ids_stable)
+    test("ids: stable across requests, page sizes, filters and a change of token hash",
+         t_ids_stable)
     test("ids: not the token text's or hash's digest; no token text or hash in any answer",
          t_ids_not_secret)
 
@@ -1591,13 +1393,28 @@ def main():
          "nothing changed, nothing audited", t_filter_validation_delete)
     test("filter validation order: 401, 403 before 400; 400 before 404", t_filter_validation_order)
 
+    for query, named, one in (
+            ("dry-run=true", "dry-run", False),
+            ("token_typ=refresh_token", "token_typ", False),
+            ("token_type=access_token&token_type=refresh_token", "token_type", False),
+            ("dry_run=true&dryrun=1", "dryrun", False),
+            ("user_id=usr_g_u2&dry_run=false&token-type=refresh_token", "token-type", False),
+            ("dry-run=true", "dry-run", True),
+            ("token_type=refresh_token", "token_type", True),
+            ("dry_run=true&dry_run=true", "dry_run", True)):
+        test("DELETE %s?%s: 400 naming %s; no token revoked, no audit row"
+             % ("one token" if one else "all", query, named), t_delete_refuses(query, named, one))
+    test("GET and HEAD ignore unknown parameters (200, the whole list); dry_run=true counts 4",
+         t_get_ignores_unknown)
+
     test("dry runs: revoked = COUNT(*) for every filter, nothing changes, audited dry_run=1",
          t_dry_runs)
     test("revoke all by filters, step by step: exact rows revoked, others untouched, "
          "lists follow, audited", t_revoke_all_steps)
     test("revoke all repeated: 200 revoked 0, nothing changes, audited", t_revoke_all_repeat)
     test("revoke all on one client touches no other client", t_revoke_by_filter_isolated)
-    test("admin token revoked by filter: 401 on the very next requests", t_revoked_bearer_by_filter)
+    test("admin token revoked by filter: 401 on the very next requests",
+         t_revoked_bearer_by_filter)
     test("admin token revoking itself by id: 401 on the very next requests", t_revoked_bearer_self)
     test("revoke all racing lists: every answer consistent, totals never rise, end at 0",
          t_race)

@@ -38,27 +38,17 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.parse
-import http.client
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-BASE_URL = os.environ.get("BASE_URL", "")
-DB_SOCKET = os.environ.get("DB_SOCKET", "")
-DB_NAME = os.environ.get("DB_NAME", "")
-DB_USER = os.environ.get("DB_USER", "root")
-APP_CONFIG = os.environ.get("APP_CONFIG", "")
-APP_LOG = os.environ.get("APP_LOG", "")
-SRCDIR = os.environ.get("SRCDIR") or os.path.normpath(os.path.join(HERE, "..", ".."))
-BUILDDIR = os.environ.get("BUILDDIR", "")
-WORK = os.environ.get("WORK") or tempfile.mkdtemp(prefix="test_cli.")
+sys.dont_write_bytecode = True
+from stacklib import *  # noqa: E402,F401,F403
+
+WORK = WORK or tempfile.mkdtemp(prefix="test_cli.")
 CTL = os.environ.get("AUTIONALCTL") or os.path.join(BUILDDIR, "src", "autionalctl")
 
-PATH_FMT = "/admin/oauth/clients/{}/tokens"
 LIST_TEMPLATE = "/admin/oauth/clients/{client_id}/tokens"
 ONE_TEMPLATE = "/admin/oauth/clients/{client_id}/tokens/{token_id}"
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 TOKEN_ID_RE = re.compile(r"^tok_[0-9a-f]{32}$")
-TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 AUDIT_TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 COMMANDS = ("migrate", "tenant create", "user create", "client create", "token issue",
             "token revoke", "purge", "audit")
@@ -85,34 +75,7 @@ except Exception as e:  # python3-yaml or python3-jsonschema missing
     OPENAPI_ERROR = "%s: %s (install python3-yaml python3-jsonschema)" % (type(e).__name__, e)
 
 
-from tap import Fail, expect, note, report, summary, test  # noqa: E402
-import tap  # noqa: E402
-
-
 # ---------------------------------------------------------------- database
-
-def sql(query, db=None, user=None):
-    """Runs SQL as DB_USER (socket authentication); returns the output lines."""
-    args = ["mariadb", "--no-defaults", "--protocol=socket", "-S", DB_SOCKET,
-            "-u", user or DB_USER, "--default-character-set=utf8mb4", "-N", "-B", "-r"]
-    if db != "":
-        args.append(db or DB_NAME)
-    p = subprocess.run(args + ["-e", query], capture_output=True, timeout=60)
-    if p.returncode != 0:
-        raise Fail("mariadb failed (%d) on %r: %s" % (
-            p.returncode, query[:120], p.stderr.decode("utf-8", "replace").strip()))
-    return [l for l in p.stdout.decode("utf-8").split("\n") if l != ""]
-
-
-def sql1(query, db=None):
-    rows = sql(query, db)
-    expect(len(rows) == 1, "want one row from %r, got %r" % (query[:100], rows))
-    return rows[0]
-
-
-def q(s):
-    return "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
 
 def counts():
     """Row counts that a failed command must not change."""
@@ -255,46 +218,19 @@ def issue(client, ttype="access_token", user=None, scope=None, lifetime=None):
 
 # ---------------------------------------------------------------- HTTP
 
-def http_request(method, path, token=None, headers=None):
-    u = urllib.parse.urlsplit(BASE_URL)
-    conn = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=30)
-    h = dict(headers or {})
-    if token:
-        h["Authorization"] = "Bearer " + token
-    try:
-        conn.request(method, u.path.rstrip("/") + path, headers=h)
-        resp = conn.getresponse()
-        body = resp.read()
-        hdrs = resp.getheaders()
-        status = resp.status
-    finally:
-        conn.close()
-    j = None
-    if body:
-        try:
-            j = json.loads(body.decode("utf-8"))
-        except ValueError:
-            pass
-    return status, hdrs, body, j
-
-
-def header(hdrs, name):
-    vals = [v for n, v in hdrs if n.lower() == name.lower()]
-    return vals[0] if vals else None
-
-
-def api(method, path, template, token=None, want=None, headers=None):
-    """One request; checks the status and validates it against the OpenAPI document."""
-    status, hdrs, body, j = http_request(method, path, token, headers)
+def api(method, path, template, token=None, want=None):
+    """One request; checks the status and validates the answer against the OpenAPI
+    document.  Returns (status, the answer, its JSON)."""
+    r = request(method, path, auth=token)
     if want is not None:
-        expect(status == want, "%s %s: want %d, got %d %r" % (method, path, want, status,
-                                                                body[:300]))
+        expect(r.status == want, "want %d, got %s (%s)" % (want, r.describe(),
+                                                           r.parse_error or "parsed"))
     if openapi_check is not None:
         try:
-            openapi_check.validate(method, template, status, hdrs, body)
+            openapi_check.validate(method, template, r.status, r.headers, r.body)
         except openapi_check.Mismatch as e:
             raise Fail("%s %s: %s" % (method, path, e))
-    return status, hdrs, j
+    return r.status, r, r.json
 
 
 # ---------------------------------------------------------------- tests: no database
@@ -544,17 +480,17 @@ def t_issue_errors():
 
 def t_api_admin_token():
     admin = SHARED["admin"]
-    status, hdrs, j = api("GET", PATH_FMT.format(C_WEB) + "?page_size=100", LIST_TEMPLATE,
+    status, r, j = api("GET", PATH_FMT.format(C_WEB) + "?page_size=100", LIST_TEMPLATE,
                           admin["token"], 200)
     expect(j["total"] == active_count(C_WEB), "total %s, want %s" % (j["total"],
                                                                       active_count(C_WEB)))
-    SHARED["list_request_id"] = header(hdrs, "X-Request-Id")
+    SHARED["list_request_id"] = r.header("X-Request-Id")
     ids = {it["id"] for it in j["items"]}
     expect(j["total"] <= 100 and len(ids) == j["total"], "items %d of %d" % (len(ids),
                                                                              j["total"]))
     api("HEAD", PATH_FMT.format(C_WEB), LIST_TEMPLATE, admin["token"], 200)
     # its own client's list shows the token under the id the CLI printed
-    status, hdrs, j = api("GET", PATH_FMT.format(C_CONSOLE), LIST_TEMPLATE, admin["token"], 200)
+    status, r, j = api("GET", PATH_FMT.format(C_CONSOLE), LIST_TEMPLATE, admin["token"], 200)
     mine = [it for it in j["items"] if it["id"] == admin["id"]]
     expect(len(mine) == 1, "the issued token %s is not listed" % admin["id"])
     expect(mine[0]["created_at"] == admin["created_at"]
@@ -742,14 +678,14 @@ def t_revoke_race():
 
     def lister():
         while not stop.is_set():
-            try:
-                status, _, body, j = http_request(
-                    "GET", PATH_FMT.format(C_OTHER) + "?page_size=100", SHARED["admin"]["token"])
-            except Exception as e:
-                problems.append(repr(e))
+            r = request("GET", PATH_FMT.format(C_OTHER) + "?page_size=100",
+                        auth=SHARED["admin"]["token"])
+            if r.error:
+                problems.append(r.error)
                 return
-            if status != 200 or j is None or j["total"] != len(j["items"]):
-                problems.append((status, body[:200]))
+            j = r.json
+            if r.status != 200 or j is None or j["total"] != len(j["items"]):
+                problems.append((r.status, r.body[:200]))
             lists.append(j["total"] if j else None)
     th = threading.Thread(target=lister)
     th.start()
@@ -1043,16 +979,10 @@ def t_openapi_available():
 
 
 def main():
-    for name, v in (("BASE_URL", BASE_URL), ("DB_SOCKET", DB_SOCKET), ("DB_NAME", DB_NAME),
-                    ("APP_CONFIG", APP_CONFIG)):
-        if not v:
-            print("%s is required" % name)
-            print("0 passed, 1 failed")
-            return 1
+    require("BASE_URL", "DB_SOCKET", "DB_NAME", "APP_CONFIG")
     test("autionalctl is built", t_binary)
-    if tap.failed():
-        print("%d passed, %d failed" % (tap.PASSED, tap.FAILED))
-        return 1
+    if failed():
+        return summary()
     test("clean up rows of earlier runs", cleanup)
     test("openapi_check and docs/openapi.yaml are usable", t_openapi_available)
 

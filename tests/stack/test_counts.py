@@ -25,7 +25,6 @@ Standard library only.  Prints `ok - <name>` / `not ok - <name>: <why>` per chec
 then `N passed, N failed`; exits 1 if any check failed.
 """
 
-import http.client
 import json
 import math
 import os
@@ -36,16 +35,12 @@ import threading
 import time
 import urllib.parse
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-BASE_URL = os.environ.get("BASE_URL", "")
-DB_SOCKET = os.environ.get("DB_SOCKET", "")
-DB_NAME = os.environ.get("DB_NAME", "")
-DB_USER = os.environ.get("DB_USER", "root")
-APP_CONFIG = os.environ.get("APP_CONFIG", "")
-BUILDDIR = os.environ.get("BUILDDIR", "")
-SRCDIR = os.environ.get("SRCDIR", "") or os.path.dirname(os.path.dirname(HERE))
-WORK = os.environ.get("WORK", "") or "/tmp"
+sys.dont_write_bytecode = True
+import stacklib  # noqa: E402
+from stacklib import *  # noqa: E402,F401,F403
 
+stacklib.KEEP_RESPONSES = False   # thousands of list pages; no secrets scan here
+WORK = WORK or "/tmp"
 PROBE = os.path.join(BUILDDIR, "tests", "db", "store_probe")
 CTL = os.path.join(BUILDDIR, "src", "autionalctl")
 SCRATCH_DB = "autional_counts_scratch"
@@ -63,39 +58,8 @@ RNG = random.Random(SEED)
 PK = {}     # client_id -> oauth_clients.id
 UPK = {}    # user public id -> users.id
 
-
-from tap import Fail, expect, note, report, summary, test  # noqa: E402
-import tap  # noqa: E402
-
-
 # ---------------------------------------------------------------- database
-
-def mariadb_args(db=None, force=False):
-    a = ["mariadb", "--no-defaults", "--protocol=socket", "-S", DB_SOCKET, "-u", DB_USER,
-         "--default-character-set=utf8mb4", "-N", "-B", "-r"]
-    if force:
-        a.append("--force")
-    return a + [db or DB_NAME]
-
-
-# Every session works in UTC, whatever the server's default: FROM_UNIXTIME and
-# UNIX_TIMESTAMP then convert exactly between epochs and the stored UTC DATETIMEs.
-UTC = "SET time_zone = '+00:00';\n"
-
-
-def sql(query, db=None):
-    """Runs SQL (one or more statements) as DB_USER; returns the output lines."""
-    p = subprocess.run(mariadb_args(db), input=(UTC + query).encode(), capture_output=True,
-                       timeout=120)
-    if p.returncode != 0:
-        raise Fail("mariadb failed (%d): %s" % (p.returncode,
-                                               p.stderr.decode("utf-8", "replace").strip()[:500]))
-    return [l for l in p.stdout.decode("utf-8").split("\n") if l != ""]
-
-
-def q(s):
-    return "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
+# sql() sessions work in UTC (stacklib.SQL_UTC); the writers' scripts say so too.
 
 def h(text):
     return "UNHEX(SHA2(%s, 256))" % q(text)
@@ -184,14 +148,8 @@ def expect_counts_consistent(clients, what=""):
 
 # ---------------------------------------------------------------- HTTP
 
-def base():
-    u = urllib.parse.urlsplit(BASE_URL)
-    return u.hostname, u.port or 80, u.path.rstrip("/")
-
-
 def api_get(client, ttype=None, user=None, page=None, page_size=None):
     """GET the list; returns (status, json or None, raw body)."""
-    host, port, prefix = base()
     qs = []
     if page is not None:
         qs.append("page=%d" % page)
@@ -201,34 +159,18 @@ def api_get(client, ttype=None, user=None, page=None, page_size=None):
         qs.append("token_type=" + ttype)
     if user:
         qs.append("user_id=" + urllib.parse.quote(user))
-    path = "%s/admin/oauth/clients/%s/tokens%s" % (prefix, urllib.parse.quote(client, safe=""),
-                                                   "?" + "&".join(qs) if qs else "")
-    return http_req("GET", path, host, port)
+    path = PATH_FMT.format(urllib.parse.quote(client, safe=""))
+    return admin_request("GET", path + ("?" + "&".join(qs) if qs else ""))
 
 
 def api_delete(client, query="", token_id=None):
-    host, port, prefix = base()
-    path = "%s/admin/oauth/clients/%s/tokens%s%s" % (prefix, client,
-                                                     "/" + token_id if token_id else "",
-                                                     "?" + query if query else "")
-    return http_req("DELETE", path, host, port)
+    path = PATH_FMT.format(client) + ("/" + token_id if token_id else "")
+    return admin_request("DELETE", path + ("?" + query if query else ""))
 
 
-def http_req(method, path, host, port):
-    c = http.client.HTTPConnection(host, port, timeout=30)
-    try:
-        c.request(method, path, headers={"Authorization": "Bearer " + ADMIN_BEARER,
-                                         "Connection": "close"})
-        r = c.getresponse()
-        body = r.read()
-        status = r.status
-    finally:
-        c.close()
-    try:
-        j = json.loads(body.decode("utf-8"))
-    except Exception:
-        j = None
-    return status, j, body
+def admin_request(method, path):
+    r = request(method, path, auth=ADMIN_BEARER)
+    return r.status, r.json, r.body
 
 
 def api_total(client, ttype=None, user=None):
@@ -590,7 +532,7 @@ def expiry_expr(rng, now):
 
 
 def writer_script(k, nstmts, pool, now, rng):
-    lines = [UTC]
+    lines = [SQL_UTC]
     ops = 0
     for i in range(nstmts):
         r = rng.random()
@@ -846,7 +788,7 @@ def t_purge_load():
     ninsert = 0
     nst = int(os.environ.get("COUNTS_PURGE_WRITER_STATEMENTS", "3000"))
     for k in range(3):
-        lines = [UTC]
+        lines = [SQL_UTC]
         mine = revoke[k::3]
         every = max(2, nst // (len(mine) + 1))
         for i in range(nst):
@@ -1050,7 +992,7 @@ def t_purge_revoke_load():
     sql("\n".join(s))
     nst = int(os.environ.get("COUNTS_REVOKE_WRITER_STATEMENTS", "8000"))
     R_STATE["scripts"] = [
-        UTC + "\n".join(ins("%s-rw%d-%d" % (RUN, k, i), "cli_counts_r",
+        SQL_UTC + "\n".join(ins("%s-rw%d-%d" % (RUN, k, i), "cli_counts_r",
                              ("access_token", "refresh_token")[i % 2], USERS[i % 3],
                              "UTC_TIMESTAMP() + INTERVAL %d SECOND"
                              % (rng.randint(2, 300) if i % 2 else rng.randint(300, 86400)))
@@ -1205,17 +1147,12 @@ def t_truncate_scratch():
 # ---------------------------------------------------------------- main
 
 def main():
-    for v in ("BASE_URL", "DB_SOCKET", "DB_NAME", "APP_CONFIG", "BUILDDIR"):
-        if not os.environ.get(v):
-            print("not ok - environment: %s is not set" % v)
-            print("0 passed, 1 failed")
-            return 1
+    require("BASE_URL", "DB_SOCKET", "DB_NAME", "APP_CONFIG", "BUILDDIR")
     t0 = time.time()
     note("random choices: COUNTS_SEED=%d" % SEED)
     test("fixture: tenant, users, clients of this suite (DELETE of earlier rows)", t_fixture)
-    if tap.failed():
-        print("%d passed, %d failed" % (tap.PASSED, tap.FAILED))
-        return 1
+    if failed():
+        return summary()
     test("boundaries: store total = COUNT(*) at hour boundaries -1/0/+1 s, now, +59 min,"
          " +1 d, the past; per type and user", t_boundaries)
     test("boundaries: API totals = COUNT(*) now, per type and user", t_boundaries_api)

@@ -54,7 +54,6 @@ Prints `ok - <name>` or `not ok - <name>: <why>` per check, `# ` notes with the
 measured figures, then `N passed, N failed`; exits 1 if any check failed.
 """
 
-import json
 import hashlib
 import os
 import platform
@@ -62,28 +61,14 @@ import re
 import secrets
 import select
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.parse
 
-BASE_URL = os.environ.get("BASE_URL", "")
-DB_SOCKET = os.environ.get("DB_SOCKET", "")
-DB_NAME = os.environ.get("DB_NAME", "")
-DB_USER = os.environ.get("DB_USER", "root")
-APP_LOG = os.environ.get("APP_LOG", "")
-APP_CONFIG = os.environ.get("APP_CONFIG", "")
-WORK = os.environ.get("WORK", "")
-BUILDDIR = os.environ.get("BUILDDIR", "")
-MARIADB_CTL = os.environ.get("MARIADB_CTL", "")
-MARIADB_DIR = os.environ.get("MARIADB_DIR", "")
-FRONTEND = os.environ.get("FRONTEND", "?")
+sys.dont_write_bytecode = True
+from stacklib import *  # noqa: E402,F401,F403
 
-PATH_FMT = "/admin/oauth/clients/{}/tokens"
-ERROR_KEYS = {"code", "message", "timestamp"}
-ENVELOPE_KEYS = {"code", "message", "items", "pagination", "total", "timestamp"}
 PROGRAM_NAME = "autional-admin.fcgi"
 
 LOAD_THREADS = 16
@@ -92,56 +77,17 @@ DOWN_FOR = 5.0            # seconds MariaDB stays killed
 RECOVERY_WITHIN = 2.0     # seconds after it answers again: everything 200
 CLIENT_CAP = 15           # seconds: no client waits longer, whatever the front end
 
-RESPONSES = []            # raw bytes of every response, for the secrets scan
-RESP_LOCK = threading.Lock()
 RUN = secrets.token_hex(4)
 
-
-from tap import Fail, expect, note, report, summary  # noqa: E402
-from tap import test as check  # noqa: E402
-import tap  # noqa: E402
-
-
 # ---------------------------------------------------------------- config
-
-def read_config():
-    conf = {"db_connect_timeout": 3, "db_read_timeout": 5, "db_user": ""}  # program defaults
-    try:
-        with open(APP_CONFIG) as f:
-            for line in f:
-                k, eq, v = line.partition("=")
-                k = k.strip()
-                if eq and k in conf:
-                    v = v.strip()
-                    conf[k] = int(v) if k != "db_user" else v
-    except OSError as e:
-        note("cannot read APP_CONFIG %r (%s): program defaults assumed" % (APP_CONFIG, e))
-    return conf
-
-
-CONF = read_config()
-CONNECT_TIMEOUT = CONF["db_connect_timeout"]
-READ_TIMEOUT = CONF["db_read_timeout"]
+# The program's defaults when APP_CONFIG does not say.
+CONNECT_TIMEOUT = int(config_value("db_connect_timeout", "3"))
+READ_TIMEOUT = int(config_value("db_read_timeout", "5"))
+DB_USER_CONFIGURED = config_value("db_user", "")
+DB_APP_USER = DB_USER_CONFIGURED or "autional"
 
 
 # ---------------------------------------------------------------- database
-
-def sql(query, timeout=60):
-    args = ["mariadb", "--no-defaults", "--protocol=socket", "-S", DB_SOCKET, "-u", DB_USER,
-            "-N", "-B", "-r", DB_NAME, "-e", query]
-    p = subprocess.run(args, capture_output=True, timeout=timeout)
-    if p.returncode != 0:
-        raise Fail("mariadb failed (%d): %s" % (p.returncode,
-                                               p.stderr.decode("utf-8", "replace").strip()[:300]))
-    return [l for l in p.stdout.decode("utf-8", "replace").split("\n") if l]
-
-
-def mariadb_ctl(cmd):
-    p = subprocess.run([MARIADB_CTL, cmd, MARIADB_DIR], capture_output=True, timeout=120)
-    if p.returncode != 0:
-        raise Fail("%s %s failed: %s" % (MARIADB_CTL, cmd,
-                                          p.stderr.decode("utf-8", "replace")[-300:]))
-
 
 def mariadbd_pid():
     """The pid of this harness's mariadbd (pid files in MARIADB_DIR), checked by name."""
@@ -222,155 +168,32 @@ def busy_workers():
 
 # ---------------------------------------------------------------- HTTP
 
-def parse_base():
-    u = urllib.parse.urlsplit(BASE_URL)
-    if u.scheme != "http" or not u.hostname:
-        raise SystemExit("BASE_URL must be http://host:port, got %r" % BASE_URL)
-    return u.hostname, u.port or 80, u.path.rstrip("/")
+# ---------------------------------------------------------------- answers
+
+def check_503(r):
+    """A complete 503 SimpleResponse with a positive Retry-After."""
+    check_error(r, 503)
+    ra = r.header_all("Retry-After")
+    expect(len(ra) == 1 and ra[0].isdigit() and int(ra[0]) > 0, "Retry-After %r on a 503" % ra)
 
 
-class Resp:
-    def __init__(self, raw, t0, t1, error=None):
-        self.raw = raw
-        self.t0 = t0
-        self.t1 = t1
-        self.error = error
-        self.status = 0
-        self.headers = []
-        self.body = b""
-        self.json = None
-        self.problem = error
-        if error is None:
-            self._parse()
-
-    @property
-    def latency(self):
-        return self.t1 - self.t0
-
-    def _parse(self):
-        head, sep, body = self.raw.partition(b"\r\n\r\n")
-        if not sep:
-            self.problem = "no end of headers in %d bytes" % len(self.raw)
-            return
-        lines = head.split(b"\r\n")
-        m = re.match(rb"^HTTP/1\.[01] (\d{3})", lines[0])
-        if not m:
-            self.problem = "bad status line %r" % lines[0][:80]
-            return
-        self.status = int(m.group(1))
-        for l in lines[1:]:
-            n, _, v = l.partition(b":")
-            self.headers.append((n.decode("latin-1").strip().lower(),
-                                 v.decode("latin-1").strip()))
-        self.body = body
-
-    def header_all(self, name):
-        return [v for n, v in self.headers if n == name.lower()]
-
-    def describe(self):
-        if self.error:
-            return "error after %.3f s: %s" % (self.latency, self.error)
-        return "%d after %.3f s: %r" % (self.status, self.latency, self.body[:200])
-
-
-def request(method, target, auth=None, raw_auth=None, headers=(), timeout=30):
-    """One request on a fresh connection (Connection: close), read to EOF."""
-    host, port, prefix = parse_base()
-    lines = ["%s %s%s HTTP/1.1" % (method, prefix, target), "Host: %s:%d" % (host, port),
-             "Connection: close", "User-Agent: autional-outage-tests"]
-    if auth is not None:
-        raw_auth = "Bearer " + auth
-    if raw_auth is not None:
-        lines.append("Authorization: " + raw_auth)
-    for n, v in headers:
-        lines.append("%s: %s" % (n, v))
-    if method in ("POST", "PUT", "PATCH", "DELETE"):
-        lines.append("Content-Length: 0")
-    data = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-    t0 = time.monotonic()
-    chunks = []
-    err = None
-    try:
-        s = socket.create_connection((host, port), timeout=timeout)
-        try:
-            s.sendall(data)
-            while True:
-                c = s.recv(65536)
-                if not c:
-                    break
-                chunks.append(c)
-        finally:
-            s.close()
-    except OSError as e:
-        err = "%s: %s" % (type(e).__name__, e)
-    r = Resp(b"".join(chunks), t0, time.monotonic(), err)
-    with RESP_LOCK:
-        RESPONSES.append(r.raw)
-    return r
-
-
-def problem_common(r, status):
-    """Why r is not a complete JSON response with this status (None if it is)."""
-    if r.problem:
-        return r.problem
-    if r.status != status:
-        return "status %d, want %d" % (r.status, status)
-    cl = r.header_all("content-length")
-    if len(cl) != 1 or not cl[0].isdigit() or int(cl[0]) != len(r.body):
-        return "Content-Length %r but %d body bytes (truncated?)" % (cl, len(r.body))
-    if r.header_all("content-type") != ["application/json; charset=utf-8"]:
-        return "Content-Type %r" % r.header_all("content-type")
-    try:
-        j = json.loads(r.body)
-    except ValueError as e:
-        return "body is not JSON (%s): %r" % (e, r.body[:200])
-    if not isinstance(j, dict) or j.get("code") != status:
-        return "body code %r, want %d" % (j.get("code") if isinstance(j, dict) else j, status)
-    if not isinstance(j.get("message"), str) or not j["message"]:
-        return "no message"
-    if not isinstance(j.get("timestamp"), str) or \
-            not re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", j["timestamp"]):
-        return "timestamp %r" % j.get("timestamp")
-    r.json = j
-    return None
-
-
-def problem_503(r):
-    p = problem_common(r, 503)
-    if p:
-        return p
-    if set(r.json) != ERROR_KEYS:
-        return "503 body keys %s, want %s" % (sorted(r.json), sorted(ERROR_KEYS))
-    ra = r.header_all("retry-after")
-    if len(ra) != 1 or not ra[0].isdigit() or int(ra[0]) <= 0:
-        return "Retry-After %r on a 503" % ra
-    return None
+def check_listed(r, scopes):
+    """A complete 200 list of exactly these scopes (one page)."""
+    items = check_list(r, 1, 20, len(scopes))
+    got = sorted(it["scope"] for it in items)
+    expect(got == sorted(scopes), "partial or wrong list: scopes %r" % got)
 
 
 def problem_list(r, scopes):
-    """A complete 200 list of exactly these scopes (one page)."""
-    p = problem_common(r, 200)
-    if p:
-        return p
-    j = r.json
-    if set(j) != ENVELOPE_KEYS:
-        return "200 keys %s" % sorted(j)
-    got = [it.get("scope") for it in j["items"]] if isinstance(j["items"], list) else None
-    if got is None or sorted(got) != sorted(scopes) or j["total"] != len(scopes) \
-            or not isinstance(j["pagination"], dict) \
-            or j["pagination"].get("total") != len(scopes):
-        return "partial or wrong list: total %r, scopes %r" % (j.get("total"), got)
-    return None
+    return problem(check_listed, r, scopes)
 
 
 def problem_any(r, scopes):
     """A 200 list or a 503 error, each complete; anything else is a problem."""
-    if r.problem:
-        return r.problem
-    if r.status == 200:
-        return problem_list(r, scopes)
     if r.status == 503:
-        return problem_503(r)
+        return problem(check_503, r)
+    if r.status == 200 or r.parse_error:
+        return problem(check_listed, r, scopes)
     return "status %d: %r" % (r.status, r.body[:200])
 
 
@@ -456,8 +279,7 @@ def load_fixture():
 
 def list_request(token=None, timeout=30, extra="", rid=None):
     return request("GET", PATH_FMT.format(CLIENT) + extra,
-                   auth=TOKENS["admin"] if token is None else token, timeout=timeout,
-                   headers=(("X-Request-Id", rid),) if rid else ())
+                   auth=TOKENS["admin"] if token is None else token, timeout=timeout, rid=rid)
 
 
 # The suite's own ids are the callers' X-Request-Id: client_request_id= (issue 12).
@@ -481,13 +303,6 @@ def app_log_lines(offset, prefix):
     return out
 
 
-def app_log_size():
-    try:
-        return os.path.getsize(APP_LOG) if APP_LOG else 0
-    except OSError:
-        return 0
-
-
 # ---------------------------------------------------------------- general log
 
 GENERAL_LOG = ""
@@ -505,7 +320,7 @@ def general_log_on():
     sql("SET GLOBAL general_log_file = '%s'; SET GLOBAL general_log = ON" % GENERAL_LOG)
     expect(sql("SELECT @@GLOBAL.general_log")[0] == "1", "general_log did not turn on")
     ids = sql("SELECT ID FROM information_schema.PROCESSLIST WHERE USER = '%s'"
-              % (CONF["db_user"] or "autional"))
+              % (DB_APP_USER))
     for i in ids:
         try:
             sql("KILL CONNECTION %d" % int(i))
@@ -569,7 +384,7 @@ def t_outage_under_load(state):
     state["workers_before"] = before
     expect(before, "no worker process found under %s" % harness_root())
     prefix = "h11L-%s-" % RUN
-    log_offset = app_log_size()
+    log_offset = log_size()
     load = Load(per_request_timeout=CLIENT_CAP + 10, prefix=prefix)
     t_load = time.monotonic()
     load.start()
@@ -901,7 +716,7 @@ def app_waiting_in_db(user):
 def t_graceful_stop(state):
     state["graceful_before"] = set(workers())
     expect(ACCEPT_SYSCALLS, "unknown machine %s: cannot tell idle workers" % platform.machine())
-    expect(CONF["db_user"], "no db_user in APP_CONFIG")
+    expect(DB_USER_CONFIGURED, "no db_user in APP_CONFIG")
     # Warm: every worker connected and idle.
     for _ in range(4):
         expect(problem_list(list_request(), LIST_SCOPES) is None, "warm-up request failed")
@@ -929,7 +744,7 @@ def t_graceful_stop(state):
         deadline = t_req + min(1.5, READ_TIMEOUT - 1.0)
         busy = []
         while time.monotonic() < deadline:
-            if app_waiting_in_db(CONF["db_user"]):
+            if app_waiting_in_db(DB_USER_CONFIGURED):
                 busy = busy_workers()
                 if busy:
                     break
@@ -1037,8 +852,7 @@ def secrets_requests(round_no):
     for i, (method, target, raw, status, reaches_db) in enumerate(cases):
         rid = "h11-sec-%s-%d-%d" % (RUN, round_no, i)
         sep = "&" if "?" in target else "?"
-        r = request(method, target + sep + "mark=" + MARK, raw_auth=raw,
-                    headers=(("X-Request-Id", rid),))
+        r = request(method, target + sep + "mark=" + MARK, raw_auth=raw, rid=rid)
         SECRET_IDS.append(rid)
         if status == 200 and method == "GET":
             SECRET_LIST_IDS.append(rid)
@@ -1078,7 +892,7 @@ def t_secrets_general_log():
     expect(not hits, "token text(s) of %s appear in the MariaDB general log %s"
            % (hits, GENERAL_LOG))
     # Not vacuous: the log holds the app's statements for these requests.
-    user = CONF["db_user"] or "autional"
+    user = DB_APP_USER
     expect(("%s@localhost" % user).encode() in data,
            "no connection of %s in the general log" % user)
     n_auth = len(re.findall(rb"Execute\tSELECT [^\n]*?token_hash = ", data))
@@ -1138,8 +952,7 @@ def t_secrets_harness_files():
 def t_secrets_responses():
     needles = dict(secret_texts())
     needles.update(secret_hashes())
-    with RESP_LOCK:
-        raws = list(RESPONSES)
+    raws = [r.raw for r in list(RESPONSES)]
     expect(len(raws) > 100, "only %d responses recorded" % len(raws))
     hits = set()
     for raw in raws:
@@ -1187,13 +1000,7 @@ def on_signal(sig, frame):
 
 def main():
     global GENERAL_LOG
-    missing = [n for n, v in (("BASE_URL", BASE_URL), ("DB_SOCKET", DB_SOCKET),
-                              ("DB_NAME", DB_NAME), ("MARIADB_CTL", MARIADB_CTL),
-                              ("MARIADB_DIR", MARIADB_DIR), ("WORK", WORK)) if not v]
-    if missing:
-        print("test_outage.py: set %s" % ", ".join(missing), file=sys.stderr)
-        return 2
-    parse_base()
+    require("BASE_URL", "DB_SOCKET", "DB_NAME", "MARIADB_CTL", "MARIADB_DIR", "WORK")
     signal.signal(signal.SIGTERM, on_signal)
     os.makedirs(WORK, exist_ok=True)
     GENERAL_LOG = os.path.join(os.path.realpath(WORK), "general.log")
@@ -1201,77 +1008,77 @@ def main():
         os.unlink(GENERAL_LOG)
     except OSError:
         pass
-    log_start = os.path.getsize(APP_LOG) if APP_LOG and os.path.exists(APP_LOG) else 0
+    log_start = log_size()
     note("front end %s; db_connect_timeout %d s, db_read_timeout %d s; harness root %s"
          % (FRONTEND, CONNECT_TIMEOUT, READ_TIMEOUT, harness_root()))
     t_suite = time.monotonic()
     state = {}
     try:
-        check("fixture loads; admin lists its client", load_fixture)
-        if tap.failed():
-            return 1
-        check("general log on (file in WORK); the program's connections killed",
-              general_log_on)
-        check("secrets round 1: every kind of bearer gets its own status; killed connections "
-              "cost no 503 (reconnect and retry)", secrets_requests, 1)
+        test("fixture loads; admin lists its client", load_fixture)
+        if failed():
+            return summary()
+        test("general log on (file in WORK); the program's connections killed",
+             general_log_on)
+        test("secrets round 1: every kind of bearer gets its own status; killed connections "
+             "cost no 503 (reconnect and retry)", secrets_requests, 1)
 
         if "graceful" in PARTS:
-          check("graceful stop: set-up, one worker held inside the database", t_graceful_stop,
-              state)
+            test("graceful stop: set-up, one worker held inside the database",
+                 t_graceful_stop, state)
         if "graceful" in state:
             g = state["graceful"]
-            check("graceful stop: SIGTERM mid-request: the client still gets a complete 200",
-                  t_graceful_response, g)
-            check("graceful stop: the worker exits after that request", t_graceful_exit, g)
-            check("graceful stop: service continues (next requests 200)",
-                  t_graceful_service_continues, g)
+            test("graceful stop: SIGTERM mid-request: the client still gets a complete 200",
+                 t_graceful_response, g)
+            test("graceful stop: the worker exits after that request", t_graceful_exit, g)
+            test("graceful stop: service continues (next requests 200)",
+                 t_graceful_service_continues, g)
 
         if "slow" in PARTS:
-          check("slow database: set-up (mariadbd paused and resumed)", t_slow_database, state)
+            test("slow database: set-up (mariadbd paused and resumed)", t_slow_database, state)
         if "slow" in state:
             s = state["slow"]
-            check("slow database: every request ends with a 503 JSON within db_read_timeout + "
-                  "db_connect_timeout + %.1f s" % LATENCY_MARGIN, t_slow_503_in_time, s)
-            check("slow database: 200s again within 5 s of SIGCONT", t_slow_recovers, s)
-            check("slow database: no worker died", t_workers_unchanged,
-                  state["slow_workers"], "the pause")
+            test("slow database: every request ends with a 503 JSON within db_read_timeout + "
+                 "db_connect_timeout + %.1f s" % LATENCY_MARGIN, t_slow_503_in_time, s)
+            test("slow database: 200s again within 5 s of SIGCONT", t_slow_recovers, s)
+            test("slow database: no worker died", t_workers_unchanged,
+                 state["slow_workers"], "the pause")
 
         if "outage" in PARTS:
-          check("outage: load driven, kill -9, 5 s down, start", t_outage_under_load, state)
+            test("outage: load driven, kill -9, 5 s down, start", t_outage_under_load, state)
         if "outage" in state:
             o = state["outage"]
-            check("outage: load was real (>= 100 req/s, 50+ answers while down and after)",
-                  t_outage_load_driven, o)
-            check("outage: every response a complete 200 list or a 503 JSON with Retry-After "
-                  "(no 500, no partial 200, no lost response)", t_outage_only_200_or_503, o)
-            check("outage: while the database is down, only 503s", t_outage_down_all_503, o)
-            check("outage: the program answers every request within db_connect_timeout + %.1f s"
-                  " (its logged duration; each request has its log line, same status)"
-                  % LATENCY_MARGIN, t_outage_latency_program, o)
-            check("outage: no client waits longer than %d s (front end included; Apache's "
-                  "FcgidIOTimeout is 30 s)" % CLIENT_CAP, t_outage_latency_client, o)
-            check("outage: every request from %.0f s after the database answers is a 200"
-                  % RECOVERY_WITHIN, t_outage_recovery, o)
-            check("outage: no worker died", t_workers_unchanged, state["workers_before"],
-                  "the outage")
+            test("outage: load was real (>= 100 req/s, 50+ answers while down and after)",
+                 t_outage_load_driven, o)
+            test("outage: every response a complete 200 list or a 503 JSON with Retry-After "
+                 "(no 500, no partial 200, no lost response)", t_outage_only_200_or_503, o)
+            test("outage: while the database is down, only 503s", t_outage_down_all_503, o)
+            test("outage: the program answers every request within db_connect_timeout + %.1f s"
+                 " (its logged duration; each request has its log line, same status)"
+                 % LATENCY_MARGIN, t_outage_latency_program, o)
+            test("outage: no client waits longer than %d s (front end included; Apache's "
+                 "FcgidIOTimeout is 30 s)" % CLIENT_CAP, t_outage_latency_client, o)
+            test("outage: every request from %.0f s after the database answers is a 200"
+                 % RECOVERY_WITHIN, t_outage_recovery, o)
+            test("outage: no worker died", t_workers_unchanged, state["workers_before"],
+                 "the outage")
 
         if "outage" in PARTS:
-            check("general log on again after the restart; connections killed", general_log_on)
-        check("secrets round 2: every kind of bearer gets its own status", secrets_requests, 2)
+            test("general log on again after the restart; connections killed", general_log_on)
+        test("secrets round 2: every kind of bearer gets its own status", secrets_requests, 2)
         time.sleep(0.3)   # the last log lines
-        check("secrets: no token text in the MariaDB general log, which shows the requests",
-              t_secrets_general_log)
-        check("secrets: no token text or hash in APP_LOG, which has a line per request",
-              t_secrets_app_log)
-        check("secrets: no token text or hash in any file under the harness work directory "
-              "(web server logs included)", t_secrets_harness_files)
-        check("secrets: no token text or hash in any response", t_secrets_responses)
-        check("APP_LOG: no 5xx other than 503 during the suite", t_no_500_in_app_log, log_start)
+        test("secrets: no token text in the MariaDB general log, which shows the requests",
+             t_secrets_general_log)
+        test("secrets: no token text or hash in APP_LOG, which has a line per request",
+             t_secrets_app_log)
+        test("secrets: no token text or hash in any file under the harness work directory "
+             "(web server logs included)", t_secrets_harness_files)
+        test("secrets: no token text or hash in any response", t_secrets_responses)
+        test("APP_LOG: no 5xx other than 503 during the suite", t_no_500_in_app_log, log_start)
     finally:
         cleanup()
         general_log_off()
     note("suite took %.1f s" % (time.monotonic() - t_suite))
-    if tap.failed() == 0:
+    if failed() == 0:
         try:
             os.unlink(GENERAL_LOG)
         except OSError:

@@ -6,81 +6,34 @@ through the `mariadb` client (as root, socket authentication).  Loads its own
 fixture (fixture.sql beside this file) first, so it can run again and again and
 against any front end.  Standard library only.
 
-Environment:
-  BASE_URL       http://127.0.0.1:18080 (required)
-  DB_SOCKET      MariaDB unix socket (required)
-  DB_NAME        database name (required)
-  DB_USER        MariaDB user for the fixture (default root)
-  APP_LOG        file that collects the program's stderr (optional: log checks)
-  WORK           scratch directory (optional)
-  APP_CONFIG     the program's config (optional: page_size_max is read from it)
-  PAGE_SIZE_MAX  the configured page_size maximum (default: APP_CONFIG's, else 100)
-  MARIADB_CTL, MARIADB_DIR  optional: `$MARIADB_CTL kill|start DIR` for the
-                 503-and-recovery test (tests/lib/mariadb.sh)
+Environment: what tests/run passes (stacklib.py); BASE_URL, DB_SOCKET and
+DB_NAME are required.  APP_LOG enables the log checks, MARIADB_CTL + MARIADB_DIR
+the 503-and-recovery test.
 
 Prints `ok - <name>` or `not ok - <name>: <why>` per check, then
 `N passed, N failed`; exits 1 if any check failed.
 """
 
 import base64
-import datetime
 import hashlib
+import http.client
 import json
 import math
 import os
 import re
-import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
-import http.client
-import threading
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+sys.dont_write_bytecode = True
+from stacklib import *  # noqa: E402,F401,F403
 
-BASE_URL = os.environ.get("BASE_URL", "")
-DB_SOCKET = os.environ.get("DB_SOCKET", "")
-DB_NAME = os.environ.get("DB_NAME", "")
-DB_USER = os.environ.get("DB_USER", "root")
-APP_LOG = os.environ.get("APP_LOG", "")
-WORK = os.environ.get("WORK", "")
-APP_CONFIG = os.environ.get("APP_CONFIG", "")
-MARIADB_CTL = os.environ.get("MARIADB_CTL", "")
-MARIADB_DIR = os.environ.get("MARIADB_DIR", "")
-
-
-def configured_page_size_max():
-    if os.environ.get("PAGE_SIZE_MAX"):
-        return int(os.environ["PAGE_SIZE_MAX"])
-    try:
-        with open(APP_CONFIG) as f:
-            for line in f:
-                k, eq, v = line.partition("=")
-                if eq and k.strip() == "page_size_max":
-                    return int(v.strip())
-    except OSError:
-        pass
-    return 100
-
-
-PAGE_SIZE_MAX = configured_page_size_max()
-
-PATH_FMT = "/admin/oauth/clients/{}/tokens"
-CONTENT_TYPE = "application/json; charset=utf-8"
-REALM = 'Bearer realm="autional"'
-TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
-ERROR_KEYS = {"code", "message", "timestamp"}
-ENVELOPE_KEYS = {"code", "message", "items", "pagination", "total", "timestamp"}
-PAGINATION_KEYS = {"page", "page_size", "total", "total_pages", "has_next", "has_prev"}
-ITEM_KEYS = {"created_at", "expires_at", "scope", "token_type", "user_id"}
-# Issue 6 adds an opaque public id per item ("tok_" + 32 hex digits, from the
-# oauth_tokens.public_id column); accepted, and checked against the store, only
-# in that form.
-ITEM_ID_RE = re.compile(r"^tok_[0-9a-f]{32}$")
+# The items' public ids ("tok_" + 32 hex digits, oauth_tokens.public_id) are
+# compared with the store when the column exists (issue 6).
 HAS_PUBLIC_ID = None
-# Words that must never show in an error message (internal detail).
-LEAK_WORDS = ("mysql", "mariadb", "sql", "select ", "errno", "stack", ".c:", "segfault")
+LOG_START = 0           # size of APP_LOG when the suite started
 
 # Bearer token texts; fixture.sql stores SHA-256 of each.
 BEARERS = {
@@ -105,79 +58,8 @@ OTHER_TOKEN_TEXTS = (["h2-web-%d" % i for i in range(1, 13)]
                         "h2-utf8-1", "h2-mut-1", "h2-mut-2", "h2-mut-3", "h2-mut-4",
                         "h2-beta-1", "h2-beta-2", "h2-beta-3", "h2-big-1", "h2-big-2"])
 
-PASSED = 0
-FAILED = 0
-RESPONSES = []          # every Resp received, for the secrets scan
-SENT_CREDENTIALS = set()  # every Authorization credential sent (bytes)
-LOG_START = 0           # size of APP_LOG when the suite started
-
-
-class Fail(Exception):
-    """A check did not hold; the message says why."""
-
-
-def report(name, ok, why=""):
-    global PASSED, FAILED
-    if ok:
-        PASSED += 1
-        print("ok - %s" % name, flush=True)
-    else:
-        FAILED += 1
-        why = " ".join(str(why).split())
-        if len(why) > 600:
-            why = why[:600] + "..."
-        print("not ok - %s: %s" % (name, why), flush=True)
-
-
-def note(text):
-    print("# " + text, flush=True)
-
-
-def test(name):
-    """Decorator-free runner: test(name)(fn) runs fn and reports."""
-    def run(fn, *args):
-        try:
-            fn(*args)
-        except Fail as e:
-            report(name, False, e)
-        except Exception as e:  # a crash of the check itself is a failure too
-            report(name, False, "%s: %s" % (type(e).__name__, e))
-        else:
-            report(name, True)
-    return run
-
-
-def expect(cond, why):
-    if not cond:
-        raise Fail(why)
-
 
 # ---------------------------------------------------------------- database
-
-def mariadb_cmd():
-    for c in ("mariadb", "mysql"):
-        for d in os.environ.get("PATH", "/usr/bin").split(":"):
-            if os.access(os.path.join(d, c), os.X_OK):
-                return c
-    return "mariadb"
-
-
-MARIADB = mariadb_cmd()
-
-
-def sql(query, stdin=None):
-    """Runs SQL as DB_USER over DB_SOCKET; returns the raw output lines."""
-    args = [MARIADB, "--no-defaults", "--protocol=socket", "-S", DB_SOCKET, "-u", DB_USER,
-            "--default-character-set=utf8mb4", "-N", "-B", "-r", DB_NAME]
-    if stdin is None:
-        args += ["-e", query]
-    p = subprocess.run(args, input=stdin, capture_output=True, timeout=60)
-    if p.returncode != 0:
-        raise Fail("mariadb failed (%d): %s" % (p.returncode,
-                                               p.stderr.decode("utf-8", "replace").strip()))
-    out = p.stdout.decode("utf-8")
-    return [l for l in out.split("\n") if l != ""]
-
 
 def has_public_id():
     global HAS_PUBLIC_ID
@@ -191,20 +73,16 @@ def has_public_id():
 def expected_items(client_id):
     """Active tokens of a client, newest first (created_at desc, id desc)."""
     pid = ("CONCAT('tok_', LOWER(HEX(t.public_id)))" if has_public_id() else "NULL")
-    q = ("SELECT JSON_OBJECT('pk', t.id, 'public_id', {pid}, 'scope', t.scope,"
-         " 'token_type', t.token_type, 'user_id', u.public_id,"
-         " 'created_at', DATE_FORMAT(t.created_at, '%Y-%m-%dT%H:%i:%sZ'),"
-         " 'expires_at', DATE_FORMAT(t.expires_at, '%Y-%m-%dT%H:%i:%sZ'))"
-         " FROM oauth_tokens t JOIN oauth_clients c ON c.id = t.oauth_client_id"
-         " LEFT JOIN users u ON u.id = t.user_id"
-         " WHERE c.client_id = {cid} AND t.revoked_at IS NULL"
-         " AND t.expires_at > UTC_TIMESTAMP()"
-         " ORDER BY t.created_at DESC, t.id DESC").format(pid=pid, cid=sql_str(client_id))
-    return [json.loads(l) for l in sql(q)]
-
-
-def sql_str(s):
-    return "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    query = ("SELECT JSON_OBJECT('pk', t.id, 'public_id', {pid}, 'scope', t.scope,"
+             " 'token_type', t.token_type, 'user_id', u.public_id,"
+             " 'created_at', DATE_FORMAT(t.created_at, '%Y-%m-%dT%H:%i:%sZ'),"
+             " 'expires_at', DATE_FORMAT(t.expires_at, '%Y-%m-%dT%H:%i:%sZ'))"
+             " FROM oauth_tokens t JOIN oauth_clients c ON c.id = t.oauth_client_id"
+             " LEFT JOIN users u ON u.id = t.user_id"
+             " WHERE c.client_id = {cid} AND t.revoked_at IS NULL"
+             " AND t.expires_at > UTC_TIMESTAMP()"
+             " ORDER BY t.created_at DESC, t.id DESC").format(pid=pid, cid=q(client_id))
+    return [json.loads(l) for l in sql(query)]
 
 
 def table_checksums():
@@ -213,147 +91,6 @@ def table_checksums():
 
 
 # ---------------------------------------------------------------- HTTP
-
-def parse_base():
-    u = urllib.parse.urlsplit(BASE_URL)
-    if u.scheme != "http" or not u.hostname:
-        raise SystemExit("BASE_URL must be http://host:port, got %r" % BASE_URL)
-    return u.hostname, u.port or 80, u.path.rstrip("/")
-
-
-class Resp:
-    """One HTTP response, parsed from the raw bytes of a Connection: close exchange."""
-
-    def __init__(self, method, target, raw):
-        self.method = method
-        self.target = target
-        self.raw = raw
-        self.status = 0
-        self.reason = ""
-        self.headers = []      # [(name, value)] in order, name as sent
-        self.body = b""
-        self.json = None
-        self.json_error = None
-        self.parse_error = None
-        self._parse()
-
-    def _parse(self):
-        head, sep, rest = self.raw.partition(b"\r\n\r\n")
-        if not sep:
-            self.parse_error = "no end of headers in %d bytes" % len(self.raw)
-            return
-        lines = head.split(b"\r\n")
-        m = re.match(rb"^HTTP/1\.[01] (\d{3})(?: (.*))?$", lines[0])
-        if not m:
-            self.parse_error = "bad status line %r" % lines[0][:100]
-            return
-        self.status = int(m.group(1))
-        self.reason = (m.group(2) or b"").decode("latin-1")
-        for l in lines[1:]:
-            name, colon, value = l.partition(b":")
-            if not colon:
-                self.parse_error = "bad header line %r" % l[:100]
-                return
-            self.headers.append((name.decode("latin-1"), value.strip().decode("latin-1")))
-        if self.method == "HEAD":
-            self.body = rest
-            return
-        if "chunked" in (self.header("transfer-encoding") or "").lower():
-            body = b""
-            while True:
-                size, _, rest = rest.partition(b"\r\n")
-                n = int(size.split(b";")[0], 16)
-                if n == 0:
-                    break
-                body += rest[:n]
-                rest = rest[n + 2:]
-            self.body = body
-        else:
-            self.body = rest
-        try:
-            self.json = json.loads(self.body.decode("utf-8"),
-                                   object_pairs_hook=no_dup_keys,
-                                   parse_constant=bad_constant)
-        except Exception as e:
-            self.json_error = "%s: %s" % (type(e).__name__, e)
-
-    def header(self, name):
-        vals = self.header_all(name)
-        return vals[0] if vals else None
-
-    def header_all(self, name):
-        return [v for (n, v) in self.headers if n.lower() == name.lower()]
-
-    def describe(self):
-        return "%s %s -> %d %s" % (self.method, shorten(self.target), self.status,
-                                   shorten(self.body.decode("utf-8", "replace"), 300))
-
-
-def no_dup_keys(pairs):
-    d = {}
-    for k, v in pairs:
-        if k in d:
-            raise ValueError("duplicate key %r" % k)
-        d[k] = v
-    return d
-
-
-def bad_constant(c):
-    raise ValueError("non-JSON constant %s" % c)
-
-
-def shorten(s, n=120):
-    if isinstance(s, bytes):
-        s = s.decode("latin-1")
-    return s if len(s) <= n else s[:n] + "...(%d)" % len(s)
-
-
-def request(method, target, auth=None, headers=(), body=None, raw_auth=None):
-    """Sends one request on a fresh connection and reads to EOF.
-
-    target: str or bytes, sent as is (no encoding).  auth: a bearer token text
-    (sent as `Bearer <text>`), or None.  raw_auth: the whole Authorization value
-    (str or bytes).  headers: extra (name, value) pairs."""
-    host, port, prefix = parse_base()
-    if isinstance(target, str):
-        target = target.encode("latin-1")
-    target = prefix.encode() + target
-    lines = [method.encode() + b" " + target + b" HTTP/1.1",
-             b"Host: " + ("%s:%d" % (host, port)).encode(),
-             b"Connection: close",
-             b"User-Agent: autional-stack-tests"]
-    if auth is not None:
-        raw_auth = "Bearer " + auth
-    if raw_auth is not None:
-        if isinstance(raw_auth, str):
-            raw_auth = raw_auth.encode("utf-8")
-        lines.append(b"Authorization: " + raw_auth)
-        cred = raw_auth.split(b" ", 1)[1] if b" " in raw_auth else raw_auth
-        if len(cred.strip()) >= 8:
-            SENT_CREDENTIALS.add(cred.strip())
-    for n, v in headers:
-        lines.append(n.encode() + b": " + (v if isinstance(v, bytes) else v.encode("latin-1")))
-    if body is not None:
-        lines.append(b"Content-Length: %d" % len(body))
-    data = b"\r\n".join(lines) + b"\r\n\r\n" + (body or b"")
-    s = socket.create_connection((host, port), timeout=30)
-    try:
-        s.sendall(data)
-        chunks = []
-        while True:
-            try:
-                c = s.recv(65536)
-            except ConnectionResetError:
-                break
-            if not c:
-                break
-            chunks.append(c)
-    finally:
-        s.close()
-    r = Resp(method, target, b"".join(chunks))
-    RESPONSES.append(r)
-    return r
-
 
 def get(client_id_enc, query="", auth=None, **kw):
     """GET the endpoint; client_id_enc is already percent-encoded as wanted."""
@@ -368,140 +105,6 @@ def admin_get(client_id_enc, query=""):
 
 
 # ---------------------------------------------------------------- response checks
-
-def check_timestamp(value, what):
-    expect(isinstance(value, str) and TS_RE.match(value),
-           "%s %r is not RFC 3339 UTC YYYY-MM-DDTHH:MM:SSZ" % (what, value))
-    try:
-        datetime.datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ")
-    except ValueError:
-        raise Fail("%s %r is not a real date/time" % (what, value))
-
-
-def check_common(r, status, head=False):
-    """What every response must have; returns nothing, raises Fail."""
-    expect(r.parse_error is None, "unparseable response: %s" % r.parse_error)
-    expect(r.status == status, "expected %d, got %s" % (status, r.describe()))
-    for name, want in (("Content-Type", CONTENT_TYPE), ("Cache-Control", "no-store"),
-                       ("X-Content-Type-Options", "nosniff")):
-        vals = r.header_all(name)
-        expect(vals == [want], "%s: want exactly one %r, got %r (%s)"
-               % (name, want, vals, r.describe()))
-    expect(not r.header_all("Transfer-Encoding"),
-           "Transfer-Encoding %r instead of Content-Length" % r.header_all("Transfer-Encoding"))
-    cl = r.header_all("Content-Length")
-    expect(len(cl) == 1 and cl[0].isdigit(), "Content-Length: %r" % cl)
-    if head:
-        expect(r.body == b"", "HEAD response has a body of %d bytes" % len(r.body))
-        return
-    expect(int(cl[0]) == len(r.body),
-           "Content-Length %s but body has %d bytes" % (cl[0], len(r.body)))
-    expect(r.json_error is None, "body is not JSON (%s): %s" % (r.json_error, shorten(r.body)))
-    j = r.json
-    expect(isinstance(j, dict), "body is not a JSON object")
-    expect(type(j.get("code")) is int and j["code"] == status,
-           "code %r != HTTP status %d" % (j.get("code"), status))
-    expect(isinstance(j.get("message"), str) and j["message"].strip() != "",
-           "message missing or empty: %r" % j.get("message"))
-    check_timestamp(j.get("timestamp"), "timestamp")
-    ts = datetime.datetime.strptime(j["timestamp"], "%Y-%m-%dT%H:%M:%SZ").replace(
-        tzinfo=datetime.timezone.utc)
-    skew = abs((ts - datetime.datetime.now(datetime.timezone.utc)).total_seconds())
-    expect(skew < 300, "timestamp %s is %d s away from UTC now" % (j["timestamp"], skew))
-    if status != 200:
-        expect(set(j) == ERROR_KEYS, "error body keys %s, want exactly %s"
-               % (sorted(j), sorted(ERROR_KEYS)))
-        low = j["message"].lower()
-        for w in LEAK_WORDS:
-            expect(w not in low, "message shows internal detail (%r): %r" % (w, j["message"]))
-    if status == 401:
-        check_www_authenticate(r, None)
-    else:
-        expect(not r.header_all("WWW-Authenticate"),
-               "WWW-Authenticate on a %d: %r" % (status, r.header_all("WWW-Authenticate")))
-
-
-def check_www_authenticate(r, with_error):
-    """with_error: True (must carry error="invalid_token"), False (must not), None."""
-    vals = r.header_all("WWW-Authenticate")
-    expect(len(vals) == 1, "want one WWW-Authenticate, got %r" % vals)
-    v = vals[0]
-    expect(v == REALM or v.startswith(REALM + ","),
-           "WWW-Authenticate %r does not start with %r" % (v, REALM))
-    if with_error is True:
-        expect(re.match(r'^Bearer realm="autional", ?error="invalid_token"'
-                        r'(, ?error_description="[^"\\]*")?$', v),
-               'want %s, error="invalid_token", got %r' % (REALM, v))
-    elif with_error is False:
-        expect(v == REALM, "no credential presented: want exactly %r, got %r" % (REALM, v))
-
-
-def refused_by_web_server(r, statuses):
-    """The web server refused r itself (issue 12: its refusals are JSON too,
-    written by the program or static, with a message naming the web server),
-    or it answered with a page of its own."""
-    if r.status not in statuses:
-        return False
-    if r.header("Content-Type") != CONTENT_TYPE:
-        return True
-    return isinstance(r.json, dict) and "web server" in str(r.json.get("message", ""))
-
-
-def check_error(r, status, mentions=None):
-    check_common(r, status)
-    if mentions is not None:
-        msg = r.json["message"]
-        expect(re.search(r"(?<![A-Za-z0-9_])%s(?![A-Za-z0-9_])" % re.escape(mentions), msg),
-               "message %r does not name %r" % (msg, mentions))
-
-
-def check_list(r, page, page_size, total):
-    """A 200 list envelope with the given pagination; returns the items."""
-    check_common(r, 200)
-    j = r.json
-    expect(set(j) == ENVELOPE_KEYS, "envelope keys %s, want exactly %s"
-           % (sorted(j), sorted(ENVELOPE_KEYS)))
-    expect(isinstance(j["items"], list), "items is not an array: %r" % (j["items"],))
-    p = j["pagination"]
-    expect(isinstance(p, dict) and set(p) == PAGINATION_KEYS,
-           "pagination keys %s, want exactly %s" % (sorted(p) if isinstance(p, dict) else p,
-                                                   sorted(PAGINATION_KEYS)))
-    for k in ("page", "page_size", "total", "total_pages"):
-        expect(type(p[k]) is int, "pagination.%s is not an integer: %r" % (k, p[k]))
-    for k in ("has_next", "has_prev"):
-        expect(type(p[k]) is bool, "pagination.%s is not a boolean: %r" % (k, p[k]))
-    expect(type(j["total"]) is int and j["total"] == p["total"],
-           "total %r != pagination.total %r" % (j["total"], p["total"]))
-    pages = math.ceil(total / page_size)
-    want = {"page": page, "page_size": page_size, "total": total, "total_pages": pages,
-            "has_next": page < pages, "has_prev": page > 1}
-    expect(p == want, "pagination %s, want %s" % (json.dumps(p, sort_keys=True),
-                                                  json.dumps(want, sort_keys=True)))
-    n = max(0, min(page_size, total - (page - 1) * page_size))
-    expect(len(j["items"]) == n, "%d items on page %d (size %d, total %d), want %d"
-           % (len(j["items"]), page, page_size, total, n))
-    for it in j["items"]:
-        check_item_shape(it)
-    return j["items"]
-
-
-def check_item_shape(it):
-    expect(isinstance(it, dict), "item is not an object: %r" % (it,))
-    extra = set(it) - ITEM_KEYS
-    if "id" in extra and isinstance(it["id"], str) and ITEM_ID_RE.match(it["id"]):
-        extra.discard("id")
-    expect(not extra, "item has fields beyond the seed's: %s" % sorted(extra))
-    for k in ("created_at", "expires_at", "scope", "token_type"):
-        expect(k in it, "item lacks %s: %r" % (k, it))
-    check_timestamp(it["created_at"], "created_at")
-    check_timestamp(it["expires_at"], "expires_at")
-    expect(isinstance(it["scope"], str), "scope is not a string: %r" % it["scope"])
-    expect(it["token_type"] in ("access_token", "refresh_token"),
-           "token_type %r" % it["token_type"])
-    if "user_id" in it:
-        expect(isinstance(it["user_id"], str) and it["user_id"] != "",
-               "user_id present but not a non-empty string: %r" % it["user_id"])
-
 
 def check_items_match(items, expected):
     """items (from the API) equal expected rows (from the DB) in content and order."""
@@ -744,9 +347,7 @@ def t_401_no_header():
 def t_401_oversized():
     big = "A" * 10240
     r = get("cli_alpha_web", raw_auth="Bearer " + big)
-    if refused_by_web_server(r, (400, 413, 431, 494)):
-        note("10 KB Authorization refused by the front end with %d before the program"
-             % r.status)
+    if front_end_refused(r, (400, 413, 431, 494)):
         return
     check_error(r, 401)
     check_www_authenticate(r, True)
@@ -781,8 +382,7 @@ def t_order(name, status, auth, client, query, mention=None):
 def t_order_hostile(enc, auth, status):
     def run():
         r = get(enc, auth=BEARERS[auth] if auth else None)
-        if refused_by_web_server(r, (400, 404, 414)):
-            note("client_id %r refused by the front end with %d" % (shorten(enc, 12), r.status))
+        if front_end_refused(r, (400, 404, 414)):
             return
         check_error(r, status)
     return run
@@ -991,9 +591,7 @@ def t_hostile(method, target, auth, allowed, raw_auth=None):
                     raw_auth=raw_auth)
         expect(r.parse_error is None, "unparseable response: %s" % r.parse_error)
         expect(r.status < 500, "server error: %s" % r.describe())
-        if refused_by_web_server(r, (400, 404, 413, 414, 431)):
-            note("%s refused by the front end with %d (not the program's own answer)"
-                 % (shorten(target, 60), r.status))
+        if front_end_refused(r, (400, 404, 413, 414, 431)):
             return
         expect(r.status in allowed, "status %d not in %s: %s"
                % (r.status, sorted(allowed), r.describe()))
@@ -1107,8 +705,7 @@ def t_paging_follows_store():
 def t_nul_in_param_name():
     """`page%00=2` is an unknown parameter, not `page` cut at the NUL."""
     r = admin_get("cli_alpha_page", "page%00=2")
-    if refused_by_web_server(r, (400,)):
-        note("page%00=2 refused by the front end with 400")
+    if front_end_refused(r, (400,)):
         return
     if r.status == 400:
         check_error(r, 400)
@@ -1129,8 +726,7 @@ def t_snapshot_consistent():
     errors = []
 
     def writer():
-        args = [MARIADB, "--no-defaults", "--protocol=socket", "-S", DB_SOCKET, "-u",
-                DB_USER, DB_NAME]
+        args = mariadb_args()
         try:
             p = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                  stderr=subprocess.PIPE)
@@ -1164,12 +760,6 @@ def t_snapshot_consistent():
     if seen != {40, 45}:
         note("snapshot test saw only totals %s" % sorted(seen))
     check_list(admin_get("cli_alpha_page"), 1, 20, 45)
-
-
-def mariadb_ctl(cmd):
-    p = subprocess.run([MARIADB_CTL, cmd, MARIADB_DIR], capture_output=True, timeout=120)
-    if p.returncode != 0:
-        raise Fail("%s %s failed: %s" % (MARIADB_CTL, cmd, p.stderr.decode(errors="replace")))
 
 
 def t_database_outage():
@@ -1228,19 +818,6 @@ def t_no_secrets_in_responses():
                    % (shorten(s, 40), r.describe()))
 
 
-def read_log_from(offset):
-    with open(APP_LOG, "rb") as f:
-        f.seek(offset)
-        return f.read()
-
-
-def log_size():
-    try:
-        return os.path.getsize(APP_LOG)
-    except OSError:
-        return 0
-
-
 def t_log_line(method, target, auth, status, marker):
     def run():
         start = log_size()
@@ -1290,197 +867,184 @@ def t_no_secrets_in_log():
 
 def main():
     global LOG_START
-    missing = [n for n, v in (("BASE_URL", BASE_URL), ("DB_SOCKET", DB_SOCKET),
-                              ("DB_NAME", DB_NAME)) if not v]
-    if missing:
-        print("test_tokens.py: set %s" % ", ".join(missing), file=sys.stderr)
-        return 2
-    parse_base()
-    if APP_LOG:
-        LOG_START = log_size()
+    require("BASE_URL", "DB_SOCKET", "DB_NAME")
+    LOG_START = log_size()
 
-    test("fixture loads")(t_fixture)
-    if FAILED:
-        print("%d passed, %d failed" % (PASSED, FAILED))
-        return 1
+    test("fixture loads", t_fixture)
+    if failed():
+        return summary()
 
     # 200: shape, content, order
-    test("200 envelope: exact keys, code, message, timestamp, pagination, total")(t_envelope)
-    test("200 lists only active tokens (not revoked, not expired), both types")(t_active_only)
-    test("200 user_id is the public id, omitted for user-less tokens")(t_user_id_omitted)
-    test("200 newest first (created_at desc)")(t_order_newest_first)
-    test("200 scope with quote, backslash, UTF-8, </script> round-trips")(t_json_escaping)
-    test("defaults: page 1, page_size 20")(t_defaults)
-    test("pages 1, 2, 3 (last partial) of 45")(t_page_edges)
-    test("page past the end: 200 with empty items and right pagination")(t_page_past_end)
+    test("200 envelope: exact keys, code, message, timestamp, pagination, total", t_envelope)
+    test("200 lists only active tokens (not revoked, not expired), both types", t_active_only)
+    test("200 user_id is the public id, omitted for user-less tokens", t_user_id_omitted)
+    test("200 newest first (created_at desc)", t_order_newest_first)
+    test("200 scope with quote, backslash, UTF-8, </script> round-trips", t_json_escaping)
+    test("defaults: page 1, page_size 20", t_defaults)
+    test("pages 1, 2, 3 (last partial) of 45", t_page_edges)
+    test("page past the end: 200 with empty items and right pagination", t_page_past_end)
     test("page sizes 100, 20, 7, 1, 45, 44, 15: total_pages, has_next/has_prev, "
-         "stable order across pages with created_at ties")(t_page_sizes)
-    test("client with no active token: total 0, total_pages 0")(t_empty_client)
-    test("page_size maximum accepted, maximum+1 is 400")(t_page_size_max)
-    test("tenant B admin lists tenant B's client")(t_tenant_b_admin)
+         "stable order across pages with created_at ties", t_page_sizes)
+    test("client with no active token: total 0, total_pages 0", t_empty_client)
+    test("page_size maximum accepted, maximum+1 is 400", t_page_size_max)
+    test("tenant B admin lists tenant B's client", t_tenant_b_admin)
 
     # Percent-decoding of client_id and query
-    test("client_id 'cli space' as cli%20space")(t_pct_client("cli%20space", "cli space"))
-    test("client_id 'cli+plus' as cli+plus")(t_pct_client("cli+plus", "cli+plus"))
-    test("client_id 'cli+plus' as cli%2Bplus")(t_pct_client("cli%2Bplus", "cli+plus"))
-    test("client_id 'cli+plus' as cli%2bplus")(t_pct_client("cli%2bplus", "cli+plus"))
-    test("client_id UTF-8 'cli-ünï' percent-encoded")(
-        t_pct_client("cli-%C3%BCn%C3%AF", "cli-ünï"))
+    test("client_id 'cli space' as cli%20space", t_pct_client("cli%20space", "cli space"))
+    test("client_id 'cli+plus' as cli+plus", t_pct_client("cli+plus", "cli+plus"))
+    test("client_id 'cli+plus' as cli%2Bplus", t_pct_client("cli%2Bplus", "cli+plus"))
+    test("client_id 'cli+plus' as cli%2bplus", t_pct_client("cli%2bplus", "cli+plus"))
+    test("client_id UTF-8 'cli-ünï' percent-encoded", t_pct_client("cli-%C3%BCn%C3%AF", "cli-ünï"))
     big = "\U0001F600" * 255
     test("longest client_id (255 4-byte chars): 1000-char scope, 64-char user_id, "
-         "expiry 9999-12-31")(t_pct_client(urllib.parse.quote(big), big))
-    test("client_id with encoded unreserved char (cli_alpha_w%65b)")(
-        t_pct_client("cli_alpha_w%65b", "cli_alpha_web"))
-    test("'+' in the path is not a space (cli+space is 404)")(t_plus_is_literal)
-    test("percent-encoded digits in page/page_size are accepted")(t_pct_query)
-    test("unknown query parameters are ignored")(t_unknown_params)
-    test("a NUL in a parameter name does not make it page")(t_nul_in_param_name)
+         "expiry 9999-12-31", t_pct_client(urllib.parse.quote(big), big))
+    test("client_id with encoded unreserved char (cli_alpha_w%65b)",
+         t_pct_client("cli_alpha_w%65b", "cli_alpha_web"))
+    test("'+' in the path is not a space (cli+space is 404)", t_plus_is_literal)
+    test("percent-encoded digits in page/page_size are accepted", t_pct_query)
+    test("unknown query parameters are ignored", t_unknown_params)
+    test("a NUL in a parameter name does not make it page", t_nul_in_param_name)
 
     # 400
     for param in ("page", "page_size"):
         for v in BAD_NUMBERS:
-            test("400 %s=%s names %s" % (param, v, param))(t_bad_param(param, v))
-        test("400 %s without '=' names %s" % (param, param))(t_bad_param_novalue(param))
-    test("400 page_size=1000 names page_size")(t_bad_param("page_size", "1000"))
+            test("400 %s=%s names %s" % (param, v, param), t_bad_param(param, v))
+        test("400 %s without '=' names %s" % (param, param), t_bad_param_novalue(param))
+    test("400 page_size=1000 names page_size", t_bad_param("page_size", "1000"))
     for q, p in (("page=1&page=2", "page"), ("page=1&page=1", "page"),
                  ("page_size=20&page_size=20", "page_size"),
                  ("page_size=5&page=1&page_size=6", "page_size"),
                  ("page=1&page=", "page")):
-        test("400 repeated parameter %s names %s" % (q, p))(t_repeated(q, p))
+        test("400 repeated parameter %s names %s" % (q, p), t_repeated(q, p))
 
     # 401
-    test("401 no Authorization: WWW-Authenticate without error")(t_401_no_header)
-    test("401 Basic scheme: WWW-Authenticate without error (RFC 6750 3.1)")(
-        t_401("basic", "Basic dXNlcjpwYXNz", False))
-    test("401 Digest-like scheme")(t_401("other", "Token " + BEARERS["admin"], None))
-    test("401 'Bearer' alone")(t_401("bare", "Bearer", None))
-    test("401 'Bearer ' with empty token")(t_401("empty", "Bearer ", None))
-    test("401 empty Authorization value")(t_401("emptyhdr", "", None))
-    test("401 two spaces before the token")(
-        t_401("2sp", "Bearer  " + BEARERS["admin"], True))
-    test("401 non-ASCII token")(t_401("nonascii", "Bearer tök\u00e9n-ü".encode("utf-8"), True))
-    test("401 5 KB token")(t_401("5k", "Bearer " + "Z" * 5120, True))
-    test("401 10 KB token")(t_401_oversized)
-    test("401 unknown token")(t_401("unknown", "Bearer h2-no-such-token-9999", True))
-    test("401 token in another case")(t_401("case", "Bearer " + BEARERS["admin"].upper(), True))
-    test("401 token prefix")(t_401("prefix", "Bearer " + BEARERS["admin"][:-1], True))
-    test("401 expired access token")(t_401("expired", "Bearer " + BEARERS["expired"], True))
-    test("401 revoked access token")(t_401("revoked", "Bearer " + BEARERS["revoked"], True))
-    test("401 token revoked_at in the future counts as revoked")(
-        t_401("revfut", "Bearer " + BEARERS["revokedfuture"], True))
-    test("401 refresh token used as bearer")(t_401("refresh", "Bearer " + BEARERS["refresh"], True))
+    test("401 no Authorization: WWW-Authenticate without error", t_401_no_header)
+    test("401 Basic scheme: WWW-Authenticate without error (RFC 6750 3.1)",
+         t_401("basic", "Basic dXNlcjpwYXNz", False))
+    test("401 Digest-like scheme", t_401("other", "Token " + BEARERS["admin"], None))
+    test("401 'Bearer' alone", t_401("bare", "Bearer", None))
+    test("401 'Bearer ' with empty token", t_401("empty", "Bearer ", None))
+    test("401 empty Authorization value", t_401("emptyhdr", "", None))
+    test("401 two spaces before the token", t_401("2sp", "Bearer  " + BEARERS["admin"], True))
+    test("401 non-ASCII token", t_401("nonascii", "Bearer tök\u00e9n-ü".encode("utf-8"), True))
+    test("401 5 KB token", t_401("5k", "Bearer " + "Z" * 5120, True))
+    test("401 10 KB token", t_401_oversized)
+    test("401 unknown token", t_401("unknown", "Bearer h2-no-such-token-9999", True))
+    test("401 token in another case", t_401("case", "Bearer " + BEARERS["admin"].upper(), True))
+    test("401 token prefix", t_401("prefix", "Bearer " + BEARERS["admin"][:-1], True))
+    test("401 expired access token", t_401("expired", "Bearer " + BEARERS["expired"], True))
+    test("401 revoked access token", t_401("revoked", "Bearer " + BEARERS["revoked"], True))
+    test("401 token revoked_at in the future counts as revoked",
+         t_401("revfut", "Bearer " + BEARERS["revokedfuture"], True))
+    test("401 refresh token used as bearer",
+         t_401("refresh", "Bearer " + BEARERS["refresh"], True))
     for scheme in ("bearer", "BEARER", "BeArEr"):
-        test("200 scheme %r is case-insensitive" % scheme)(t_scheme_case(scheme))
-    test("200 token with b64token characters . ~ _ + / =")(t_b64_token)
+        test("200 scheme %r is case-insensitive" % scheme, t_scheme_case(scheme))
+    test("200 token with b64token characters . ~ _ + / =", t_b64_token)
 
     # 403
-    test("403 non-admin user's live access token")(t_403("user", "cli_alpha_web"))
-    test("403 client-credentials token (no user)")(t_403("cc", "cli_alpha_web"))
-    test("403 tenant B non-admin on tenant B's client")(t_403("beta_user", "cli_beta_app"))
+    test("403 non-admin user's live access token", t_403("user", "cli_alpha_web"))
+    test("403 client-credentials token (no user)", t_403("cc", "cli_alpha_web"))
+    test("403 tenant B non-admin on tenant B's client", t_403("beta_user", "cli_beta_app"))
 
     # Order of checks 401 > 403 > 400 > 404
     U = "cli_no_such_client"
-    test("order: no auth + bad page + unknown client -> 401")(
-        t_order("", 401, None, U, "page=0"))
-    test("order: expired + bad page_size -> 401")(
-        t_order("", 401, "expired", "cli_alpha_web", "page_size=abc"))
-    test("order: non-admin + bad page -> 403")(
-        t_order("", 403, "user", "cli_alpha_web", "page=0"))
-    test("order: non-admin + unknown client -> 403")(t_order("", 403, "user", U, ""))
-    test("order: non-admin + bad page_size + unknown client -> 403")(
-        t_order("", 403, "user", U, "page_size=101"))
-    test("order: client-credentials + bad page -> 403")(
-        t_order("", 403, "cc", "cli_alpha_web", "page=-1"))
-    test("order: admin + bad page + unknown client -> 400")(
-        t_order("", 400, "admin", U, "page=0", "page"))
-    test("order: admin + bad page_size + other tenant's client -> 400")(
-        t_order("", 400, "admin", "cli_beta_app", "page_size=101", "page_size"))
-    test("order: admin + unknown client -> 404")(t_order("", 404, "admin", U, ""))
+    test("order: no auth + bad page + unknown client -> 401", t_order("", 401, None, U, "page=0"))
+    test("order: expired + bad page_size -> 401",
+         t_order("", 401, "expired", "cli_alpha_web", "page_size=abc"))
+    test("order: non-admin + bad page -> 403", t_order("", 403, "user", "cli_alpha_web", "page=0"))
+    test("order: non-admin + unknown client -> 403", t_order("", 403, "user", U, ""))
+    test("order: non-admin + bad page_size + unknown client -> 403",
+         t_order("", 403, "user", U, "page_size=101"))
+    test("order: client-credentials + bad page -> 403",
+         t_order("", 403, "cc", "cli_alpha_web", "page=-1"))
+    test("order: admin + bad page + unknown client -> 400",
+         t_order("", 400, "admin", U, "page=0", "page"))
+    test("order: admin + bad page_size + other tenant's client -> 400",
+         t_order("", 400, "admin", "cli_beta_app", "page_size=101", "page_size"))
+    test("order: admin + unknown client -> 404", t_order("", 404, "admin", U, ""))
     for enc in ("%zz", "%25", "c" * 300, "%E2%98%83", "%00", "%ff"):
-        test("order: malformed client_id %r without auth -> 401" % shorten(enc, 12))(
-            t_order_hostile(enc, None, 401))
-        test("order: malformed client_id %r as non-admin -> 403" % shorten(enc, 12))(
-            t_order_hostile(enc, "user", 403))
+        test("order: malformed client_id %r without auth -> 401" % shorten(enc, 12),
+             t_order_hostile(enc, None, 401))
+        test("order: malformed client_id %r as non-admin -> 403" % shorten(enc, 12),
+             t_order_hostile(enc, "user", 403))
 
     # 404
-    test("404 other tenant's client == unknown client (body but timestamp, headers but Date)")(
-        t_404_identical("admin", "cli_beta_app", "cli_beta_ap0"))
-    test("404 same the other way round (tenant B admin, tenant A client)")(
-        t_404_identical("beta_admin", "cli_alpha_web", "cli_alpha_we0"))
+    test("404 other tenant's client == unknown client (body but timestamp, headers but Date)",
+         t_404_identical("admin", "cli_beta_app", "cli_beta_ap0"))
+    test("404 same the other way round (tenant B admin, tenant A client)",
+         t_404_identical("beta_admin", "cli_alpha_web", "cli_alpha_we0"))
     for p in ("/admin/oauth/clients/cli_alpha_web/tokenz", "/admin/oauth/clients/cli_alpha_web",
               "/admin/oauth/clients", "/admin/oauth/clients/cli_alpha_web/tokens/a/b",
               "/admin/oauth/clients/cli_alpha_web/TOKENS", "/admin/oauth", "/admin/x"):
-        test("404 JSON for unknown path %s" % p)(t_unknown_path(p))
+        test("404 JSON for unknown path %s" % p, t_unknown_path(p))
 
     # 405 and HEAD
     # (cli_alpha_empty: nothing to lose if a method ever starts to mean "revoke")
     for m in ("POST", "PUT", "PATCH", "OPTIONS"):
-        test("405 %s on the list with Allow: GET, HEAD, DELETE" % m)(
-            t_405(m, PATH_FMT.format("cli_alpha_empty"), "GET, HEAD, DELETE"))
+        test("405 %s on the list with Allow: GET, HEAD, DELETE" % m,
+             t_405(m, PATH_FMT.format("cli_alpha_empty"), "GET, HEAD, DELETE"))
     for m in ("GET", "POST", "PUT", "PATCH"):
-        test("405 %s on one token with Allow: DELETE" % m)(
-            t_405(m, PATH_FMT.format("cli_alpha_empty") + "/tok_" + "0" * 32, "DELETE"))
-    test("HEAD 200: same status and headers as GET, no body")(
-        t_head("cli_alpha_page", "page=2", BEARERS["admin"], 200))
-    test("HEAD 401")(t_head("cli_alpha_web", "", None, 401))
-    test("HEAD 400")(t_head("cli_alpha_web", "page=0", BEARERS["admin"], 400))
-    test("HEAD 403")(t_head("cli_alpha_web", "", BEARERS["user"], 403))
-    test("HEAD 404")(t_head("cli_no_such_client", "", BEARERS["admin"], 404))
-    test("keep-alive: three requests on one connection")(t_keepalive)
+        test("405 %s on one token with Allow: DELETE" % m,
+             t_405(m, PATH_FMT.format("cli_alpha_empty") + "/tok_" + "0" * 32, "DELETE"))
+    test("HEAD 200: same status and headers as GET, no body",
+         t_head("cli_alpha_page", "page=2", BEARERS["admin"], 200))
+    test("HEAD 401", t_head("cli_alpha_web", "", None, 401))
+    test("HEAD 400", t_head("cli_alpha_web", "page=0", BEARERS["admin"], 400))
+    test("HEAD 403", t_head("cli_alpha_web", "", BEARERS["user"], 403))
+    test("HEAD 404", t_head("cli_no_such_client", "", BEARERS["admin"], 404))
+    test("keep-alive: three requests on one connection", t_keepalive)
 
     # Hostile input: no 5xx, nothing changed
     before = table_checksums()
     log_before, responses_before = (log_size() if APP_LOG else 0), len(RESPONSES)
     for name, method, target, auth, allowed in hostile_cases():
-        test("hostile: %s" % name)(t_hostile(method, target, auth, allowed))
+        test("hostile: %s" % name, t_hostile(method, target, auth, allowed))
     for name, raw, allowed in hostile_auth_cases():
-        test("hostile: %s" % name)(
-            t_hostile("GET", PATH_FMT.format("cli_alpha_web"), None, allowed, raw))
+        test("hostile: %s" % name,
+             t_hostile("GET", PATH_FMT.format("cli_alpha_web"), None, allowed, raw))
     if APP_LOG:
         test("log: one line per hostile request that reached the program (no line "
-             "injection)")(t_log_line_count(log_before, responses_before))
-    test("hostile requests changed no data; the program still answers")(
-        t_data_unchanged(before))
+             "injection)", t_log_line_count(log_before, responses_before))
+    test("hostile requests changed no data; the program still answers", t_data_unchanged(before))
 
     # No caching
-    test("list follows the store at once: revoke, expire, insert")(t_list_follows_store)
-    test("a token expiring between two requests leaves the list")(t_expiry_between_requests)
-    test("paging follows the store at once (5 revoked: total 40)")(t_paging_follows_store)
-    test("bearer revoked while workers are warm: 401 on the next requests")(
-        t_bearer_revoked_while_warm)
-    test("bearer expired while workers are warm: 401 on the next requests")(
-        t_bearer_expired_while_warm)
-    test("admin demoted: 403 on the next requests")(t_admin_demoted)
-    test("total and items from one snapshot while tokens are revoked concurrently")(
-        t_snapshot_consistent)
+    test("list follows the store at once: revoke, expire, insert", t_list_follows_store)
+    test("a token expiring between two requests leaves the list", t_expiry_between_requests)
+    test("paging follows the store at once (5 revoked: total 40)", t_paging_follows_store)
+    test("bearer revoked while workers are warm: 401 on the next requests",
+         t_bearer_revoked_while_warm)
+    test("bearer expired while workers are warm: 401 on the next requests",
+         t_bearer_expired_while_warm)
+    test("admin demoted: 403 on the next requests", t_admin_demoted)
+    test("total and items from one snapshot while tokens are revoked concurrently",
+         t_snapshot_consistent)
     if MARIADB_CTL and MARIADB_DIR:
-        test("database down: 503 JSON with Retry-After; back up: 200 again")(
-            t_database_outage)
+        test("database down: 503 JSON with Retry-After; back up: 200 again", t_database_outage)
     else:
         note("MARIADB_CTL/MARIADB_DIR not set: outage test skipped")
 
     # Log
     if APP_LOG:
         mark = "cli_logmark_%d" % os.getpid()
-        test("log: one line for a 200 with method, path, status")(t_log_line(
+        test("log: one line for a 200 with method, path, status", t_log_line(
             "GET", PATH_FMT.format("cli_alpha_empty"), BEARERS["admin"], 200,
             "/clients/cli_alpha_empty/tokens"))
-        test("log: one line for a 404")(t_log_line(
+        test("log: one line for a 404", t_log_line(
             "GET", PATH_FMT.format(mark + "a"), BEARERS["admin"], 404, mark + "a"))
-        test("log: one line for a 401")(t_log_line(
+        test("log: one line for a 401", t_log_line(
             "GET", PATH_FMT.format(mark + "b"), None, 401, mark + "b"))
-        test("log: one line for a 400")(t_log_line(
+        test("log: one line for a 400", t_log_line(
             "GET", PATH_FMT.format(mark + "c") + "?page=0", BEARERS["admin"], 400, mark + "c"))
-        test("log: one line for a 405")(t_log_line(
+        test("log: one line for a 405", t_log_line(
             "PUT", PATH_FMT.format(mark + "d"), BEARERS["admin"], 405, mark + "d"))
-        test("log: no bearer token of any request appears")(t_no_secrets_in_log)
+        test("log: no bearer token of any request appears", t_no_secrets_in_log)
     else:
         note("APP_LOG not set: log checks skipped")
 
-    test("no token text or hash in any response")(t_no_secrets_in_responses)
+    test("no token text or hash in any response", t_no_secrets_in_responses)
 
-    print("%d passed, %d failed" % (PASSED, FAILED))
-    return 1 if FAILED else 0
+    return summary()
 
 
 if __name__ == "__main__":
