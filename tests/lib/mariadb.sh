@@ -5,7 +5,8 @@
 # simulate outages:  tests/lib/mariadb.sh start|stop|kill|restart|sql DIR [mariadb args]
 #
 # Layout of DIR: data/ (datadir), mysqld.sock, server.pid, error.log, install.log,
-# app-password (the app user's password, mode 600).  All state lives in files, so
+# app-password, purge-password, migrate-password (the three accounts' passwords,
+# mode 600).  All state lives in files, so
 # any process can stop or restart a server another one started.
 
 MARIADB_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -13,7 +14,11 @@ MARIADB_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$MARIADB_LIB_DIR/common.sh"
 
 MARIADB_DB=${MARIADB_DB:-autional}
+# The three accounts of sql/accounts.sql: the API's, the purge job's, and the
+# schema owner's (migrations and the other autionalctl commands).
 MARIADB_APP_USER=${MARIADB_APP_USER:-autional}
+MARIADB_PURGE_USER=${MARIADB_PURGE_USER:-autional_purge}
+MARIADB_MIGRATE_USER=${MARIADB_MIGRATE_USER:-autional_migrate}
 MARIADB_START_TIMEOUT=${MARIADB_START_TIMEOUT:-60}
 # Small and fast for tests; a benchmark wants e.g. MARIADB_BUFFER_POOL=2G.
 MARIADB_BUFFER_POOL=${MARIADB_BUFFER_POOL:-64M}
@@ -105,22 +110,53 @@ mariadb_kill() {
 
 mariadb_restart() { mariadb_stop "$1" && mariadb_start "$1"; }
 
-# mariadb_setup DIR SRCDIR [PASSWORD]: create the database, apply every
-# SRCDIR/sql/[0-9]*.sql migration in order, and create the least-privilege app user.
+# mariadb_account_user api|purge|migrate: the account's MariaDB user name.
+mariadb_account_user() {
+  case $1 in
+    api) printf '%s' "$MARIADB_APP_USER" ;;
+    purge) printf '%s' "$MARIADB_PURGE_USER" ;;
+    migrate) printf '%s' "$MARIADB_MIGRATE_USER" ;;
+    *) warn "unknown account: $1"; return 1 ;;
+  esac
+}
+
+# mariadb_account_password DIR api|purge|migrate
+mariadb_account_password() {
+  case $2 in api) cat "$1/app-password" ;; *) cat "$1/$2-password" ;; esac
+}
+
+# mariadb_setup DIR SRCDIR [PASSWORD]: the database and its three accounts, as
+# README tells an operator: the schema owner gets ALL PRIVILEGES on the database
+# and applies every SRCDIR/sql/[0-9]*.sql migration in order (so it is the
+# triggers' DEFINER, as in production); then SRCDIR/sql/accounts.sql gives the
+# API's and the purge job's accounts their narrow grants.  PASSWORD is the
+# API's (default random); the others are always random.
 mariadb_setup() {
-  local dir=$1 src=$2 pw=${3:-} f
+  local dir=$1 src=$2 pw=${3:-} purge_pw migrate_pw f
+  local api purge migrate
+  api=$(mariadb_account_user api) purge=$(mariadb_account_user purge)
+  migrate=$(mariadb_account_user migrate)
   [ -n "$pw" ] || pw=$(random_secret)
-  mariadb_sql "$dir" -e "CREATE DATABASE IF NOT EXISTS \`$MARIADB_DB\` CHARACTER SET utf8mb4" || { warn "cannot create database"; return 1; }
+  purge_pw=$(random_secret) migrate_pw=$(random_secret)
+  (umask 077 && printf '%s\n' "$pw" >"$dir/app-password" &&
+    printf '%s\n' "$purge_pw" >"$dir/purge-password" &&
+    printf '%s\n' "$migrate_pw" >"$dir/migrate-password")
+  mariadb_sql "$dir" <<SQL || { warn "cannot create the database and its accounts"; return 1; }
+CREATE DATABASE IF NOT EXISTS \`$MARIADB_DB\` CHARACTER SET utf8mb4;
+CREATE OR REPLACE USER '$api'@'localhost' IDENTIFIED BY '$pw';
+CREATE OR REPLACE USER '$purge'@'localhost' IDENTIFIED BY '$purge_pw';
+CREATE OR REPLACE USER '$migrate'@'localhost' IDENTIFIED BY '$migrate_pw';
+GRANT ALL PRIVILEGES ON \`$MARIADB_DB\`.* TO '$migrate'@'localhost';
+SQL
   for f in "$src"/sql/[0-9]*.sql; do
     [ -e "$f" ] || continue
-    mariadb_sql "$dir" "$MARIADB_DB" <"$f" || { warn "migration failed: $f"; return 1; }
+    MYSQL_PWD=$migrate_pw mariadb --no-defaults -S "$(mariadb_socket "$dir")" \
+      -u "$migrate" "$MARIADB_DB" <"$f" || { warn "migration failed: $f"; return 1; }
   done
-  # The app may read and change rows; it may not change the schema.
-  mariadb_sql "$dir" <<SQL || { warn "cannot create the app user"; return 1; }
-CREATE OR REPLACE USER '$MARIADB_APP_USER'@'localhost' IDENTIFIED BY '$pw';
-GRANT SELECT, UPDATE, INSERT, DELETE ON \`$MARIADB_DB\`.* TO '$MARIADB_APP_USER'@'localhost';
-SQL
-  (umask 077 && printf '%s\n' "$pw" >"$dir/app-password")
+  # accounts.sql names the default users; other names are written in.
+  sed -e "s/'autional'@/'$api'@/g" -e "s/'autional_purge'@/'$purge'@/g" \
+    "$src/sql/accounts.sql" | mariadb_sql "$dir" "$MARIADB_DB" ||
+    { warn "cannot grant the accounts' privileges (sql/accounts.sql)"; return 1; }
 }
 
 # mariadb_load DIR FILE: run one SQL file in the database as the administrator.
@@ -128,16 +164,19 @@ mariadb_load() {
   mariadb_sql "$1" "$MARIADB_DB" <"$2" || { warn "loading $2 failed"; return 1; }
 }
 
-# mariadb_write_config DIR FILE [page_size_max]: the app's config for this server.
-# Timeouts are short so an outage becomes a quick 503, far below the web server's.
+# mariadb_write_config DIR FILE [page_size_max] [api|purge|migrate]: a config
+# file for this server with one account (default the API's); the program and
+# autionalctl read the same format.  Timeouts are short so an outage becomes a
+# quick 503, far below the web server's.
 mariadb_write_config() {
-  local dir=$1 file=$2 max=${3:-100}
+  local dir=$1 file=$2 max=${3:-100} account=${4:-api} user
+  user=$(mariadb_account_user "$account") || return 1
   (umask 077 && cat >"$file" <<EOF
-# Generated by tests/lib/mariadb.sh for the private server in $dir
+# Generated by tests/lib/mariadb.sh for the private server in $dir ($account account)
 db_socket = $(mariadb_socket "$dir")
 db_name = $MARIADB_DB
-db_user = $MARIADB_APP_USER
-db_password = $(cat "$dir/app-password")
+db_user = $user
+db_password = $(mariadb_account_password "$dir" "$account")
 db_connect_timeout = 2
 db_read_timeout = 3
 db_write_timeout = 3

@@ -42,7 +42,7 @@ import urllib.parse
 __all__ = [
     # environment
     "HERE", "SUITE", "BASE_URL", "DB_SOCKET", "DB_NAME", "DB_USER", "APP_LOG", "APP_CONFIG",
-    "PAGE_SIZE_MAX", "WORK", "FRONTEND", "SRCDIR", "BUILDDIR", "MARIADB_CTL", "MARIADB_DIR",
+    "CTL_CONFIG", "PURGE_CONFIG", "PAGE_SIZE_MAX", "WORK", "FRONTEND", "SRCDIR", "BUILDDIR", "MARIADB_CTL", "MARIADB_DIR",
     "require", "config_value",
     # checks and output
     "Fail", "report", "note", "expect", "test", "problem", "failed", "summary",
@@ -72,6 +72,10 @@ DB_NAME = os.environ.get("DB_NAME", "")
 DB_USER = os.environ.get("DB_USER") or "root"    # administrative account on that socket
 APP_LOG = os.environ.get("APP_LOG", "")          # file receiving the program's stderr
 APP_CONFIG = os.environ.get("APP_CONFIG", "")    # the program's config file
+# autionalctl's, as the schema owner, and purge's, as its own account (sql/accounts.sql):
+# the API's account may not write what they write.
+CTL_CONFIG = os.environ.get("CTL_CONFIG") or APP_CONFIG
+PURGE_CONFIG = os.environ.get("PURGE_CONFIG") or CTL_CONFIG
 WORK = os.environ.get("WORK", "")                # the suite's own scratch directory
 FRONTEND = os.environ.get("FRONTEND", "?")       # name of the front end in use
 SRCDIR = os.environ.get("SRCDIR") or os.path.dirname(os.path.dirname(HERE))

@@ -816,7 +816,9 @@ def t_purge_load():
 
 
 def run_purge(older):
-    p = subprocess.run([CTL, "--config", APP_CONFIG, "purge", "--older-than", older,
+    # purge runs as its own account (sql/accounts.sql), as an operator would.
+    conf = PURGE_CONFIG
+    p = subprocess.run([CTL, "--config", conf, "purge", "--older-than", older,
                         "--batch", "50", "--pause-ms", "0", "--json"],
                        capture_output=True, timeout=120)
     if p.returncode != 0:
