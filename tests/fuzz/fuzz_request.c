@@ -3,9 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/logline.h"
-#include "../../src/request.h"
-#include "../../src/route.h"
+#include "../../src/api/logline.h"
+#include "../../src/api/request.h"
+#include "../../src/api/route.h"
+#include "../../src/core/tokenid.h"
 #include "fuzz.h"
 
 /*
@@ -71,21 +72,21 @@ check_decode(const char *raw, size_t rawlen, size_t outlen)
 	free(ref);
 }
 
-/* route_decode_token_id against the reference: "tok_" and 32 hex digits, either case. */
+/* token_id_parse against the reference: "tok_" and 32 hex digits, either case. */
 static void
 check_token_id(const char *raw, size_t rawlen)
 {
-	unsigned char out[ROUTE_TOKEN_ID_BYTES], want[ROUTE_TOKEN_ID_BYTES];
-	int good = rawlen == 4 + 2 * ROUTE_TOKEN_ID_BYTES && memcmp(raw, "tok_", 4) == 0;
+	unsigned char out[TOKEN_ID_BYTES], want[TOKEN_ID_BYTES];
+	int good = rawlen == 4 + 2 * TOKEN_ID_BYTES && memcmp(raw, "tok_", 4) == 0;
 
-	for (size_t i = 0; good && i < ROUTE_TOKEN_ID_BYTES; i++) {
+	for (size_t i = 0; good && i < TOKEN_ID_BYTES; i++) {
 		int h = fuzz_hexval((unsigned char)raw[4 + 2 * i]);
 		int l = fuzz_hexval((unsigned char)raw[5 + 2 * i]);
 		good = h >= 0 && l >= 0;
 		if (good)
 			want[i] = (unsigned char)(h * 16 + l);
 	}
-	int rc = route_decode_token_id(raw, rawlen, out);
+	int rc = token_id_parse(raw, rawlen, out);
 	CHECK(rc == 0 || rc == -1);
 	CHECK((rc == 0) == good);
 	if (rc == 0)

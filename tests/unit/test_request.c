@@ -1,5 +1,5 @@
 /* test_request.c: the CGI environment becomes a struct request (path, method, query, credential). */
-#include "../../src/request.h"
+#include "../../src/api/request.h"
 
 #include <stddef.h>
 #include <stdio.h>
