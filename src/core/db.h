@@ -49,7 +49,8 @@ bool db_connected(const struct db *db);
 
 /* ---- parameters: values copied in, in the order of the statement's '?' -- */
 
-#define DB_PARAMS_MAX 160
+/* The largest statement: a batch of 16 audit rows of 11 values (store.c). */
+#define DB_PARAMS_MAX 176
 
 struct db_params {
 	MYSQL_BIND bind[DB_PARAMS_MAX];

@@ -40,13 +40,13 @@ enum statement {
  */
 #define BELOW_CURSOR "(k.created_at < ? OR (k.created_at = ? AND k.id < ?))"
 
-#define AUDIT_ROW "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+#define AUDIT_ROW "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 #define AUDIT_ROWS_2 AUDIT_ROW ", " AUDIT_ROW
 #define AUDIT_ROWS_4 AUDIT_ROWS_2 ", " AUDIT_ROWS_2
 #define AUDIT_ROWS_8 AUDIT_ROWS_4 ", " AUDIT_ROWS_4
 #define AUDIT_ROWS_16 AUDIT_ROWS_8 ", " AUDIT_ROWS_8
 #define AUDIT_INSERT "INSERT INTO audit_events (occurred_at, tenant_id, actor, action," \
-	" client_id, filters, affected, dry_run, request_id, status) VALUES "
+	" client_id, filters, affected, dry_run, request_id, client_request_id, status) VALUES "
 
 static const struct db_statement statements[SQL_STATEMENTS] = {
 	/* Params: client_id, token hash, now. */
@@ -165,6 +165,7 @@ struct queued_audit {
 	char client_id[1024];
 	char filters[512];
 	char request_id[65];
+	char client_request_id[65];         /* "": none */
 };
 
 #define AUDIT_QUEUE_MAX (2 * STORE_AUDIT_BATCH)
@@ -428,7 +429,7 @@ store_cursor_key(struct store *st, unsigned char key[CURSOR_KEY_BYTES])
 
 /* ---- audit ---------------------------------------------------------------- */
 
-/* The ten values of one audit row, at time `at`. */
+/* The eleven values of one audit row, at time `at`. */
 static void
 param_audit(struct db_params *p, const struct timespec *at, const struct audit_entry *a)
 {
@@ -441,6 +442,8 @@ param_audit(struct db_params *p, const struct timespec *at, const struct audit_e
 	db_param_u64(p, a->affected);
 	db_param_tiny(p, a->dry_run ? 1 : 0);
 	db_param_string(p, a->request_id);
+	db_param_string_or_null(p, a->client_request_id && a->client_request_id[0]
+	    ? a->client_request_id : NULL);
 	db_param_u64(p, (uint64_t)a->status);
 }
 
@@ -473,6 +476,7 @@ write_queued(struct store *st, int n)
 		a.client_id = q->client_id;
 		a.filters_json = q->filters;
 		a.request_id = q->request_id;
+		a.client_request_id = q->client_request_id;
 		param_audit(&p, &q->at, &a);
 	}
 	err = db_execute(st->db, s, &p, NULL);
@@ -505,6 +509,8 @@ store_audit_queue(struct store *st, const struct audit_entry *a)
 	copy_field(q->client_id, sizeof(q->client_id), a->client_id);
 	copy_field(q->filters, sizeof(q->filters), a->filters_json);
 	copy_field(q->request_id, sizeof(q->request_id), a->request_id);
+	copy_field(q->client_request_id, sizeof(q->client_request_id),
+	    a->client_request_id ? a->client_request_id : "");
 	return st->queued >= STORE_AUDIT_BATCH ? write_queued(st, STORE_AUDIT_BATCH) : AUT_OK;
 }
 
