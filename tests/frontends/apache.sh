@@ -47,7 +47,8 @@ apache_start() {
     echo "Group $FE_WEB_USER"
     echo "ErrorLog $dir/error.log"
     echo "LogLevel warn fcgid:info"
-    echo "LogFormat \"%h %l %u %t \\\"%r\\\" %>s %b %D\" timed"
+    # The request id (mod_unique_id) last: test_request_ids.py finds it here.
+    echo "LogFormat \"%h %l %u %t \\\"%r\\\" %>s %b %D rid=%{UNIQUE_ID}e\" timed"
     echo "CustomLog $dir/access.log timed"
     echo "DocumentRoot $dir/htdocs"
     echo "<Directory />"

@@ -16,6 +16,7 @@ and ends with "N passed, N failed".
 """
 
 import hashlib
+import os
 import re
 import sys
 import time
@@ -117,16 +118,39 @@ def t_no_caller_id():
         expect(line.endswith(b" client_request_id=-"), "log line %r" % line)
 
 
+def web_server_access_log():
+    """The access log of the front end of this run (tests/run: WORK is
+    <root>/<frontend>/suites/<suite>), where the Apache and nginx stages log
+    each request's id as "rid=<id>"; None elsewhere."""
+    if not WORK or not (FRONTEND == "apache" or FRONTEND.startswith("nginx")):
+        return None
+    path = os.path.join(os.path.realpath(os.path.join(WORK, "..", "..")), "access.log")
+    return path if os.path.exists(path) else None
+
+
 def t_web_server_id():
     """Apache and nginx hand the program their own id; lighttpd has none."""
-    rid = server_id(send())
+    rid = server_id(send(rid="rid-own-%s" % RUN))
     if FRONTEND == "apache":
-        # mod_unique_id: 27 characters of A-Z a-z 0-9 @ - (base64 of its fields).
-        expect(re.match(r"^[A-Za-z0-9@\-_]{19,32}$", rid) and not HEX32.match(rid),
+        # mod_unique_id: base64-like, A-Z a-z 0-9 @ - (27 characters on 2.4).
+        expect(re.match(r"^[A-Za-z0-9@_-]{19,32}$", rid) and not HEX32.match(rid),
                "X-Request-Id %r is not Apache's UNIQUE_ID" % rid)
     else:
         # nginx $request_id and the program's own: 32 hex digits (128 bits).
         expect(HEX32.match(rid), "X-Request-Id %r is not 32 hex digits" % rid)
+    log = web_server_access_log()
+    if log is None:
+        note("%s: no access log with request ids to compare" % (FRONTEND or "?"))
+        return
+    deadline = time.time() + 5
+    while True:
+        with open(log, "rb") as f:
+            found = [l for l in f.read().split(b"\n") if l.endswith(b" rid=" + rid.encode())]
+        if found or time.time() > deadline:
+            break
+        time.sleep(0.1)
+    expect(len(found) == 1, "%d lines of %s end with rid=%s: the id is not the web server's"
+           % (len(found), log, rid))
 
 
 def hostile(name, headers):
