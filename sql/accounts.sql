@@ -31,6 +31,7 @@ GRANT SELECT ON users TO 'autional'@'localhost';
 GRANT SELECT ON oauth_clients TO 'autional'@'localhost';
 GRANT SELECT, UPDATE (revoked_at) ON oauth_tokens TO 'autional'@'localhost';
 GRANT SELECT ON oauth_token_counts TO 'autional'@'localhost';
+GRANT SELECT ON api_secrets TO 'autional'@'localhost';
 GRANT INSERT ON audit_events TO 'autional'@'localhost';
 
 -- autionalctl purge: walks the clients, deletes dead tokens in batches and the

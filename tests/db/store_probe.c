@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/config.h"
-#include "../../src/store.h"
+#include "../../src/core/config.h"
+#include "../../src/core/store.h"
 
 static enum aut_err
 no_rows(void *ctx, const struct token_row *row)
@@ -25,6 +25,7 @@ int
 main(int argc, char **argv)
 {
 	struct config conf;
+	struct db *db = NULL;
 	struct store *st = NULL;
 	struct token_filters f;
 	char err[512];
@@ -46,7 +47,8 @@ main(int argc, char **argv)
 		f.token_type = TOKEN_TYPE_REFRESH;
 	if (strcmp(argv[4], "-") != 0)
 		snprintf(f.user_id, sizeof(f.user_id), "%s", argv[4]);
-	if (store_new(&conf, &st) != AUT_OK)
+	if (db_new(&conf, &store_statements, 1, &db) != AUT_OK ||
+	    store_new(db, &st) != AUT_OK)
 		return 1;
 	for (int i = 5; i < argc; i++) {
 		uint64_t total = 0;
@@ -61,5 +63,6 @@ main(int argc, char **argv)
 		printf("%s %llu\n", argv[i], (unsigned long long)total);
 	}
 	store_free(st);
+	db_free(db);
 	return rc;
 }

@@ -40,14 +40,15 @@ apache_start() {
     echo "DefaultRuntimeDir $dir/run"
     echo "PidFile $dir/run/apache2.pid"
     echo "Mutex file:$dir/run default"
-    for m in mpm_event authz_core alias fcgid; do
+    for m in mpm_event authz_core alias fcgid unique_id; do
       echo "LoadModule ${m}_module $APACHE_MODULES/mod_$m.so"
     done
     echo "User $FE_WEB_USER"
     echo "Group $FE_WEB_USER"
     echo "ErrorLog $dir/error.log"
     echo "LogLevel warn fcgid:info"
-    echo "LogFormat \"%h %l %u %t \\\"%r\\\" %>s %b %D\" timed"
+    # The request id (mod_unique_id) last: test_request_ids.py finds it here.
+    echo "LogFormat \"%h %l %u %t \\\"%r\\\" %>s %b %D rid=%{UNIQUE_ID}e\" timed"
     echo "CustomLog $dir/access.log timed"
     echo "DocumentRoot $dir/htdocs"
     echo "<Directory />"

@@ -10,7 +10,8 @@ with what status, differs; each set is what some layer may rightly answer),
 Content-Type application/json, and a body that parses as a SimpleResponse
 ({"code", "message", "timestamp"}) whose code is the status.  Cases that must
 reach the program (a 10 kB bearer token, 16 KiB of headers) must get its
-own 401 with error="invalid_token".
+own 401 with error="invalid_token".  An answer the program wrote (it carries
+X-Request-Id) must carry a timestamp; a static document may lack one.
 
 Prints "PASS: ..." or "FAIL: ..." per case (what came back, in one line) and
 ends with "N passed, N failed"; exit status 1 when a case failed.  The front-end
@@ -158,6 +159,8 @@ def check(name, raw, allowed, program):
     if "timestamp" in doc and not (isinstance(doc["timestamp"], str)
                                    and RFC3339.match(doc["timestamp"])):
         return got, "timestamp %r is not RFC 3339" % doc["timestamp"]
+    if headers.get("x-request-id") and "timestamp" not in doc:
+        return got, "written by the program (X-Request-Id) but without a timestamp"
     clen = headers.get("content-length")
     if clen and int(clen[-1]) != len(body):
         return got, "Content-Length %s but %d bytes of body" % (clen[-1], len(body))

@@ -151,7 +151,9 @@ pid $dir/nginx.pid;
 error_log $dir/error.log warn;
 events { worker_connections 256; }
 http {
-    access_log $dir/access.log;
+    # The request id last: test_request_ids.py finds it here.
+    log_format with_id '\$remote_addr [\$time_local] "\$request" \$status \$body_bytes_sent rid=\$request_id';
+    access_log $dir/access.log with_id;
     client_body_temp_path $dir/nginx-tmp/body;
     fastcgi_temp_path $dir/nginx-tmp/fastcgi;
     proxy_temp_path $dir/nginx-tmp/proxy;

@@ -6,7 +6,7 @@
 
 #include <openssl/sha.h>
 
-#include "../../src/auth.h"
+#include "../../src/api/auth.h"
 #include "fuzz.h"
 
 /* The input is the header value, as the server passes HTTP_AUTHORIZATION (a C string). */

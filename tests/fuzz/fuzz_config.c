@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/config.h"
+#include "../../src/core/config.h"
 #include "fuzz.h"
 
 /*
@@ -84,13 +84,15 @@ model_parse(struct config *conf, const char *t, size_t len)
 			memcpy(field, t + vs, e - vs);
 			field[e - vs] = '\0';
 		} else {
+			/* Digits only; leading zeros are fine; a huge value stays huge. */
 			unsigned long n = 0;
-			if (e - vs == 0 || e - vs > 10)
+			if (e - vs == 0)
 				return line;
 			for (size_t j = vs; j < e; j++) {
 				if (t[j] < '0' || t[j] > '9')
 					return line;
-				n = n * 10 + (unsigned long)(t[j] - '0');
+				if (n <= 1000000000UL)
+					n = n * 10 + (unsigned long)(t[j] - '0');
 			}
 			if (n < k->min || n > k->max)
 				return line;

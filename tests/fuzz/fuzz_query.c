@@ -1,30 +1,32 @@
-/* fuzz_query.c: libFuzzer harness for the query string (params_parse_list, _revoke, _revoke_one, params_form_decode). */
+/* fuzz_query.c: libFuzzer harness for the query string (params_parse_list, _revoke, _revoke_one, text_percent_decode). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/config.h"
-#include "../../src/params.h"
+#include "../../src/core/config.h"
+#include "../../src/api/params.h"
+#include "../../src/core/text.h"
 #include "fuzz.h"
 
 /*
  * The input is a QUERY_STRING, as the web server passes it (a C string).  The
  * reference model below is params.h read literally: a name counts only when it
  * decodes to exactly that name (a decoded NUL makes another name); a value that
- * is malformed or decodes to more than PARAMS_USER_ID_MAX bytes is invalid.
+ * is malformed or decodes to more than TOKEN_USER_ID_MAX bytes is invalid.
  */
 
-enum param { P_PAGE, P_PAGE_SIZE, P_USER_ID, P_TOKEN_TYPE, P_DRY_RUN, P_COUNT,
+enum param { P_PAGE, P_PAGE_SIZE, P_USER_ID, P_TOKEN_TYPE, P_DRY_RUN, P_CURSOR, P_COUNT,
 	P_UNKNOWN = P_COUNT };
 static const char *const param_names[P_COUNT] = {
-	"page", "page_size", "user_id", "token_type", "dry_run"
+	"page", "page_size", "user_id", "token_type", "dry_run", "cursor"
 };
 
 struct model {
 	unsigned long page, page_size;
-	char user_id[PARAMS_USER_ID_MAX + 1];
+	char user_id[TOKEN_USER_ID_MAX + 1];
 	enum token_type_filter token_type;
 	int dry_run;
+	char cursor[CURSOR_TEXT_MAX];
 };
 
 static int
@@ -51,7 +53,7 @@ model_decimal(const char *s, size_t n, unsigned long min, unsigned long max,
 static int
 model_user_id(const char *v, size_t n)
 {
-	if (n == 0 || n > PARAMS_USER_ID_MAX)
+	if (n == 0 || n > TOKEN_USER_ID_MAX)
 		return -1;
 	for (size_t i = 0; i < n; i++)
 		if (!((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= 'A' && v[i] <= 'Z') ||
@@ -93,7 +95,7 @@ model_parse(const char *q, unsigned known, int strict, unsigned int max, struct 
 		long klen = fuzz_pct_decode(q + i, eq - i, 1, key);
 		size_t vs = eq < end ? eq + 1 : end;
 		long vlen = fuzz_pct_decode(q + vs, end - vs, 1, val);
-		if (vlen > PARAMS_USER_ID_MAX)
+		if (vlen > TOKEN_USER_ID_MAX)
 			vlen = -1;
 		int matched = 0, nonempty = end > i;
 		i = end + 1;
@@ -130,6 +132,19 @@ model_parse(const char *q, unsigned known, int strict, unsigned int max, struct 
 				else
 					fail = 1;
 				break;
+			case P_CURSOR:
+				/* 44 characters of base64url, as they are. */
+				fail = fail || vlen != CURSOR_TEXT_LEN;
+				for (long c = 0; !fail && c < vlen; c++)
+					fail = !((val[c] >= 'A' && val[c] <= 'Z') ||
+					    (val[c] >= 'a' && val[c] <= 'z') ||
+					    (val[c] >= '0' && val[c] <= '9') || val[c] == '-' ||
+					    val[c] == '_');
+				if (!fail) {
+					memcpy(m->cursor, val, (size_t)vlen);
+					m->cursor[vlen] = '\0';
+				}
+				break;
 			case P_DRY_RUN:
 				if (is(val, vlen, "true"))
 					m->dry_run = 1;
@@ -147,6 +162,11 @@ model_parse(const char *q, unsigned known, int strict, unsigned int max, struct 
 			err = AUT_ERR_BAD_PARAM;
 		}
 	}
+	/* A cursor says where the page starts: page with it is a contradiction. */
+	if (err == AUT_OK && (seen & (1u << P_CURSOR)) && (seen & (1u << P_PAGE))) {
+		*bad = P_CURSOR;
+		err = AUT_ERR_BAD_PARAM;
+	}
 	free(key);
 	free(val);
 	return err;
@@ -160,7 +180,7 @@ check_filters(const struct token_filters *f, const struct model *m)
 	CHECK(strcmp(f->user_id, m->user_id) == 0);
 	CHECK(f->user_id[0] == '\0' || model_user_id(f->user_id, strlen(f->user_id)) == 0);
 	CHECK(f->token_type == m->token_type);
-	CHECK((params_token_type_name(f->token_type) == NULL) == (f->token_type == TOKEN_TYPE_ANY));
+	CHECK((token_type_name(f->token_type) == NULL) == (f->token_type == TOKEN_TYPE_ANY));
 }
 
 /* A 400's sentence: NUL-terminated, naming the parameter at fault first. */
@@ -189,12 +209,13 @@ check_list(const char *q, unsigned int max)
 	enum aut_err err = params_parse_list(q, max, &p, msg, sizeof(msg));
 	CHECK(err == AUT_OK || err == AUT_ERR_BAD_PARAM);
 	CHECK(err == model_parse(q, 1u << P_PAGE | 1u << P_PAGE_SIZE | 1u << P_USER_ID |
-	    1u << P_TOKEN_TYPE, 0, max, &m, &bad));
+	    1u << P_TOKEN_TYPE | 1u << P_CURSOR, 0, max, &m, &bad));
 	if (err == AUT_OK) {
 		/* Documented bounds, and the values the query asked for. */
 		CHECK(p.page >= 1 && p.page <= PARAMS_PAGE_MAX);
 		CHECK(p.page_size >= 1 && p.page_size <= max);
 		CHECK(p.page == m.page && p.page_size == m.page_size);
+		CHECK(strcmp(p.cursor, m.cursor) == 0);
 		check_filters(&p.filters, &m);
 	} else {
 		check_message(msg, sizeof(msg), bad);
@@ -227,17 +248,17 @@ check_revoke(const char *q, int one)
 	}
 }
 
-/* params_form_decode into a buffer of exactly outlen bytes, against the reference. */
+/* text_percent_decode (form) into a buffer of exactly outlen bytes, against the reference. */
 static void
 check_form_decode(const char *s, size_t n, size_t outlen)
 {
 	char *out = malloc(outlen), *ref = malloc(n + 1);
 
 	CHECK(out != NULL && ref != NULL);
-	long got = params_form_decode(s, n, out, outlen);
+	long got = text_percent_decode(s, n, true, out, outlen);
 	long want = fuzz_pct_decode(s, n, 1, ref);
 	if (want >= 0 && (size_t)want >= outlen)
-		want = -1;
+		want = TEXT_OUT_OF_RANGE;
 	CHECK(got == want);
 	if (got >= 0) {
 		CHECK((size_t)got < outlen && out[got] == '\0');

@@ -53,7 +53,7 @@ __all__ = [
     "shorten",
     # answers of the API
     "CONTENT_TYPE", "REALM", "TS_RE", "RID_RE", "ITEM_ID_RE", "ERROR_KEYS", "ENVELOPE_KEYS",
-    "PAGINATION_KEYS", "ITEM_KEYS", "REVOKE_KEYS", "LEAK_WORDS", "check_timestamp",
+    "PAGINATION_KEYS", "CURSOR_RE", "LINK_NEXT_RE", "check_next_cursor", "ITEM_KEYS", "REVOKE_KEYS", "LEAK_WORDS", "check_timestamp",
     "check_common", "check_www_authenticate", "check_error", "front_end_refused",
     "names_param", "check_item", "check_list", "check_revoked",
     # the program's log
@@ -432,7 +432,9 @@ TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 RID_RE = re.compile(r"^[A-Za-z0-9._\-@:]{1,64}$")      # an X-Request-Id the program keeps
 ITEM_ID_RE = re.compile(r"^tok_[0-9a-f]{32}$")
 ERROR_KEYS = {"code", "message", "timestamp"}            # SimpleResponse
-ENVELOPE_KEYS = {"code", "message", "items", "pagination", "total", "timestamp"}
+ENVELOPE_KEYS = {"code", "message", "items", "pagination", "total", "next_cursor", "timestamp"}
+CURSOR_RE = re.compile(r"^[A-Za-z0-9_-]{44}$")
+LINK_NEXT_RE = re.compile(r'^<([^<>]*)>; rel="next"$')
 PAGINATION_KEYS = {"page", "page_size", "total", "total_pages", "has_next", "has_prev"}
 ITEM_KEYS = {"id", "created_at", "expires_at", "scope", "token_type", "user_id"}
 REVOKE_KEYS = {"code", "message", "revoked", "dry_run", "timestamp"}
@@ -517,8 +519,13 @@ def check_www_authenticate(r, with_error):
 
 def front_end_refused(r, statuses=(400,)):
     """A refusal the web server gave itself (control bytes in the URL, a huge
-    header): one of these statuses and not the program's JSON.  Noted."""
-    if r.status in statuses and r.header("Content-Type") != CONTENT_TYPE:
+    header): one of these statuses, and a page of its own or its refusal as
+    SimpleResponse JSON (issue 12: static, or written by the program when
+    handed over), whose message names the web server.  Noted."""
+    if r.status not in statuses:
+        return False
+    if (r.header("Content-Type") != CONTENT_TYPE
+            or isinstance(r.json, dict) and "web server" in str(r.json.get("message"))):
         note("%s refused by the front end with %d" % (shorten(r.target, 80), r.status))
         return True
     return False
@@ -585,7 +592,26 @@ def check_list(r, page, page_size, total):
            % (len(j["items"]), page, page_size, total, n))
     for it in j["items"]:
         check_item(it)
+    check_next_cursor(r, page < pages)
     return j["items"]
+
+
+def check_next_cursor(r, has_next):
+    """next_cursor is an opaque 44-character base64url text exactly when another
+    page follows (else null), and the Link header's rel="next" carries it."""
+    cur = r.json.get("next_cursor", "absent")
+    links = r.header_all("Link")
+    if has_next:
+        expect(isinstance(cur, str) and CURSOR_RE.match(cur),
+               "next_cursor %r, want a 44-character base64url text" % (cur,))
+        expect(len(links) == 1, "want one Link header, got %r" % (links,))
+        m = LINK_NEXT_RE.match(links[0])
+        expect(m, "Link %r is not <...>; rel=\"next\"" % links[0])
+        q = urllib.parse.parse_qs(urllib.parse.urlsplit(m.group(1)).query)
+        expect(q.get("cursor") == [cur], "Link %r does not carry next_cursor %s" % (links[0], cur))
+    else:
+        expect(cur is None, "next_cursor %r on the last page, want null" % (cur,))
+        expect(not links, "Link header on the last page: %r" % (links,))
 
 
 def check_revoked(r, revoked, dry_run):

@@ -112,7 +112,8 @@ def t_grants_exact():
         " SELECT CONCAT(table_name, '.', column_name, ' ', privilege_type)"
         " FROM information_schema.column_privileges WHERE grantee = %(g)s" % {"g": grantee}))
     want = {"tenants SELECT", "users SELECT", "oauth_clients SELECT", "oauth_tokens SELECT",
-            "oauth_token_counts SELECT", "audit_events INSERT", "oauth_tokens.revoked_at UPDATE"}
+            "oauth_token_counts SELECT", "api_secrets SELECT", "audit_events INSERT",
+            "oauth_tokens.revoked_at UPDATE"}
     expect(got == want, "extra %s, missing %s" % (sorted(got - want), sorted(want - got)))
 
 

@@ -1,5 +1,5 @@
 /* test_auth.c: the Authorization header: Bearer parsing, rejects, and the SHA-256 of the token. */
-#include "../../src/auth.h"
+#include "../../src/api/auth.h"
 
 #include <stdio.h>
 #include <stdlib.h>

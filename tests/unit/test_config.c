@@ -1,5 +1,5 @@
 /* test_config.c: the configuration file: defaults, every key, format, and errors naming file:line. */
-#include "../../src/config.h"
+#include "../../src/core/config.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,24 +214,6 @@ test_ranges_and_lengths(void)
 	CHECK_U64(strlen(c.db_name), 64, "db_name of 64 characters kept whole");
 }
 
-/* Write text to a fresh file under dir; returns its path in path. */
-static int
-write_file(const char *dir, const char *name, const char *text, size_t len,
-    char *path, size_t pathlen)
-{
-	FILE *f;
-
-	snprintf(path, pathlen, "%s/%s", dir, name);
-	f = fopen(path, "w");
-	if (f == NULL)
-		return -1;
-	if (fwrite(text, 1, len, f) != len) {
-		fclose(f);
-		return -1;
-	}
-	return fclose(f);
-}
-
 static void
 test_load(void)
 {
@@ -256,7 +238,7 @@ test_load(void)
 	CHECK_CONTAINS(err, dir, "load: directory: message names it");
 
 	static const char good[] = "# test\r\ndb_user = loaded\npage_size_max = 42\n";
-	CHECK_INT(write_file(dir, "good.conf", good, sizeof(good) - 1, path, sizeof(path)), 0,
+	CHECK_INT(unit_write_file(dir, "good.conf", good, sizeof(good) - 1, path, sizeof(path)), 0,
 	    "load: wrote good.conf");
 	config_defaults(&c);
 	CHECK_INT(config_load(&c, path, err, sizeof(err)), 0, "load: good file (%s)", err);
@@ -266,7 +248,7 @@ test_load(void)
 	unlink(path);
 
 	static const char broken[] = "db_user = x\n# fine\npage_size_max = lots\n";
-	CHECK_INT(write_file(dir, "broken.conf", broken, sizeof(broken) - 1, path, sizeof(path)),
+	CHECK_INT(unit_write_file(dir, "broken.conf", broken, sizeof(broken) - 1, path, sizeof(path)),
 	    0, "load: wrote broken.conf");
 	config_defaults(&c);
 	CHECK_INT(config_load(&c, path, err, sizeof(err)), -1, "load: broken file fails");
@@ -287,7 +269,7 @@ test_load(void)
 				big[i + 59] = '\n';
 			}
 			int k = snprintf(big + n, 64, "page_size_max = 77\n");
-			CHECK_INT(write_file(dir, "big.conf", big, n + (size_t)k, path, sizeof(path)), 0,
+			CHECK_INT(unit_write_file(dir, "big.conf", big, n + (size_t)k, path, sizeof(path)), 0,
 			    "load: wrote big.conf");
 			config_defaults(&c);
 			CHECK_INT(config_load(&c, path, err, sizeof(err)), 0, "load: 6 KB file (%s)", err);
@@ -303,7 +285,7 @@ test_load(void)
 		char *huge = malloc(n);
 		if (huge != NULL) {
 			memset(huge, '#', n);
-			CHECK_INT(write_file(dir, "huge.conf", huge, n, path, sizeof(path)), 0,
+			CHECK_INT(unit_write_file(dir, "huge.conf", huge, n, path, sizeof(path)), 0,
 			    "load: wrote huge.conf");
 			config_defaults(&c);
 			CHECK_INT(config_load(&c, path, err, sizeof(err)), -1, "load: 2 MiB file refused");

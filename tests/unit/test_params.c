@@ -1,5 +1,5 @@
 /* test_params.c: page and page_size from the query string: defaults, limits, rejects, messages. */
-#include "../../src/params.h"
+#include "../../src/api/params.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -180,28 +180,6 @@ test_key_with_nul(void)
 	ok("page_size%00=abc", 100, 1, 20, "key \"page_size%00\" is an unknown parameter");
 }
 
-static void
-test_form_decode(void)
-{
-	char out[16];
-
-	CHECK_INT(params_form_decode("a+b%41%6a", 9, out, sizeof(out)), 5, "form decode: length");
-	CHECK_STR(out, "a bAj", "form decode: '+' is a space, %%XX both cases");
-	CHECK_INT(params_form_decode("", 0, out, sizeof(out)), 0, "form decode: empty");
-	CHECK_STR(out, "", "form decode: empty output");
-	CHECK_INT(params_form_decode("abcdef", 3, out, sizeof(out)), 3,
-	    "form decode: reads only n bytes");
-	CHECK_STR(out, "abc", "form decode: stops at n");
-	CHECK_INT(params_form_decode("%4", 2, out, sizeof(out)), -1, "form decode: truncated escape");
-	CHECK_INT(params_form_decode("%41", 2, out, sizeof(out)), -1,
-	    "form decode: escape cut by n");
-	CHECK_INT(params_form_decode("%g1", 3, out, sizeof(out)), -1, "form decode: non-hex escape");
-	CHECK_INT(params_form_decode("0123456789abcde", 15, out, sizeof(out)), 15,
-	    "form decode: 15 bytes fit 16");
-	CHECK_INT(params_form_decode("0123456789abcdef", 16, out, sizeof(out)), -1,
-	    "form decode: 16 bytes do not fit 16");
-}
-
 /* Issue 6: filters on the list, and the query of a DELETE. */
 static void
 test_filters(void)
@@ -292,6 +270,47 @@ test_revoke_strict(void)
 	    msg, sizeof(msg)), AUT_OK, "strict: a read still ignores unknown names");
 }
 
+/* cursor: its form only (the MAC is checked with the key, in tokens_list.c). */
+static void
+test_cursor(void)
+{
+	static const char good[] = "QQAAAABpUJ2AAAAAAAAAAGPvYt4Lw-6F_cpsT4x4JZ4z";
+	struct list_params lp;
+	char msg[160], q[200];
+
+	snprintf(q, sizeof(q), "cursor=%s&page_size=5", good);
+	CHECK_INT(params_parse_list(q, 100, &lp, msg, sizeof(msg)), AUT_OK, "cursor: accepted");
+	CHECK_STR(lp.cursor, good, "cursor: kept as given");
+	CHECK_INT(lp.page_size, 5, "cursor: with page_size");
+	CHECK_INT(params_parse_list("", 100, &lp, msg, sizeof(msg)), AUT_OK, "cursor: none");
+	CHECK_STR(lp.cursor, "", "cursor: none is empty");
+	snprintf(q, sizeof(q), "cursor=%s&page=2", good);
+	CHECK_INT(params_parse_list(q, 100, &lp, msg, sizeof(msg)), AUT_ERR_BAD_PARAM,
+	    "cursor: with page refused");
+	CHECK_CONTAINS(msg, "cursor and page", "cursor: message names both");
+	snprintf(q, sizeof(q), "page=1&cursor=%s", good);
+	CHECK_INT(params_parse_list(q, 100, &lp, msg, sizeof(msg)), AUT_ERR_BAD_PARAM,
+	    "cursor: with page=1 first refused");
+	snprintf(q, sizeof(q), "cursor=%.43s", good);
+	CHECK_INT(params_parse_list(q, 100, &lp, msg, sizeof(msg)), AUT_ERR_BAD_PARAM,
+	    "cursor: 43 characters refused");
+	CHECK_CONTAINS(msg, "cursor", "cursor: message names cursor");
+	snprintf(q, sizeof(q), "cursor=%sA", good);
+	CHECK_INT(params_parse_list(q, 100, &lp, msg, sizeof(msg)), AUT_ERR_BAD_PARAM,
+	    "cursor: 45 characters refused");
+	snprintf(q, sizeof(q), "cursor=%.40s%%2B%%2F", good);
+	CHECK_INT(params_parse_list(q, 100, &lp, msg, sizeof(msg)), AUT_ERR_BAD_PARAM,
+	    "cursor: '+' and '/' (plain base64) refused");
+	snprintf(q, sizeof(q), "cursor=%.43s%%00", good);
+	CHECK_INT(params_parse_list(q, 100, &lp, msg, sizeof(msg)), AUT_ERR_BAD_PARAM,
+	    "cursor: a NUL refused");
+	snprintf(q, sizeof(q), "cursor=%s&cursor=%s", good, good);
+	CHECK_INT(params_parse_list(q, 100, &lp, msg, sizeof(msg)), AUT_ERR_BAD_PARAM,
+	    "cursor: twice refused");
+	CHECK_INT(params_parse_list("cursor=", 100, &lp, msg, sizeof(msg)), AUT_ERR_BAD_PARAM,
+	    "cursor: empty refused");
+}
+
 int
 main(void)
 {
@@ -302,7 +321,7 @@ main(void)
 	test_messages();
 	test_key_with_nul();
 	test_revoke_strict();
-	test_form_decode();
+	test_cursor();
 	test_filters();
 	return unit_done();
 }

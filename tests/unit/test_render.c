@@ -1,5 +1,5 @@
 /* test_render.c: the JSON bodies, parsed back with json-c: list envelope, items, errors, escaping. */
-#include "../../src/render.h"
+#include "../../src/api/render.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -94,8 +94,8 @@ check_no_raw_controls(const char *body, size_t len, const char *name)
 
 /* Render a list of rows with paging; returns the parsed body (caller puts it). */
 static json_object *
-render(const struct token_row *rows, size_t n, unsigned long page, unsigned int size,
-    uint64_t total, const char *name)
+render_next(const struct token_row *rows, size_t n, unsigned long page, unsigned int size,
+    uint64_t total, const char *next_cursor, const char *name)
 {
 	struct render_list *list = NULL;
 	struct paging pg;
@@ -106,8 +106,9 @@ render(const struct token_row *rows, size_t n, unsigned long page, unsigned int 
 	CHECK_INT(render_list_new(&list), AUT_OK, "%s: list created", name);
 	for (size_t i = 0; i < n; i++)
 		CHECK_INT(render_list_add(list, &rows[i]), AUT_OK, "%s: row %zu added", name, i);
-	paging_compute(page, size, total, &pg);
-	CHECK_INT(render_list_finish(list, &pg, NOW, &body, &len), AUT_OK,
+	paging_compute(page > 0 ? page : 1, size, total, &pg);
+	pg.page = page;
+	CHECK_INT(render_list_finish(list, &pg, next_cursor, NOW, &body, &len), AUT_OK,
 	    "%s: envelope rendered", name);
 	if (body == NULL)
 		return NULL;
@@ -115,6 +116,14 @@ render(const struct token_row *rows, size_t n, unsigned long page, unsigned int 
 	root = parse_body(body, len, name);
 	free(body);
 	return root;
+}
+
+/* A page that is the last one (next_cursor null). */
+static json_object *
+render(const struct token_row *rows, size_t n, unsigned long page, unsigned int size,
+    uint64_t total, const char *name)
+{
+	return render_next(rows, n, page, size, total, NULL, name);
 }
 
 static void
@@ -136,7 +145,9 @@ test_envelope(void)
 	rows[1].expires_at = utc(253402300799);
 
 	root = render(rows, 2, 2, 2, 5, "envelope");
-	CHECK_INT(key_count(root), 6, "envelope: exactly six keys");
+	CHECK_INT(key_count(root), 7, "envelope: exactly seven keys");
+	CHECK(json_object_object_get_ex(root, "next_cursor", &it) && it == NULL,
+	    "envelope: next_cursor is null on the last page");
 	check_int(root, "code", 200, "envelope");
 	check_string(root, "message", "OK", "envelope");
 	check_int(root, "total", 5, "envelope");
@@ -339,6 +350,28 @@ test_revoked_and_filters(void)
 	free(body);
 }
 
+/* A page with a next page carries its cursor; a page found by a cursor has no number. */
+static void
+test_next_cursor(void)
+{
+	static const char cursor[] = "QQAAAABpUJ2AAAAAAAAAAGPvYt4Lw-6F_cpsT4x4JZ4z";
+	json_object *root, *pag;
+
+	root = render_next(NULL, 0, 1, 20, 45, cursor, "next cursor");
+	check_string(root, "next_cursor", cursor, "next cursor");
+	pag = get(root, "pagination");
+	check_int(pag, "page", 1, "next cursor");
+	json_object_put(root);
+
+	root = render_next(NULL, 0, 0, 20, 45, cursor, "cursor page");
+	pag = get(root, "pagination");
+	CHECK_INT(key_count(pag), 5, "cursor page: pagination without a page number");
+	CHECK(!json_object_object_get_ex(pag, "page", NULL), "cursor page: no page key");
+	check_int(pag, "total", 45, "cursor page");
+	check_int(pag, "total_pages", 3, "cursor page");
+	json_object_put(root);
+}
+
 int
 main(void)
 {
@@ -346,6 +379,7 @@ main(void)
 	setenv("TZ", "XST-5:30", 1);
 	tzset();
 	test_envelope();
+	test_next_cursor();
 	test_empty_and_large();
 	test_escaping();
 	test_error();

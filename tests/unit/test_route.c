@@ -1,5 +1,7 @@
 /* test_route.c: which paths reach the token list, and how the client_id segment is decoded. */
-#include "../../src/route.h"
+#include "../../src/api/route.h"
+
+#include "../../src/core/tokenid.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -234,7 +236,7 @@ static void
 test_token_route(void)
 {
 	struct route r;
-	unsigned char id[ROUTE_TOKEN_ID_BYTES];
+	unsigned char id[TOKEN_ID_BYTES];
 	const char *good = "tok_00112233445566778899aabbccddeeff";
 
 	CHECK_INT(route_match(P "cli/tokens/tok_abc", &r), AUT_OK, "token route: matches");
@@ -246,18 +248,18 @@ test_token_route(void)
 	CHECK_STR(route_allowed_methods(ROUTE_CLIENT_TOKENS), "GET, HEAD, DELETE", "Allow: collection");
 	CHECK_STR(route_allowed_methods(ROUTE_CLIENT_TOKEN), "DELETE", "Allow: one token");
 
-	CHECK_INT(route_decode_token_id(good, strlen(good), id), 0, "token id: decodes");
+	CHECK_INT(token_id_parse(good, strlen(good), id), 0, "token id: decodes");
 	CHECK_INT(id[0], 0x00, "token id: first byte");
 	CHECK_INT(id[15], 0xff, "token id: last byte");
-	CHECK_INT(route_decode_token_id("tok_00112233445566778899AABBCCDDEEFF", 36, id), 0,
+	CHECK_INT(token_id_parse("tok_00112233445566778899AABBCCDDEEFF", 36, id), 0,
 	    "token id: upper-case hex accepted");
-	CHECK_INT(route_decode_token_id("tok_00112233445566778899aabbccddeef", 35, id), -1,
+	CHECK_INT(token_id_parse("tok_00112233445566778899aabbccddeef", 35, id), -1,
 	    "token id: one digit short");
-	CHECK_INT(route_decode_token_id("tok_00112233445566778899aabbccddeeffa", 37, id), -1,
+	CHECK_INT(token_id_parse("tok_00112233445566778899aabbccddeeffa", 37, id), -1,
 	    "token id: one digit long");
-	CHECK_INT(route_decode_token_id("tik_00112233445566778899aabbccddeeff", 36, id), -1,
+	CHECK_INT(token_id_parse("tik_00112233445566778899aabbccddeeff", 36, id), -1,
 	    "token id: wrong prefix");
-	CHECK_INT(route_decode_token_id("tok_0011223344556677889%aabbccddeeff", 36, id), -1,
+	CHECK_INT(token_id_parse("tok_0011223344556677889%aabbccddeeff", 36, id), -1,
 	    "token id: not hex");
 }
 

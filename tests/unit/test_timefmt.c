@@ -1,5 +1,5 @@
 /* test_timefmt.c: RFC 3339 UTC timestamps from time_t and from broken-down time. */
-#include "../../src/timefmt.h"
+#include "../../src/core/timefmt.h"
 
 #include <stdlib.h>
 #include <string.h>

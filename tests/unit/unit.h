@@ -1,4 +1,4 @@
-/* unit.h: a header-only test harness: CHECK macros printing TAP lines, and the exit status. */
+/* unit.h: a header-only test harness: CHECK macros printing TAP lines, the exit status, a file writer. */
 #ifndef AUTIONAL_UNIT_H
 #define AUTIONAL_UNIT_H
 
@@ -190,6 +190,24 @@ unit_check_str(int mode, const char *got, const char *want, const char *expr,
 /* CHECK_CONTAINS(got, part, name...): part occurs in got. */
 #define CHECK_CONTAINS(got, part, ...) \
 	unit_check_str(1, (got), (part), #got, __FILE__, __LINE__, __VA_ARGS__)
+
+/* Write len bytes of text to a fresh file dir/name; its path into path. 0, or -1. */
+static inline int
+unit_write_file(const char *dir, const char *name, const char *text, size_t len,
+    char *path, size_t pathlen)
+{
+	FILE *f;
+
+	snprintf(path, pathlen, "%s/%s", dir, name);
+	f = fopen(path, "wb");
+	if (f == NULL)
+		return -1;
+	if (fwrite(text, 1, len, f) != len) {
+		fclose(f);
+		return -1;
+	}
+	return fclose(f);
+}
 
 /* Print the plan and a summary; the exit status for main(). */
 static inline int

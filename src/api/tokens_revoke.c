@@ -1,0 +1,94 @@
+/* tokens_revoke.c: DELETE .../tokens (by filters) and DELETE .../tokens/{token_id}. */
+#include <stdlib.h>
+
+#include "endpoint.h"
+#include "render.h"
+#include "../core/tokenid.h"
+
+enum aut_err
+tokens_revoke_parse(struct call *call)
+{
+	return params_parse_revoke(call->req->query, &call->params.revoke,
+	    call->message, sizeof(call->message));
+}
+
+enum aut_err
+tokens_revoke_one_parse(struct call *call)
+{
+	return params_parse_revoke_one(call->req->query, &call->params.revoke,
+	    call->message, sizeof(call->message));
+}
+
+static void
+audit_entry(struct call *call, const char *action, const char *filters,
+    struct audit_entry *a)
+{
+	*a = (struct audit_entry){
+		.tenant_id = call->authz.who.tenant_id,
+		.actor = call->authz.who.user_id,
+		.action = action,
+		.client_id = call->client_id,
+		.filters_json = filters,
+		.dry_run = call->params.revoke.dry_run != 0,
+		.request_id = call->req->request_id,
+		.client_request_id = call->req->client_request_id,
+		.status = 200,
+	};
+}
+
+static enum aut_err
+answer(struct call *call, uint64_t revoked)
+{
+	return render_revoked(revoked, call->params.revoke.dry_run != 0, call->now,
+	    &call->resp->body, &call->resp->body_len);
+}
+
+enum aut_err
+tokens_revoke_all_run(struct call *call)
+{
+	struct revocation r = {
+		.client_pk = call->authz.client_pk,
+		.filters = call->params.revoke.filters,
+		.dry_run = call->params.revoke.dry_run != 0,
+	};
+	struct audit_entry a;
+	uint64_t revoked = 0;
+	bool found = false;
+	char *filters = NULL;
+	enum aut_err err = render_filters(&r.filters, &filters);
+
+	if (err == AUT_OK) {
+		audit_entry(call, "tokens.revoke", filters, &a);
+		err = store_revoke(call->st, &r, call->now, &a, &found, &revoked);
+	}
+	free(filters);
+	return err == AUT_OK ? answer(call, revoked) : err;
+}
+
+enum aut_err
+tokens_revoke_one_run(struct call *call)
+{
+	unsigned char id[TOKEN_ID_BYTES];
+	struct revocation r = {
+		.client_pk = call->authz.client_pk,
+		.token_id = id,
+		.dry_run = call->params.revoke.dry_run != 0,
+	};
+	struct audit_entry a;
+	uint64_t revoked = 0;
+	bool found = false;
+	char *ref = NULL;
+	enum aut_err err;
+
+	if (token_id_parse(call->route.token_id_raw, call->route.token_id_raw_len, id) != 0)
+		return AUT_ERR_NO_TOKEN;
+	err = render_token_ref(id, &ref);
+	if (err == AUT_OK) {
+		audit_entry(call, "token.revoke", ref, &a);
+		err = store_revoke(call->st, &r, call->now, &a, &found, &revoked);
+	}
+	free(ref);
+	if (err == AUT_OK && !found)
+		return AUT_ERR_NO_TOKEN;
+	return err == AUT_OK ? answer(call, revoked) : err;
+}

@@ -1,0 +1,135 @@
+/* ctl.h: what autionalctl's commands share: options, messages, input validators. */
+#ifndef AUTIONAL_CTL_H
+#define AUTIONAL_CTL_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <time.h>
+
+#include <json.h>
+
+#include "../core/config.h"
+#include "ctl_store.h"
+#include "../core/db.h"
+#include "../core/error.h"
+#include "../core/store.h"
+
+/* Exit statuses. */
+#define CTL_EXIT_OK 0
+#define CTL_EXIT_FAILURE 1
+#define CTL_EXIT_USAGE 2
+
+/* Longest id the CLI accepts (tenant, user, client): 1..64 of [A-Za-z0-9_.-]. */
+#define CTL_ID_MAX 64
+/* "tok_" + 32 lowercase hex digits, and its NUL. */
+#include "../core/tokenid.h"
+
+#define CTL_TOKEN_ID_LEN TOKEN_ID_TEXT_LEN
+/* "cli:" + login, as audit_events.actor holds it. */
+#define CTL_ACTOR_MAX 128
+
+struct ctl;
+
+struct ctl_command {
+	const char *name;        /* "token issue" */
+	const char *synopsis;    /* options after the name, for usage lines */
+	const char *help;        /* what --help prints after the usage line */
+	int (*run)(struct ctl *ctl, int argc, char **argv);  /* argv[0]: last word of name */
+};
+
+/* One run of autionalctl: the command, the options every command takes, the database. */
+struct ctl {
+	const struct ctl_command *cmd;
+	const char *config_path;  /* --config, else $AUTIONAL_CONFIG, else the default */
+	bool json;                /* --json: one JSON value on stdout */
+	struct config conf;       /* filled by ctl_open() */
+	struct db *db;            /* ctl_open(): the one connection (opened on first use) */
+	struct store *store;      /* ctl_open(): what the API runs too (revocation) */
+	struct ctl_store *cst;    /* ctl_open(): what only autionalctl runs */
+};
+
+/* The commands (each in its ctl_<name>.c). */
+extern const struct ctl_command ctl_cmd_migrate;
+extern const struct ctl_command ctl_cmd_tenant_create;
+extern const struct ctl_command ctl_cmd_user_create;
+extern const struct ctl_command ctl_cmd_client_create;
+extern const struct ctl_command ctl_cmd_token_issue;
+extern const struct ctl_command ctl_cmd_token_revoke;
+extern const struct ctl_command ctl_cmd_purge;
+extern const struct ctl_command ctl_cmd_audit;
+
+/* The long options every command takes; put them last in its table. */
+#define CTL_COMMON_OPTIONS \
+	{ "config", required_argument, NULL, 'c' }, \
+	{ "json", no_argument, NULL, 'j' }, \
+	{ "help", no_argument, NULL, 'h' }, \
+	{ NULL, 0, NULL, 0 }
+/* getopt's short options for them (":" first: we print our own messages). */
+#define CTL_COMMON_SHORT ":c:h"
+
+/*
+ * Parse a command's options with getopt_long; call `each` for every option
+ * that is not a common one (it returns -1 to go on, else an exit status).
+ * Returns -1 when parsing finished and the command should run, else the exit
+ * status to return now (0 after --help, 2 on a usage error).
+ */
+int ctl_parse_options(struct ctl *ctl, int argc, char **argv,
+    const struct option *longopts,
+    int (*each)(struct ctl *ctl, int c, const char *arg, void *ctx), void *ctx);
+
+/* Print "usage: ..." and the command's help on stdout. */
+void ctl_print_help(const struct ctl_command *cmd, FILE *out);
+
+/* "autionalctl: <command>: <message>" and a hint on stderr; returns 2. */
+int ctl_usage(const struct ctl *ctl, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* "autionalctl: <command>: <message>" on stderr; returns 1. */
+int ctl_fail(const struct ctl *ctl, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* A database-level failure (the detail is already on stderr); returns 1. */
+int ctl_fail_err(const struct ctl *ctl, enum aut_err err);
+
+/*
+ * Load the configuration and set up the database layer and both stores
+ * (connecting on first use); 0, or a message on stderr and 1.
+ */
+int ctl_open(struct ctl *ctl);
+
+/* Release what ctl_open() set up (harmless when it did not run). */
+void ctl_close(struct ctl *ctl);
+
+/* Print value as one line of JSON on stdout and release it. 0, or 1 on failure. */
+int ctl_print_json(json_object *value);
+
+/* Add key → value (NULL value: out of memory, reported later by ctl_print_json). */
+void ctl_json_put(json_object *obj, const char *key, json_object *value);
+
+/* ---- validators: pure functions over untrusted text ---------------------- */
+
+/* 1..64 characters of [A-Za-z0-9_.-]. */
+bool ctl_valid_id(const char *s);
+
+/* Valid UTF-8, 1..max_chars characters, no control characters. */
+bool ctl_valid_name(const char *s, size_t max_chars);
+
+/* RFC 6749 scope: "" or scope-tokens (%x21 / %x23-5B / %x5D-7E) separated by
+ * single spaces, at most 1000 bytes. */
+bool ctl_valid_scope(const char *s);
+
+/* 1..32 characters of [a-z._] (an audit action such as "tokens.revoke"). */
+bool ctl_valid_action(const char *s);
+
+/* "90", "30s", "15m", "12h", "7d" → seconds in [min, 3650 days]; -1 otherwise. */
+long ctl_parse_duration(const char *s, long min);
+
+/* "YYYY-MM-DDTHH:MM:SSZ" or "YYYY-MM-DD" (UTC) → time_t; 0, or -1 when malformed. */
+int ctl_parse_utc(const char *s, time_t *out);
+
+/* "cli:<login>" for the user running the command. */
+void ctl_actor(char out[CTL_ACTOR_MAX + 1]);
+
+#endif

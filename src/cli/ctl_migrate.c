@@ -1,0 +1,286 @@
+/* ctl_migrate.c: autionalctl migrate: apply sql/NNN_*.sql in order, once each. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "ctl_store.h"
+#include "sqlsplit.h"
+#include "../core/text.h"
+
+#ifndef PKGDATADIR
+#error "PKGDATADIR must name the package data directory (Makefile.am sets it)"
+#endif
+
+#define SCRIPT_MAX ((size_t)4 * 1024 * 1024)
+
+struct migration {
+	unsigned int version;
+	char *name;              /* file name, e.g. "003_token_ids_and_audit.sql" */
+	bool applied;
+};
+
+struct migrate_run {
+	struct ctl *ctl;
+	struct ctl_store *st;
+	struct db *db;
+	struct migration *m;
+	size_t n;
+	const char *file;        /* being applied, for messages */
+};
+
+static int
+by_version(const void *a, const void *b)
+{
+	const struct migration *x = a, *y = b;
+
+	return (x->version > y->version) - (x->version < y->version);
+}
+
+/* "NNN_name.sql": its version, or 0 when the name is not a migration's. */
+static unsigned int
+migration_version(const char *name)
+{
+	size_t len = strlen(name), digits = strspn(name, "0123456789");
+	uint64_t v = 0;
+
+	if (digits == 0 || digits > 9 || name[digits] != '_' || len < digits + 5 ||
+	    strcmp(name + len - 4, ".sql") != 0 ||
+	    text_parse_decimal(name, digits, 0, UINT32_MAX, &v) != 0)
+		return 0;
+	return (unsigned int)v;
+}
+
+static void
+free_migrations(struct migration *m, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(m[i].name);
+	free(m);
+}
+
+/* The migrations in dir, sorted; 0, or a message and the exit status. */
+static int
+scan(struct ctl *ctl, const char *dir, struct migration **out, size_t *count)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	struct migration *m = NULL;
+	size_t n = 0, cap = 0;
+
+	*out = NULL;
+	*count = 0;
+	if (d == NULL)
+		return ctl_fail(ctl, "cannot open --sql-dir '%s': %s", dir, strerror(errno));
+	while ((e = readdir(d)) != NULL) {
+		unsigned int v = migration_version(e->d_name);
+		if (v == 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 16;
+			struct migration *grown = realloc(m, cap * sizeof(*m));
+			if (grown == NULL)
+				goto nomem;
+			m = grown;
+		}
+		if ((m[n].name = strdup(e->d_name)) == NULL)
+			goto nomem;
+		m[n].version = v;
+		m[n++].applied = false;
+	}
+	closedir(d);
+	if (n > 1)   /* qsort of a NULL array is undefined, even of none */
+		qsort(m, n, sizeof(*m), by_version);
+	for (size_t i = 1; i < n; i++) {
+		if (m[i].version == m[i - 1].version) {
+			int rc = ctl_fail(ctl, "two migrations have version %u: %s and %s",
+			    m[i].version, m[i - 1].name, m[i].name);
+			free_migrations(m, n);
+			return rc;
+		}
+	}
+	*out = m;
+	*count = n;
+	return CTL_EXIT_OK;
+nomem:
+	closedir(d);
+	free_migrations(m, n);
+	return ctl_fail(ctl, "out of memory");
+}
+
+static enum aut_err
+mark_applied(void *ctx, unsigned int version)
+{
+	struct migrate_run *run = ctx;
+
+	for (size_t i = 0; i < run->n; i++)
+		if (run->m[i].version == version)
+			run->m[i].applied = true;
+	return AUT_OK;
+}
+
+static int
+count_statement(void *ctx, const char *sql, size_t len, unsigned int line)
+{
+	(void)ctx;
+	(void)sql;
+	(void)len;
+	(void)line;
+	return 0;
+}
+
+static int
+exec_statement(void *ctx, const char *sql, size_t len, unsigned int line)
+{
+	struct migrate_run *run = ctx;
+	char where[512];
+
+	snprintf(where, sizeof(where), "%s:%u", run->file, line);
+	return db_exec_text(run->db, sql, len, where) == AUT_OK ? 0 : 1;
+}
+
+/* Apply one migration and record it; 0, or a message and the exit status. */
+static int
+apply(struct migrate_run *run, const char *dir, struct migration *m)
+{
+	char path[4096], err[sizeof(path) + 128];
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, m->name) >= sizeof(path))
+		return ctl_fail(run->ctl, "path too long: %s/%s", dir, m->name);
+	if (text_read_file(path, SCRIPT_MAX, &text, &len, err, sizeof(err)) != 0)
+		return ctl_fail(run->ctl, "%s", err);
+	if (memchr(text, '\0', len) != NULL) {
+		free(text);
+		return ctl_fail(run->ctl, "%s contains a NUL byte", path);
+	}
+	run->file = m->name;
+	/* Split once without executing, so a malformed file runs nothing. */
+	rc = sqlsplit(text, len, count_statement, NULL, err, sizeof(err));
+	if (rc == 0)
+		rc = sqlsplit(text, len, exec_statement, run, err, sizeof(err));
+	free(text);
+	if (rc < 0)
+		return ctl_fail(run->ctl, "%s: %s; nothing of it was applied", m->name, err);
+	if (rc > 0 || ctl_store_record_version(run->st, m->version) != AUT_OK)
+		return ctl_fail(run->ctl, "%s failed (see the message above); statements before the"
+		    " failing one stay applied; fix the cause and run migrate again", m->name);
+	m->applied = true;
+	return CTL_EXIT_OK;
+}
+
+static int
+migrate_option(struct ctl *ctl, int c, const char *arg, void *ctx)
+{
+	const char **dir = ((const char **)ctx);
+
+	switch (c) {
+	case 'd': dir[0] = arg; return -1;
+	case 'n': dir[1] = "yes"; return -1;
+	}
+	return ctl_usage(ctl, "unknown option");
+}
+
+static int
+run_migrate(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "sql-dir", required_argument, NULL, 'd' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		CTL_COMMON_OPTIONS
+	};
+	const char *opts[2] = { PKGDATADIR "/sql", NULL };   /* dir, dry run */
+	struct migrate_run run = { .ctl = ctl };
+	json_object *list = NULL, *o;
+	unsigned int version = 0;
+	bool dry_run, locked = false;
+	enum aut_err err;
+	int rc;
+
+	if ((rc = ctl_parse_options(ctl, argc, argv, longopts, migrate_option, opts)) >= 0)
+		return rc;
+	dry_run = opts[1] != NULL;
+	if ((rc = scan(ctl, opts[0], &run.m, &run.n)) != 0)
+		return rc;
+	if (run.n == 0) {
+		free_migrations(run.m, run.n);
+		return ctl_fail(ctl, "no migrations (NNN_name.sql) in '%s'", opts[0]);
+	}
+	if ((rc = ctl_open(ctl)) != 0)
+		goto out;
+	run.st = ctl->cst;
+	run.db = ctl->db;
+	if ((err = ctl_store_migrate_lock(run.st, &locked)) != AUT_OK) {
+		rc = ctl_fail_err(ctl, err);
+		goto out;
+	}
+	if (!locked) {
+		rc = ctl_fail(ctl, "another migrate held the lock for 60 s; try again later");
+		goto out;
+	}
+	if ((err = ctl_store_applied_versions(run.st, mark_applied, &run)) != AUT_OK) {
+		rc = ctl_fail_err(ctl, err);
+		goto out;
+	}
+	if (ctl->json && (list = json_object_new_array()) == NULL) {
+		rc = ctl_fail(ctl, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < run.n; i++) {
+		struct migration *m = &run.m[i];
+
+		if (m->applied)
+			continue;
+		if (!dry_run && (rc = apply(&run, opts[0], m)) != 0)
+			goto out;
+		if (ctl->json) {
+			o = json_object_new_object();
+			ctl_json_put(o, "version", json_object_new_int64(m->version));
+			ctl_json_put(o, "file", json_object_new_string(m->name));
+			if (o != NULL && json_object_array_add(list, o) != 0)
+				json_object_put(o);
+		} else {
+			printf("%s %s\n", dry_run ? "would apply" : "applied", m->name);
+			fflush(stdout);
+		}
+	}
+	for (size_t i = 0; i < run.n; i++)
+		if (run.m[i].applied)
+			version = run.m[i].version;
+	if (ctl->json) {
+		o = json_object_new_object();
+		ctl_json_put(o, dry_run ? "pending" : "applied", list);
+		list = NULL;
+		ctl_json_put(o, "version", json_object_new_int64(version));
+		ctl_json_put(o, "dry_run", json_object_new_boolean(dry_run));
+		rc = ctl_print_json(o);
+	} else {
+		printf("schema version %u%s\n", version, dry_run ? " (dry run)" : "");
+		rc = CTL_EXIT_OK;
+	}
+out:
+	json_object_put(list);
+	if (locked)
+		ctl_store_migrate_unlock(run.st);
+	free_migrations(run.m, run.n);
+	return rc;
+}
+
+const struct ctl_command ctl_cmd_migrate = {
+	"migrate", "[--sql-dir DIR] [--dry-run]",
+	"Apply the migrations NNN_name.sql of DIR (default " PKGDATADIR "/sql)\n"
+	"that schema_migrations does not list, in version order, and record each.\n"
+	"Running it again applies nothing.  It needs an account that may change the\n"
+	"schema (CREATE, ALTER, INDEX, DROP, TRIGGER, CREATE ROUTINE, ALTER ROUTINE,\n"
+	"EXECUTE on the database): give it its own configuration file with --config.\n"
+	"The database itself must exist.  Statements are split as the mariadb client\n"
+	"does (DELIMITER lines included) and sent one at a time; a failure stops at\n"
+	"that statement and names its file and line.  Concurrent runs wait for each\n"
+	"other.  --dry-run lists the pending migrations and applies nothing.\n",
+	run_migrate,
+};

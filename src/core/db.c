@@ -1,0 +1,654 @@
+/* db.c: the database layer: connection, lazy statement preparation, binds, transactions, retries. */
+#include "db.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+struct db {
+	const struct config *conf;
+	MYSQL *conn;                        /* NULL while disconnected */
+	struct db_table *tables;            /* the statements this program prepares (a copy) */
+	size_t ntables;
+	MYSQL_STMT **stmt;                  /* one slot per statement of every table */
+};
+
+enum aut_err
+db_new(const struct config *conf, const struct db_table *tables, size_t ntables,
+    struct db **out)
+{
+	struct db *db = calloc(1, sizeof(*db));
+	size_t n = 0;
+
+	for (size_t i = 0; i < ntables; i++)
+		n += tables[i].n;
+	if (db == NULL || (db->stmt = calloc(n ? n : 1, sizeof(*db->stmt))) == NULL ||
+	    (db->tables = calloc(ntables ? ntables : 1, sizeof(*tables))) == NULL) {
+		if (db != NULL)
+			free(db->stmt);
+		free(db);
+		return AUT_ERR_NOMEM;
+	}
+	memcpy(db->tables, tables, ntables * sizeof(*tables));
+	db->conf = conf;
+	db->ntables = ntables;
+	*out = db;
+	return AUT_OK;
+}
+
+/* The slot of statement s: its tables' offset plus its index in its table. */
+static MYSQL_STMT **
+slot(struct db *db, const struct db_statement *s)
+{
+	size_t base = 0;
+
+	for (size_t i = 0; i < db->ntables; i++) {
+		const struct db_table *t = &db->tables[i];
+
+		if (s >= t->statements && s < t->statements + t->n)
+			return &db->stmt[base + (size_t)(s - t->statements)];
+		base += t->n;
+	}
+	return NULL;
+}
+
+void
+db_disconnect(struct db *db)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < db->ntables; i++)
+		n += db->tables[i].n;
+	for (size_t i = 0; i < n; i++) {
+		if (db->stmt[i] != NULL)
+			mysql_stmt_close(db->stmt[i]);
+		db->stmt[i] = NULL;
+	}
+	if (db->conn != NULL)
+		mysql_close(db->conn);
+	db->conn = NULL;
+}
+
+void
+db_free(struct db *db)
+{
+	if (db == NULL)
+		return;
+	db_disconnect(db);
+	free(db->stmt);
+	free(db->tables);
+	free(db);
+	mysql_library_end();
+}
+
+bool
+db_connected(const struct db *db)
+{
+	return db->conn != NULL;
+}
+
+/*
+ * What an error code means for the caller.  The one place that sorts them:
+ * AUT_ERR_DB_BUSY when InnoDB rolled the transaction back for a deadlock or a
+ * lock wait timeout (the caller may run it again), AUT_ERR_DB_UNAVAILABLE when
+ * the server is away or going (503, reconnect later), else AUT_ERR_INTERNAL.
+ */
+static enum aut_err
+classify(unsigned int code)
+{
+	switch (code) {
+	case 1213:   /* ER_LOCK_DEADLOCK */
+	case 1205:   /* ER_LOCK_WAIT_TIMEOUT */
+		return AUT_ERR_DB_BUSY;
+	case 1040:   /* ER_CON_COUNT_ERROR */
+	case 1053:   /* ER_SERVER_SHUTDOWN */
+	case 1927:   /* ER_CONNECTION_KILLED */
+		return AUT_ERR_DB_UNAVAILABLE;
+	}
+	if (code >= 2000 && code < 3000)   /* client-side: CR_* (gone, lost, cannot connect) */
+		return AUT_ERR_DB_UNAVAILABLE;
+	return AUT_ERR_INTERNAL;
+}
+
+/*
+ * Log a failure (the message never holds bound values), drop the connection,
+ * and classify it.  stmt may be NULL for connection-level errors.
+ */
+static enum aut_err
+fail(struct db *db, MYSQL_STMT *stmt, const char *what)
+{
+	unsigned int code = 0;
+	const char *text = "no connection";
+
+	if (stmt != NULL) {
+		code = mysql_stmt_errno(stmt);
+		text = mysql_stmt_error(stmt);
+	} else if (db->conn != NULL) {
+		code = mysql_errno(db->conn);
+		text = mysql_error(db->conn);
+	}
+	log_error("database error during %s: %u %s", what, code, text);
+	db_disconnect(db);
+	return classify(code);
+}
+
+/* An unexpected result shape: logged, connection dropped. */
+static enum aut_err
+fail_result(struct db *db, const char *what, const char *problem)
+{
+	log_error("database error during %s: %s", what, problem);
+	db_disconnect(db);
+	return AUT_ERR_INTERNAL;
+}
+
+static const char *
+or_null(const char *s)
+{
+	return s[0] ? s : NULL;
+}
+
+/*
+ * Open the connection.  The one place that chooses the server: today the one
+ * the configuration names.
+ */
+enum aut_err
+db_connect(struct db *db)
+{
+	const struct config *c = db->conf;
+
+	if (db->conn != NULL)
+		return AUT_OK;
+	db->conn = mysql_init(NULL);
+	if (db->conn == NULL)
+		return AUT_ERR_NOMEM;
+	mysql_options(db->conn, MYSQL_OPT_CONNECT_TIMEOUT, &c->db_connect_timeout);
+	mysql_options(db->conn, MYSQL_OPT_READ_TIMEOUT, &c->db_read_timeout);
+	mysql_options(db->conn, MYSQL_OPT_WRITE_TIMEOUT, &c->db_write_timeout);
+	mysql_options(db->conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	/*
+	 * Every read of ours is one statement (one snapshot in any level), and
+	 * READ COMMITTED locks only the rows a write changes, not the gaps and
+	 * unmatched rows it passes: revocations and the purge rarely meet.
+	 */
+	mysql_options(db->conn, MYSQL_INIT_COMMAND,
+	    "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
+	if (c->db_option_file[0]) {
+		mysql_options(db->conn, MYSQL_READ_DEFAULT_FILE, c->db_option_file);
+		mysql_options(db->conn, MYSQL_READ_DEFAULT_GROUP, "client");
+	}
+	if (mysql_real_connect(db->conn, or_null(c->db_host), or_null(c->db_user),
+	    or_null(c->db_password), c->db_name, c->db_port, or_null(c->db_socket),
+	    0) == NULL)
+		return fail(db, NULL, "connect");
+	return AUT_OK;
+}
+
+/* ---- time: the one conversion each way ---------------------------------- */
+
+static void
+time_to_mysql(time_t when, long usec, MYSQL_TIME *t)
+{
+	struct tm tm;
+
+	gmtime_r(&when, &tm);
+	memset(t, 0, sizeof(*t));
+	t->year = (unsigned)tm.tm_year + 1900;
+	t->month = (unsigned)tm.tm_mon + 1;
+	t->day = (unsigned)tm.tm_mday;
+	t->hour = (unsigned)tm.tm_hour;
+	t->minute = (unsigned)tm.tm_min;
+	t->second = (unsigned)tm.tm_sec;
+	t->second_part = (unsigned long)usec;
+	t->time_type = MYSQL_TIMESTAMP_DATETIME;
+}
+
+static void
+time_from_mysql(const MYSQL_TIME *t, struct tm *tm)
+{
+	memset(tm, 0, sizeof(*tm));
+	tm->tm_year = (int)t->year - 1900;
+	tm->tm_mon = (int)t->month - 1;
+	tm->tm_mday = (int)t->day;
+	tm->tm_hour = (int)t->hour;
+	tm->tm_min = (int)t->minute;
+	tm->tm_sec = (int)t->second;
+}
+
+/* ---- parameters ------------------------------------------------------------ */
+
+void
+db_params_init(struct db_params *p)
+{
+	p->n = 0;
+}
+
+/* The next parameter, cleared; NULL (and p->n past the end) when there is no room. */
+static MYSQL_BIND *
+next_param(struct db_params *p)
+{
+	if (p->n >= DB_PARAMS_MAX) {
+		p->n = DB_PARAMS_MAX + 1;
+		return NULL;
+	}
+	MYSQL_BIND *b = &p->bind[p->n];
+	memset(b, 0, sizeof(*b));
+	p->is_null[p->n] = 0;
+	b->is_null = &p->is_null[p->n];
+	p->n++;
+	return b;
+}
+
+void
+db_param_u64(struct db_params *p, uint64_t v)
+{
+	MYSQL_BIND *b = next_param(p);
+
+	if (b == NULL)
+		return;
+	p->value[p->n - 1].u64 = v;
+	b->buffer_type = MYSQL_TYPE_LONGLONG;
+	b->buffer = &p->value[p->n - 1].u64;
+	b->is_unsigned = 1;
+}
+
+void
+db_param_tiny(struct db_params *p, signed char v)
+{
+	MYSQL_BIND *b = next_param(p);
+
+	if (b == NULL)
+		return;
+	p->value[p->n - 1].tiny = v;
+	b->buffer_type = MYSQL_TYPE_TINY;
+	b->buffer = &p->value[p->n - 1].tiny;
+}
+
+static void
+param_text(struct db_params *p, enum enum_field_types type, const void *data, size_t n)
+{
+	MYSQL_BIND *b = next_param(p);
+
+	if (b == NULL)
+		return;
+	p->length[p->n - 1] = (unsigned long)n;
+	b->buffer_type = type;
+	b->buffer = (void *)data;
+	b->buffer_length = (unsigned long)n;
+	b->length = &p->length[p->n - 1];
+}
+
+void
+db_param_string(struct db_params *p, const char *s)
+{
+	param_text(p, MYSQL_TYPE_STRING, s, strlen(s));
+}
+
+void
+db_param_bytes(struct db_params *p, const void *data, size_t n)
+{
+	param_text(p, MYSQL_TYPE_BLOB, data, n);
+}
+
+void
+db_param_time(struct db_params *p, time_t when, long usec)
+{
+	MYSQL_BIND *b = next_param(p);
+
+	if (b == NULL)
+		return;
+	time_to_mysql(when, usec, &p->value[p->n - 1].time);
+	b->buffer_type = MYSQL_TYPE_DATETIME;
+	b->buffer = &p->value[p->n - 1].time;
+}
+
+/* Mark the parameter just added as SQL NULL unless present. */
+static void
+null_unless(struct db_params *p, bool present)
+{
+	if (p->n >= 1 && p->n <= DB_PARAMS_MAX)
+		p->is_null[p->n - 1] = !present;
+}
+
+void
+db_param_u64_or_null(struct db_params *p, uint64_t v, bool present)
+{
+	db_param_u64(p, v);
+	null_unless(p, present);
+}
+
+void
+db_param_string_or_null(struct db_params *p, const char *s)
+{
+	db_param_string(p, s != NULL ? s : "");
+	null_unless(p, s != NULL);
+}
+
+void
+db_param_time_or_null(struct db_params *p, time_t when, bool present)
+{
+	db_param_time(p, present ? when : 0, 0);
+	null_unless(p, present);
+}
+
+/* ---- result columns -------------------------------------------------------- */
+
+void
+db_row_init(struct db_row *r)
+{
+	r->n = 0;
+}
+
+static MYSQL_BIND *
+next_column(struct db_row *r)
+{
+	if (r->n >= DB_COLUMNS_MAX) {
+		r->n = DB_COLUMNS_MAX + 1;
+		return NULL;
+	}
+	int i = r->n++;
+	MYSQL_BIND *b = &r->bind[i];
+
+	memset(b, 0, sizeof(*b));
+	r->length[i] = 0;
+	r->is_null[i] = 0;
+	r->tm[i] = NULL;
+	r->usec[i] = NULL;
+	b->length = &r->length[i];
+	b->is_null = &r->is_null[i];
+	return b;
+}
+
+void
+db_col_u64(struct db_row *r, uint64_t *v)
+{
+	MYSQL_BIND *b = next_column(r);
+
+	if (b == NULL)
+		return;
+	b->buffer_type = MYSQL_TYPE_LONGLONG;
+	b->buffer = v;
+	b->is_unsigned = 1;
+}
+
+void
+db_col_tiny(struct db_row *r, signed char *v)
+{
+	MYSQL_BIND *b = next_column(r);
+
+	if (b == NULL)
+		return;
+	b->buffer_type = MYSQL_TYPE_TINY;
+	b->buffer = v;
+}
+
+void
+db_col_text(struct db_row *r, char *buf, size_t size)
+{
+	MYSQL_BIND *b = next_column(r);
+
+	if (b == NULL)
+		return;
+	b->buffer_type = MYSQL_TYPE_STRING;
+	b->buffer = buf;
+	b->buffer_length = (unsigned long)(size - 1);   /* room for the NUL */
+}
+
+void
+db_col_bytes(struct db_row *r, void *buf, size_t size)
+{
+	MYSQL_BIND *b = next_column(r);
+
+	if (b == NULL)
+		return;
+	b->buffer_type = MYSQL_TYPE_BLOB;
+	b->buffer = buf;
+	b->buffer_length = (unsigned long)size;
+}
+
+void
+db_col_time(struct db_row *r, struct tm *tm, unsigned long *usec)
+{
+	MYSQL_BIND *b = next_column(r);
+
+	if (b == NULL)
+		return;
+	r->tm[r->n - 1] = tm;
+	r->usec[r->n - 1] = usec;
+	b->buffer_type = MYSQL_TYPE_DATETIME;
+	b->buffer = &r->time[r->n - 1];
+}
+
+bool
+db_col_null(const struct db_row *r, int i)
+{
+	return r->is_null[i] != 0;
+}
+
+unsigned long
+db_col_length(const struct db_row *r, int i)
+{
+	return r->length[i];
+}
+
+/* After a fetch: terminate the text columns, convert the times. */
+static void
+finish_row(struct db_row *r)
+{
+	for (int i = 0; i < r->n; i++) {
+		MYSQL_BIND *b = &r->bind[i];
+
+		if (b->buffer_type == MYSQL_TYPE_STRING)
+			((char *)b->buffer)[r->is_null[i] ? 0 : r->length[i]] = '\0';
+		else if (r->tm[i] != NULL) {
+			time_from_mysql(&r->time[i], r->tm[i]);
+			if (r->usec[i] != NULL)
+				*r->usec[i] = r->time[i].second_part;
+		}
+	}
+}
+
+/* ---- statements ------------------------------------------------------------ */
+
+/* The prepared statement s, preparing it on first use. */
+static MYSQL_STMT *
+statement(struct db *db, const struct db_statement *s, enum aut_err *err)
+{
+	MYSQL_STMT **at = slot(db, s);
+
+	if (at == NULL) {
+		log_error("database error: statement \"%s\" is not in this program's tables",
+		    s->what);
+		*err = AUT_ERR_INTERNAL;
+		return NULL;
+	}
+	*err = db_connect(db);
+	if (*err != AUT_OK)
+		return NULL;
+	if (*at != NULL)
+		return *at;
+	MYSQL_STMT *stmt = mysql_stmt_init(db->conn);
+	if (stmt == NULL) {
+		*err = fail(db, NULL, "statement init");
+		return NULL;
+	}
+	*at = stmt;   /* owned by db from here: fail() closes it */
+	if (mysql_stmt_prepare(stmt, s->sql, strlen(s->sql)) != 0) {
+		*err = fail(db, stmt, s->what);
+		return NULL;
+	}
+	return stmt;
+}
+
+enum aut_err
+db_execute(struct db *db, const struct db_statement *s, struct db_params *params,
+    struct db_row *row)
+{
+	enum aut_err err;
+	MYSQL_STMT *stmt;
+
+	if ((params != NULL && params->n > DB_PARAMS_MAX) ||
+	    (row != NULL && row->n > DB_COLUMNS_MAX))
+		return fail_result(db, s->what, "too many parameters or columns");
+	stmt = statement(db, s, &err);
+	if (stmt == NULL)
+		return err;
+	if ((params != NULL && params->n > 0 && mysql_stmt_bind_param(stmt, params->bind) != 0) ||
+	    mysql_stmt_execute(stmt) != 0 ||
+	    (row != NULL && mysql_stmt_bind_result(stmt, row->bind) != 0))
+		return fail(db, stmt, s->what);
+	return AUT_OK;
+}
+
+enum aut_err
+db_fetch(struct db *db, const struct db_statement *s, struct db_row *row, bool *more)
+{
+	MYSQL_STMT **at = slot(db, s);
+	int rc;
+
+	*more = false;
+	if (at == NULL || *at == NULL)
+		return fail_result(db, s->what, "fetch without a result");
+	rc = mysql_stmt_fetch(*at);
+	if (rc == 0) {
+		*more = true;
+		finish_row(row);
+		return AUT_OK;
+	}
+	if (rc == MYSQL_NO_DATA) {
+		mysql_stmt_free_result(*at);
+		return AUT_OK;
+	}
+	if (rc == MYSQL_DATA_TRUNCATED)
+		return fail_result(db, s->what, "value truncated");
+	return fail(db, *at, s->what);
+}
+
+enum aut_err
+db_fetch_one(struct db *db, const struct db_statement *s, struct db_row *row, bool *found)
+{
+	bool more = false;
+	enum aut_err err = db_fetch(db, s, row, found);
+
+	if (err == AUT_OK && *found)
+		err = db_fetch(db, s, row, &more);
+	if (err == AUT_OK && more)
+		return fail_result(db, s->what, "more than one row");
+	return err;
+}
+
+void
+db_discard(struct db *db, const struct db_statement *s)
+{
+	MYSQL_STMT **at = slot(db, s);
+
+	if (at != NULL && *at != NULL)
+		mysql_stmt_free_result(*at);
+}
+
+uint64_t
+db_affected_rows(struct db *db, const struct db_statement *s)
+{
+	MYSQL_STMT **at = slot(db, s);
+	my_ulonglong n = at != NULL && *at != NULL ? mysql_stmt_affected_rows(*at) : 0;
+
+	return n == (my_ulonglong)-1 ? 0 : (uint64_t)n;
+}
+
+enum aut_err
+db_exec_text(struct db *db, const char *sql, size_t len, const char *where)
+{
+	enum aut_err err = db_connect(db);
+	int status;
+
+	if (err != AUT_OK)
+		return err;
+	if (mysql_real_query(db->conn, sql, (unsigned long)len) != 0)
+		return fail(db, NULL, where);
+	do {
+		MYSQL_RES *res = mysql_store_result(db->conn);
+
+		if (res != NULL)
+			mysql_free_result(res);
+		else if (mysql_field_count(db->conn) != 0)
+			return fail(db, NULL, where);
+		status = mysql_next_result(db->conn);   /* 0: another result; -1: done */
+		if (status > 0)
+			return fail(db, NULL, where);
+	} while (status == 0);
+	return AUT_OK;
+}
+
+/* ---- transactions and retries ---------------------------------------------- */
+
+/* Transaction control: text statements without values. */
+static enum aut_err
+control(struct db *db, const char *sql)
+{
+	enum aut_err err = db_connect(db);
+
+	if (err == AUT_OK && mysql_query(db->conn, sql) != 0)
+		err = fail(db, NULL, sql);
+	return err;
+}
+
+enum aut_err
+db_begin(struct db *db)
+{
+	return control(db, "START TRANSACTION");
+}
+
+enum aut_err
+db_commit(struct db *db)
+{
+	return control(db, "COMMIT");
+}
+
+void
+db_rollback(struct db *db)
+{
+	if (db->conn != NULL && mysql_query(db->conn, "ROLLBACK") != 0)
+		fail(db, NULL, "ROLLBACK");
+}
+
+/* Sleep before attempt number `attempt` (1, 2, ...) of work that was rolled back. */
+static void
+busy_pause(int attempt)
+{
+	/* 2, 8, 18, 32... ms, so two retrying transactions fall out of step. */
+	long ms = 2L * attempt * attempt + (long)(clock() % 3);
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static enum aut_err
+run_once(struct db *db, enum db_mode mode, db_work_fn work, void *ctx)
+{
+	enum aut_err err;
+
+	if (mode == DB_AUTOCOMMIT)
+		return work(db, ctx);
+	err = db_begin(db);
+	if (err == AUT_OK)
+		err = work(db, ctx);
+	if (err == AUT_OK)
+		return db_commit(db);
+	db_rollback(db);
+	return err;
+}
+
+enum aut_err
+db_run(struct db *db, enum db_mode mode, const char *what, db_work_fn work, void *ctx)
+{
+	enum aut_err err = run_once(db, mode, work, ctx);
+
+	for (int attempt = 1; attempt < DB_BUSY_ATTEMPTS && err == AUT_ERR_DB_BUSY; attempt++) {
+		busy_pause(attempt);
+		err = run_once(db, mode, work, ctx);
+	}
+	if (err == AUT_ERR_DB_BUSY)
+		log_error("database: %s gave up after %d attempts, each rolled back for a "
+		    "deadlock or lock wait timeout", what, DB_BUSY_ATTEMPTS);
+	return err;
+}

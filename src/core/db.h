@@ -1,0 +1,155 @@
+/* db.h: the database layer: one connection, prepared statements, binds, transactions, retries. */
+#ifndef AUTIONAL_DB_H
+#define AUTIONAL_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <mysql.h>
+
+#include "config.h"
+#include "error.h"
+
+/* The flag type MYSQL_BIND points at (my_bool in MariaDB, bool in MySQL 8). */
+typedef __typeof__(*((MYSQL_BIND *)0)->is_null) db_flag;
+
+/* One statement a store prepares: its text and what it does (for messages). */
+struct db_statement {
+	const char *what;          /* "token list": names the statement in a log line */
+	const char *sql;
+};
+
+/* A store's statements, handed to db_new(); they live as long as the program. */
+struct db_table {
+	const struct db_statement *statements;
+	size_t n;
+};
+
+/*
+ * One connection and the statements of the stores that use it.  Statements are
+ * prepared on first use and kept until the connection is dropped; any error
+ * drops the connection, so the next call starts afresh (reconnects, prepares
+ * again).  One db per process.
+ */
+struct db;
+
+/* A db for conf (which must outlive it) preparing the statements of ntables tables. */
+enum aut_err db_new(const struct config *conf, const struct db_table *tables, size_t ntables,
+    struct db **out);
+/* Disconnect, free, and release the client library. */
+void db_free(struct db *db);
+
+/* Connect unless connected. */
+enum aut_err db_connect(struct db *db);
+/* Close statements and connection (the server rolls back what was not committed). */
+void db_disconnect(struct db *db);
+bool db_connected(const struct db *db);
+
+/* ---- parameters: values copied in, in the order of the statement's '?' -- */
+
+/* The largest statement: a batch of 16 audit rows of 11 values (store.c). */
+#define DB_PARAMS_MAX 176
+
+struct db_params {
+	MYSQL_BIND bind[DB_PARAMS_MAX];
+	union {
+		uint64_t u64;
+		signed char tiny;
+		MYSQL_TIME time;
+	} value[DB_PARAMS_MAX];
+	unsigned long length[DB_PARAMS_MAX];
+	db_flag is_null[DB_PARAMS_MAX];
+	int n;                     /* parameters added; more than DB_PARAMS_MAX is an error */
+};
+
+void db_params_init(struct db_params *p);
+void db_param_u64(struct db_params *p, uint64_t v);
+void db_param_tiny(struct db_params *p, signed char v);
+/* s must live until the statement has run. */
+void db_param_string(struct db_params *p, const char *s);
+void db_param_bytes(struct db_params *p, const void *data, size_t n);
+/* A DATETIME(6) at `when` plus usec microseconds (UTC). */
+void db_param_time(struct db_params *p, time_t when, long usec);
+/* Nullable: SQL NULL when absent (s NULL, present false). */
+void db_param_u64_or_null(struct db_params *p, uint64_t v, bool present);
+void db_param_string_or_null(struct db_params *p, const char *s);
+void db_param_time_or_null(struct db_params *p, time_t when, bool present);
+
+/* ---- result columns: where each column of a row lands ------------------- */
+
+#define DB_COLUMNS_MAX 16
+
+struct db_row {
+	MYSQL_BIND bind[DB_COLUMNS_MAX];
+	unsigned long length[DB_COLUMNS_MAX];
+	db_flag is_null[DB_COLUMNS_MAX];
+	MYSQL_TIME time[DB_COLUMNS_MAX];
+	struct tm *tm[DB_COLUMNS_MAX];          /* db_col_time: converted after each fetch */
+	unsigned long *usec[DB_COLUMNS_MAX];
+	int n;
+};
+
+void db_row_init(struct db_row *r);
+void db_col_u64(struct db_row *r, uint64_t *v);
+void db_col_tiny(struct db_row *r, signed char *v);
+/* Text into buf (size bytes with its NUL), NUL-terminated after each fetch; "" for NULL. */
+void db_col_text(struct db_row *r, char *buf, size_t size);
+/* Bytes into buf (size bytes); db_col_length() says how many came. */
+void db_col_bytes(struct db_row *r, void *buf, size_t size);
+/* A DATETIME as UTC broken-down time (and its microseconds, when usec is not NULL). */
+void db_col_time(struct db_row *r, struct tm *tm, unsigned long *usec);
+/* Of the last row fetched: column i was NULL; its length in bytes. */
+bool db_col_null(const struct db_row *r, int i);
+unsigned long db_col_length(const struct db_row *r, int i);
+
+/* ---- statements ----------------------------------------------------------- */
+
+/* Bind params (may be NULL when it has none), execute s, bind row (may be NULL). */
+enum aut_err db_execute(struct db *db, const struct db_statement *s, struct db_params *params,
+    struct db_row *row);
+/* Next row into row; *more false at the end (the result is released then). */
+enum aut_err db_fetch(struct db *db, const struct db_statement *s, struct db_row *row,
+    bool *more);
+/* At most one row; a second one is an error. */
+enum aut_err db_fetch_one(struct db *db, const struct db_statement *s, struct db_row *row,
+    bool *found);
+/* Release the rest of a result the caller stops reading early. */
+void db_discard(struct db *db, const struct db_statement *s);
+/* Rows changed by the last execute of s. */
+uint64_t db_affected_rows(struct db *db, const struct db_statement *s);
+
+/*
+ * Run SQL text that cannot be prepared (DDL, triggers, procedures), discarding
+ * any results.  `where` names it in the error message (file:line).
+ */
+enum aut_err db_exec_text(struct db *db, const char *sql, size_t len, const char *where);
+
+/* ---- transactions and the one retry policy -------------------------------- */
+
+enum aut_err db_begin(struct db *db);
+enum aut_err db_commit(struct db *db);
+/* Roll back if still connected (after an error the server has done it). */
+void db_rollback(struct db *db);
+
+/* Attempts of work that InnoDB rolled back for a deadlock or lock wait timeout. */
+#define DB_BUSY_ATTEMPTS 6
+
+typedef enum aut_err (*db_work_fn)(struct db *db, void *ctx);
+
+enum db_mode {
+	DB_AUTOCOMMIT,             /* work is one statement, committed on its own */
+	DB_TRANSACTION             /* work runs between BEGIN and COMMIT (ROLLBACK on error) */
+};
+
+/*
+ * Run work; when it fails with AUT_ERR_DB_BUSY (deadlock 1213, lock wait
+ * timeout 1205: InnoDB rolled it back), run it again after a growing pause,
+ * DB_BUSY_ATTEMPTS times in all, then log that it gave up and return
+ * AUT_ERR_DB_BUSY.  work must be safe to run again from the start.
+ */
+enum aut_err db_run(struct db *db, enum db_mode mode, const char *what, db_work_fn work,
+    void *ctx);
+
+#endif

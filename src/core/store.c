@@ -1,0 +1,646 @@
+/* store.c: the statements both programs run: who asks, a page of tokens, revocation, audit. */
+#include "store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+enum statement {
+	SQL_AUTHORIZE,
+	SQL_LIST_PAGE,
+	SQL_LIST_PAGE_BY_USER,
+	SQL_LIST_AFTER,
+	SQL_LIST_AFTER_BY_USER,
+	SQL_CURSOR_KEY,
+	SQL_REVOKE,
+	SQL_REVOKE_BY_USER,
+	SQL_FIND_TOKEN,
+	SQL_REVOKE_ONE,
+	SQL_AUDIT,
+	SQL_AUDIT_BATCH,
+	SQL_STATEMENTS
+};
+
+/*
+ * Filters are bound, never spliced: token_type IN (?, ?) gets both types, or
+ * the wanted one twice; a user filter joins users by its unique public id,
+ * which the optimiser reads first (a constant) and then walks
+ * oauth_tokens_by_user in list order.
+ */
+#define ACTIVE "revoked_at IS NULL AND expires_at > ? AND token_type IN (?, ?)"
+#define PAGE_COLUMNS "k.public_id, k.token_type, k.scope, k.created_at, k.expires_at, u.public_id"
+#define LIST_SELECT \
+	"SELECT part, public_id, token_type, scope, created_at, expires_at, user_id, total, id FROM ("
+/*
+ * A keyset page: the rows below a cursor's position in list order.  Written
+ * as an OR of two ranges, which MariaDB 10.11 seeks in the page index; the
+ * row constructor (created_at, id) < (?, ?) would scan.  Params: created_at,
+ * created_at, id.
+ */
+#define BELOW_CURSOR "(k.created_at < ? OR (k.created_at = ? AND k.id < ?))"
+
+#define AUDIT_ROW "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+#define AUDIT_ROWS_2 AUDIT_ROW ", " AUDIT_ROW
+#define AUDIT_ROWS_4 AUDIT_ROWS_2 ", " AUDIT_ROWS_2
+#define AUDIT_ROWS_8 AUDIT_ROWS_4 ", " AUDIT_ROWS_4
+#define AUDIT_ROWS_16 AUDIT_ROWS_8 ", " AUDIT_ROWS_8
+#define AUDIT_INSERT "INSERT INTO audit_events (occurred_at, tenant_id, actor, action," \
+	" client_id, filters, affected, dry_run, request_id, client_request_id, status) VALUES "
+
+static const struct db_statement statements[SQL_STATEMENTS] = {
+	/* Params: client_id, token hash, now. */
+	[SQL_AUTHORIZE] = { "authorization",
+	    "SELECT u.id IS NOT NULL, COALESCE(u.is_admin, 0),"
+	    "       COALESCE(t.public_id, ''), COALESCE(u.public_id, ''), c.id"
+	    "  FROM oauth_tokens k"
+	    "  LEFT JOIN users u ON u.id = k.user_id"
+	    "  LEFT JOIN tenants t ON t.id = u.tenant_id"
+	    "  LEFT JOIN oauth_clients c ON c.client_id = ? AND c.tenant_id = u.tenant_id"
+	    " WHERE k.token_hash = ? AND k.token_type = 'access_token'"
+	    "   AND k.revoked_at IS NULL AND k.expires_at > ?" },
+	/*
+	 * Part 0 is one row carrying the exact total (sql/002_token_counts.sql
+	 * explains the arithmetic); part 1 is the page, found by a deferred join:
+	 * walk the narrow page index to the offset, then fetch rows by primary key.
+	 * Params: client, type, type, hour(now) | client, now, type, type,
+	 * hour(now)+1h | client, now, type, type, limit, offset.
+	 */
+	[SQL_LIST_PAGE] = { "token list",
+	    LIST_SELECT
+	    " SELECT 0 AS part, NULL AS public_id, NULL AS token_type, NULL AS scope,"
+	    "        NULL AS created_at, NULL AS expires_at, NULL AS user_id, NULL AS id,"
+	    "        CAST((SELECT COALESCE(SUM(live), 0) FROM oauth_token_counts"
+	    "               WHERE oauth_client_id = ? AND token_type IN (?, ?) AND expiry_hour > ?)"
+	    "           + (SELECT COUNT(*) FROM oauth_tokens"
+	    "               WHERE oauth_client_id = ? AND " ACTIVE " AND expires_at < ?)"
+	    "           AS UNSIGNED) AS total"
+	    " UNION ALL"
+	    " SELECT 1, " PAGE_COLUMNS ", k.id, NULL"
+	    "   FROM (SELECT id FROM oauth_tokens"
+	    "          WHERE oauth_client_id = ? AND " ACTIVE
+	    "          ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?) AS page"
+	    "   JOIN oauth_tokens k ON k.id = page.id"
+	    "   LEFT JOIN users u ON u.id = k.user_id"
+	    ") AS result ORDER BY part, created_at DESC, id DESC" },
+	/* One user's tokens are few: counted directly.  Params: user, client,
+	 * now, type, type | user, client, now, type, type, limit, offset. */
+	[SQL_LIST_PAGE_BY_USER] = { "token list",
+	    LIST_SELECT
+	    " SELECT 0 AS part, NULL AS public_id, NULL AS token_type, NULL AS scope,"
+	    "        NULL AS created_at, NULL AS expires_at, NULL AS user_id, NULL AS id,"
+	    "        (SELECT COUNT(*) FROM oauth_tokens k JOIN users u ON u.id = k.user_id"
+	    "          WHERE u.public_id = ? AND k.oauth_client_id = ? AND k." ACTIVE ") AS total"
+	    " UNION ALL"
+	    " SELECT 1, " PAGE_COLUMNS ", k.id, NULL"
+	    "   FROM (SELECT k.id FROM oauth_tokens k JOIN users u ON u.id = k.user_id"
+	    "          WHERE u.public_id = ? AND k.oauth_client_id = ? AND k." ACTIVE
+	    "          ORDER BY k.created_at DESC, k.id DESC LIMIT ? OFFSET ?) AS page"
+	    "   JOIN oauth_tokens k ON k.id = page.id"
+	    "   LEFT JOIN users u ON u.id = k.user_id"
+	    ") AS result ORDER BY part, created_at DESC, id DESC" },
+	[SQL_LIST_AFTER] = { "token list after a cursor",
+	    LIST_SELECT
+	    " SELECT 0 AS part, NULL AS public_id, NULL AS token_type, NULL AS scope,"
+	    "        NULL AS created_at, NULL AS expires_at, NULL AS user_id, NULL AS id,"
+	    "        CAST((SELECT COALESCE(SUM(live), 0) FROM oauth_token_counts"
+	    "               WHERE oauth_client_id = ? AND token_type IN (?, ?) AND expiry_hour > ?)"
+	    "           + (SELECT COUNT(*) FROM oauth_tokens"
+	    "               WHERE oauth_client_id = ? AND " ACTIVE " AND expires_at < ?)"
+	    "           AS UNSIGNED) AS total"
+	    " UNION ALL"
+	    " (SELECT 1, " PAGE_COLUMNS ", k.id, NULL"
+	    "   FROM oauth_tokens k LEFT JOIN users u ON u.id = k.user_id"
+	    "  WHERE k.oauth_client_id = ? AND k." ACTIVE " AND " BELOW_CURSOR
+	    "  ORDER BY k.created_at DESC, k.id DESC LIMIT ?)"
+	    ") AS result ORDER BY part, created_at DESC, id DESC" },
+	/* Params as SQL_LIST_PAGE_BY_USER, with the cursor's created_at, created_at,
+	 * id before the limit, and no offset. */
+	[SQL_LIST_AFTER_BY_USER] = { "token list after a cursor",
+	    LIST_SELECT
+	    " SELECT 0 AS part, NULL AS public_id, NULL AS token_type, NULL AS scope,"
+	    "        NULL AS created_at, NULL AS expires_at, NULL AS user_id, NULL AS id,"
+	    "        (SELECT COUNT(*) FROM oauth_tokens k JOIN users u ON u.id = k.user_id"
+	    "          WHERE u.public_id = ? AND k.oauth_client_id = ? AND k." ACTIVE ") AS total"
+	    " UNION ALL"
+	    " (SELECT 1, " PAGE_COLUMNS ", k.id, NULL"
+	    "   FROM oauth_tokens k JOIN users u ON u.id = k.user_id"
+	    "  WHERE u.public_id = ? AND k.oauth_client_id = ? AND k." ACTIVE " AND " BELOW_CURSOR
+	    "  ORDER BY k.created_at DESC, k.id DESC LIMIT ?)"
+	    ") AS result ORDER BY part, created_at DESC, id DESC" },
+	/* The page-cursor key: one row, made by sql/006. */
+	[SQL_CURSOR_KEY] = { "page-cursor key",
+	    "SELECT secret FROM api_secrets WHERE name = 'page_cursor'" },
+	/* Params: now (revoked_at), client, now, type, type. */
+	[SQL_REVOKE] = { "revocation",
+	    "UPDATE oauth_tokens SET revoked_at = ?"
+	    " WHERE oauth_client_id = ? AND " ACTIVE },
+	/* Params: now (revoked_at), user, client, now, type, type. */
+	[SQL_REVOKE_BY_USER] = { "revocation",
+	    "UPDATE oauth_tokens k JOIN users u ON u.id = k.user_id SET k.revoked_at = ?"
+	    " WHERE u.public_id = ? AND k.oauth_client_id = ? AND k." ACTIVE },
+	/* Params: public id, client.  Locks the row until the transaction ends. */
+	[SQL_FIND_TOKEN] = { "token lookup",
+	    "SELECT revoked_at IS NULL FROM oauth_tokens"
+	    " WHERE public_id = ? AND oauth_client_id = ? FOR UPDATE" },
+	/* Params: now (revoked_at), public id, client. */
+	[SQL_REVOKE_ONE] = { "revocation",
+	    "UPDATE oauth_tokens SET revoked_at = ?"
+	    " WHERE public_id = ? AND oauth_client_id = ? AND revoked_at IS NULL" },
+	/* Revocations write one row, the read-audit queue one or a batch; each
+	 * row carries the time of its request. */
+	[SQL_AUDIT] = { "audit", AUDIT_INSERT AUDIT_ROW },
+	[SQL_AUDIT_BATCH] = { "read audit", AUDIT_INSERT AUDIT_ROWS_16 },
+};
+
+const struct db_table store_statements = { statements, SQL_STATEMENTS };
+
+/* A read audit waiting for its batch: the entry's strings copied. */
+struct queued_audit {
+	struct timespec at;                 /* when the request was served */
+	struct audit_entry entry;           /* its numbers; the strings are the fields below */
+	char tenant_id[257];
+	char actor[257];
+	char action[32];
+	char client_id[1024];
+	char filters[512];
+	char request_id[65];
+	char client_request_id[65];         /* "": none */
+};
+
+#define AUDIT_QUEUE_MAX (2 * STORE_AUDIT_BATCH)
+
+struct store {
+	struct db *db;                      /* one connection per process */
+	struct queued_audit queue[AUDIT_QUEUE_MAX];  /* read audits not yet written */
+	int queued;
+	/* Result buffers of the list statements, reused for every row. */
+	char token_type[16];
+	char scope[4001];                   /* VARCHAR(1000) utf8mb4 */
+	char user_id[257];                  /* VARCHAR(64) utf8mb4 */
+	/* The page-cursor key, read once (store_cursor_key). */
+	unsigned char cursor_key[CURSOR_KEY_BYTES];
+	bool have_cursor_key;
+};
+
+/* token_type IN (?, ?): both types, or the wanted one twice. */
+static void
+param_types(struct db_params *p, enum token_type_filter type)
+{
+	const char *only = token_type_name(type);
+
+	db_param_string(p, only ? only : "access_token");
+	db_param_string(p, only ? only : "refresh_token");
+}
+
+enum aut_err
+store_new(struct db *db, struct store **out)
+{
+	struct store *st = calloc(1, sizeof(*st));
+
+	if (st == NULL)
+		return AUT_ERR_NOMEM;
+	st->db = db;
+	*out = st;
+	return AUT_OK;
+}
+
+void
+store_free(struct store *st)
+{
+	if (st == NULL)
+		return;
+	if (store_audit_flush(st) != AUT_OK)
+		log_error("audit: %d read-audit rows lost at exit", st->queued);
+	free(st);
+}
+
+/* ---- who asks ----------------------------------------------------------- */
+
+static enum aut_err
+authorize_once(struct store *st, const unsigned char hash[32], const char *client_id,
+    time_t now, struct authorization *out)
+{
+	const struct db_statement *s = &statements[SQL_AUTHORIZE];
+	struct db_params p;
+	struct db_row r;
+	signed char has_user = 0, is_admin = 0;
+	struct bearer *who = &out->who;
+	enum aut_err err;
+
+	memset(out, 0, sizeof(*out));
+	db_params_init(&p);
+	db_param_string(&p, client_id);
+	db_param_bytes(&p, hash, 32);
+	db_param_time(&p, now, 0);
+	db_row_init(&r);
+	db_col_tiny(&r, &has_user);
+	db_col_tiny(&r, &is_admin);
+	db_col_text(&r, who->tenant_id, sizeof(who->tenant_id));
+	db_col_text(&r, who->user_id, sizeof(who->user_id));
+	db_col_u64(&r, &out->client_pk);
+
+	err = db_execute(st->db, s, &p, &r);
+	if (err == AUT_OK)
+		err = db_fetch_one(st->db, s, &r, &out->token_live);
+	if (err != AUT_OK || !out->token_live) {
+		memset(out, 0, sizeof(*out));
+		return err;
+	}
+	who->has_user = has_user != 0;
+	who->is_admin = is_admin != 0;
+	out->client_found = !db_col_null(&r, 4);
+	if (!out->client_found)
+		out->client_pk = 0;
+	return AUT_OK;
+}
+
+enum aut_err
+store_authorize(struct store *st, const unsigned char hash[32], const char *client_id,
+    time_t now, struct authorization *out)
+{
+	bool reused = db_connected(st->db);
+	struct timespec t0, t1;
+	enum aut_err err;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	err = authorize_once(st, hash, client_id, now, out);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	/*
+	 * A connection that sat idle may have lost its server (restart, idle
+	 * timeout): that fails at once, and the statement only reads, so one fresh
+	 * try spares the caller a 503 when the server is already back.  A failure
+	 * that took a while is a server not answering: trying again would only
+	 * add a connect timeout to the caller's wait.
+	 */
+	if (err == AUT_ERR_DB_UNAVAILABLE && reused && t1.tv_sec - t0.tv_sec < 1)
+		err = authorize_once(st, hash, client_id, now, out);
+	return err;
+}
+
+/* ---- the list ----------------------------------------------------------- */
+
+/* Columns of a list row: part, public_id, token_type, scope, created_at,
+ * expires_at, user_id, total, id. */
+enum { COL_PART, COL_ID, COL_TYPE, COL_SCOPE, COL_CREATED, COL_EXPIRES, COL_USER, COL_TOTAL,
+	COL_PK };
+
+/* Part 0's total, then part 1's rows handed to each(), from statement s. */
+static enum aut_err
+read_list(struct store *st, const struct db_statement *s, struct db_params *p,
+    uint64_t *total, store_row_fn each, void *ctx)
+{
+	bool more = false, have_total = false;
+	struct db_row r;
+	struct token_row row;
+	uint64_t total_col = 0;
+	signed char part = 0;
+	enum aut_err err;
+
+	db_row_init(&r);
+	db_col_tiny(&r, &part);
+	db_col_bytes(&r, row.public_id, sizeof(row.public_id));
+	db_col_text(&r, st->token_type, sizeof(st->token_type));
+	db_col_text(&r, st->scope, sizeof(st->scope));
+	db_col_time(&r, &row.created_at, NULL);
+	db_col_time(&r, &row.expires_at, NULL);
+	db_col_text(&r, st->user_id, sizeof(st->user_id));
+	db_col_u64(&r, &total_col);
+	db_col_u64(&r, &row.pk);
+
+	*total = 0;
+	err = db_execute(st->db, s, p, &r);
+	while (err == AUT_OK && (err = db_fetch(st->db, s, &r, &more)) == AUT_OK && more) {
+		if (part == 0) {
+			*total = db_col_null(&r, COL_TOTAL) ? 0 : total_col;
+			have_total = true;
+			continue;
+		}
+		if (!have_total || db_col_null(&r, COL_TYPE) || db_col_null(&r, COL_ID) ||
+		    db_col_null(&r, COL_PK) ||
+		    db_col_length(&r, COL_ID) != sizeof(row.public_id)) {
+			log_error("token list: malformed result");
+			db_disconnect(st->db);
+			return AUT_ERR_INTERNAL;
+		}
+		row.token_type = st->token_type;
+		row.scope = st->scope;
+		row.user_id = db_col_null(&r, COL_USER) ? NULL : st->user_id;
+		err = each(ctx, &row);
+		if (err != AUT_OK) {
+			db_discard(st->db, s);
+			return err;
+		}
+	}
+	return err;
+}
+
+/* The parameters of part 0 (the total) and the filters of part 1. */
+static void
+param_total_and_filters(struct db_params *p, uint64_t client_pk,
+    const struct token_filters *f, time_t now)
+{
+	time_t hour = now - now % 3600;
+
+	if (f->user_id[0] != '\0') {
+		for (int i = 0; i < 2; i++) {
+			db_param_string(p, f->user_id);
+			db_param_u64(p, client_pk);
+			db_param_time(p, now, 0);
+			param_types(p, f->token_type);
+		}
+		return;
+	}
+	db_param_u64(p, client_pk);
+	param_types(p, f->token_type);
+	db_param_time(p, hour, 0);
+	db_param_u64(p, client_pk);
+	db_param_time(p, now, 0);
+	param_types(p, f->token_type);
+	db_param_time(p, hour + 3600, 0);
+	db_param_u64(p, client_pk);
+	db_param_time(p, now, 0);
+	param_types(p, f->token_type);
+}
+
+enum aut_err
+store_list_page(struct store *st, uint64_t client_pk, const struct token_filters *f,
+    time_t now, uint64_t offset, unsigned int limit, uint64_t *total,
+    store_row_fn each, void *ctx)
+{
+	bool by_user = f->user_id[0] != '\0';
+	struct db_params p;
+
+	db_params_init(&p);
+	param_total_and_filters(&p, client_pk, f, now);
+	db_param_u64(&p, limit);
+	db_param_u64(&p, offset);
+	return read_list(st, &statements[by_user ? SQL_LIST_PAGE_BY_USER : SQL_LIST_PAGE], &p,
+	    total, each, ctx);
+}
+
+enum aut_err
+store_list_after(struct store *st, uint64_t client_pk, const struct token_filters *f,
+    time_t now, const struct cursor_position *after, unsigned int limit,
+    uint64_t *total, store_row_fn each, void *ctx)
+{
+	bool by_user = f->user_id[0] != '\0';
+	struct db_params p;
+
+	db_params_init(&p);
+	param_total_and_filters(&p, client_pk, f, now);
+	db_param_time(&p, (time_t)after->created_at, 0);
+	db_param_time(&p, (time_t)after->created_at, 0);
+	db_param_u64(&p, after->id);
+	db_param_u64(&p, limit);
+	return read_list(st, &statements[by_user ? SQL_LIST_AFTER_BY_USER : SQL_LIST_AFTER], &p,
+	    total, each, ctx);
+}
+
+enum aut_err
+store_cursor_key(struct store *st, unsigned char key[CURSOR_KEY_BYTES])
+{
+	const struct db_statement *s = &statements[SQL_CURSOR_KEY];
+	struct db_params p;
+	struct db_row r;
+	bool found = false;
+	enum aut_err err;
+
+	if (st->have_cursor_key) {
+		memcpy(key, st->cursor_key, CURSOR_KEY_BYTES);
+		return AUT_OK;
+	}
+	db_params_init(&p);
+	db_row_init(&r);
+	db_col_bytes(&r, st->cursor_key, sizeof(st->cursor_key));
+	err = db_execute(st->db, s, &p, &r);
+	if (err == AUT_OK)
+		err = db_fetch_one(st->db, s, &r, &found);
+	if (err != AUT_OK)
+		return err;
+	if (!found || db_col_null(&r, 0) || db_col_length(&r, 0) != CURSOR_KEY_BYTES) {
+		log_error("page cursors: no 32-byte key in api_secrets (run autionalctl migrate)");
+		return AUT_ERR_INTERNAL;
+	}
+	st->have_cursor_key = true;
+	memcpy(key, st->cursor_key, CURSOR_KEY_BYTES);
+	return AUT_OK;
+}
+
+/* ---- audit ---------------------------------------------------------------- */
+
+/* The eleven values of one audit row, at time `at`. */
+static void
+param_audit(struct db_params *p, const struct timespec *at, const struct audit_entry *a)
+{
+	db_param_time(p, at->tv_sec, at->tv_nsec / 1000);
+	db_param_string(p, a->tenant_id);
+	db_param_string(p, a->actor);
+	db_param_string(p, a->action);
+	db_param_string(p, a->client_id);
+	db_param_string(p, a->filters_json);
+	db_param_u64(p, a->affected);
+	db_param_tiny(p, a->dry_run ? 1 : 0);
+	db_param_string(p, a->request_id);
+	db_param_string_or_null(p, a->client_request_id && a->client_request_id[0]
+	    ? a->client_request_id : NULL);
+	db_param_u64(p, (uint64_t)a->status);
+}
+
+/* Copy a string into a queue field, cut to fit. */
+static void
+copy_field(char *dst, size_t size, const char *src)
+{
+	size_t n = strnlen(src, size - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+/* Write the first n queued rows (n is 1 or STORE_AUDIT_BATCH) and drop them. */
+static enum aut_err
+write_queued(struct store *st, int n)
+{
+	const struct db_statement *s = &statements[n == 1 ? SQL_AUDIT : SQL_AUDIT_BATCH];
+	struct db_params p;
+	enum aut_err err;
+
+	db_params_init(&p);
+	for (int i = 0; i < n; i++) {
+		const struct queued_audit *q = &st->queue[i];
+		struct audit_entry a = q->entry;
+
+		a.tenant_id = q->tenant_id;
+		a.actor = q->actor;
+		a.action = q->action;
+		a.client_id = q->client_id;
+		a.filters_json = q->filters;
+		a.request_id = q->request_id;
+		a.client_request_id = q->client_request_id;
+		param_audit(&p, &q->at, &a);
+	}
+	err = db_execute(st->db, s, &p, NULL);
+	if (err != AUT_OK)
+		return err;
+	st->queued -= n;
+	memmove(st->queue, st->queue + n, (size_t)st->queued * sizeof(st->queue[0]));
+	return AUT_OK;
+}
+
+enum aut_err
+store_audit_queue(struct store *st, const struct audit_entry *a)
+{
+	struct queued_audit *q;
+
+	if (st->queued == AUDIT_QUEUE_MAX) {
+		/* The database refused the last batches: keep the newest rows. */
+		log_error("audit: %d read-audit rows dropped, the database did not take them",
+		    STORE_AUDIT_BATCH);
+		st->queued -= STORE_AUDIT_BATCH;
+		memmove(st->queue, st->queue + STORE_AUDIT_BATCH,
+		    (size_t)st->queued * sizeof(st->queue[0]));
+	}
+	q = &st->queue[st->queued++];
+	clock_gettime(CLOCK_REALTIME, &q->at);
+	q->entry = *a;
+	copy_field(q->tenant_id, sizeof(q->tenant_id), a->tenant_id);
+	copy_field(q->actor, sizeof(q->actor), a->actor);
+	copy_field(q->action, sizeof(q->action), a->action);
+	copy_field(q->client_id, sizeof(q->client_id), a->client_id);
+	copy_field(q->filters, sizeof(q->filters), a->filters_json);
+	copy_field(q->request_id, sizeof(q->request_id), a->request_id);
+	copy_field(q->client_request_id, sizeof(q->client_request_id),
+	    a->client_request_id ? a->client_request_id : "");
+	return st->queued >= STORE_AUDIT_BATCH ? write_queued(st, STORE_AUDIT_BATCH) : AUT_OK;
+}
+
+bool
+store_audit_pending(const struct store *st)
+{
+	return st->queued > 0;
+}
+
+enum aut_err
+store_audit_flush(struct store *st)
+{
+	enum aut_err err = AUT_OK;
+
+	while (err == AUT_OK && st->queued >= STORE_AUDIT_BATCH)
+		err = write_queued(st, STORE_AUDIT_BATCH);
+	while (err == AUT_OK && st->queued > 0)
+		err = write_queued(st, 1);
+	return err;
+}
+
+/* ---- revocation ------------------------------------------------------------ */
+
+/* One revocation on its way through db_run(). */
+struct revoke_job {
+	struct store *st;
+	const struct revocation *r;
+	time_t now;
+	struct audit_entry *audit;
+	bool found;
+	uint64_t revoked;
+};
+
+static enum aut_err
+count_only(void *ctx, const struct token_row *row)
+{
+	(void)ctx;
+	(void)row;
+	return AUT_ERR_INTERNAL;   /* limit 0: never called */
+}
+
+/* One token by public id: lock it, then revoke it unless revoked already. */
+static enum aut_err
+revoke_one(struct revoke_job *job)
+{
+	const struct db_statement *find = &statements[SQL_FIND_TOKEN];
+	const struct db_statement *revoke = &statements[SQL_REVOKE_ONE];
+	const struct revocation *r = job->r;
+	struct db *db = job->st->db;
+	struct db_params p;
+	struct db_row row;
+	signed char unrevoked = 0;
+	enum aut_err err;
+
+	db_params_init(&p);
+	db_param_bytes(&p, r->token_id, 16);
+	db_param_u64(&p, r->client_pk);
+	db_row_init(&row);
+	db_col_tiny(&row, &unrevoked);
+	err = db_execute(db, find, &p, &row);
+	if (err == AUT_OK)
+		err = db_fetch_one(db, find, &row, &job->found);
+	if (err != AUT_OK || !job->found || r->dry_run) {
+		job->revoked = job->found && unrevoked ? 1 : 0;
+		return err;
+	}
+	db_params_init(&p);
+	db_param_time(&p, job->now, 0);
+	db_param_bytes(&p, r->token_id, 16);
+	db_param_u64(&p, r->client_pk);
+	err = db_execute(db, revoke, &p, NULL);
+	if (err == AUT_OK)
+		job->revoked = db_affected_rows(db, revoke);
+	return err;
+}
+
+/* Every active token of the client that passes the filters. */
+static enum aut_err
+revoke_all(struct revoke_job *job)
+{
+	const struct revocation *r = job->r;
+	bool by_user = r->filters.user_id[0] != '\0';
+	const struct db_statement *s = &statements[by_user ? SQL_REVOKE_BY_USER : SQL_REVOKE];
+	struct db_params p;
+	enum aut_err err;
+
+	if (r->dry_run)
+		return store_list_page(job->st, r->client_pk, &r->filters, job->now, 0, 0,
+		    &job->revoked, count_only, NULL);
+	db_params_init(&p);
+	db_param_time(&p, job->now, 0);
+	if (by_user)
+		db_param_string(&p, r->filters.user_id);
+	db_param_u64(&p, r->client_pk);
+	db_param_time(&p, job->now, 0);
+	param_types(&p, r->filters.token_type);
+	err = db_execute(job->st->db, s, &p, NULL);
+	if (err == AUT_OK)
+		job->revoked = db_affected_rows(job->st->db, s);
+	return err;
+}
+
+static enum aut_err
+revoke_work(struct db *db, void *ctx)
+{
+	struct revoke_job *job = ctx;
+	struct db_params p;
+	struct timespec at;
+	enum aut_err err;
+
+	job->found = true;
+	job->revoked = 0;
+	err = job->r->token_id != NULL ? revoke_one(job) : revoke_all(job);
+	if (err != AUT_OK || !job->found)
+		return err;   /* no such token: nothing changed, nothing to audit */
+	job->audit->affected = job->revoked;
+	clock_gettime(CLOCK_REALTIME, &at);
+	db_params_init(&p);
+	param_audit(&p, &at, job->audit);
+	return db_execute(db, &statements[SQL_AUDIT], &p, NULL);
+}
+
+enum aut_err
+store_revoke(struct store *st, const struct revocation *r, time_t now,
+    struct audit_entry *audit, bool *found, uint64_t *revoked)
+{
+	struct revoke_job job = { .st = st, .r = r, .now = now, .audit = audit };
+	enum aut_err err = db_run(st->db, DB_TRANSACTION, "revocation", revoke_work, &job);
+
+	*found = err == AUT_OK && job.found;
+	*revoked = err == AUT_OK ? job.revoked : 0;
+	return err;
+}
