@@ -40,9 +40,10 @@ apache_start() {
     echo "DefaultRuntimeDir $dir/run"
     echo "PidFile $dir/run/apache2.pid"
     echo "Mutex file:$dir/run default"
-    for m in mpm_event authz_core alias fcgid unique_id; do
+    for m in mpm_event authz_core alias fcgid headers mime dir unique_id; do
       echo "LoadModule ${m}_module $APACHE_MODULES/mod_$m.so"
     done
+    echo "TypesConfig /etc/mime.types"
     echo "User $FE_WEB_USER"
     echo "Group $FE_WEB_USER"
     echo "ErrorLog $dir/error.log"

@@ -67,7 +67,8 @@ fe_open_path() {
 
 # fe_install DIR PROGRAM CONFIG GROUP: DIR/libexec/autional-admin.fcgi (0755),
 # DIR/etc/autional/autional.conf (0640 root:GROUP: the workers' group reads
-# it, nobody else) and the static error documents in DIR/share/errors
+# it, nobody else), the console in DIR/share/autional-admin/console (0644) and
+# the static error documents in DIR/share/autional-admin/errors
 # (tests/lib/lighttpd.sh), as `make install` and an operator would place them.
 fe_install() {
   local dir=$1 prog=$2 conf=$3 group=$4 sock
@@ -77,6 +78,9 @@ fe_install() {
   chmod 0755 "$dir" "$dir/libexec" "$dir/etc" "$dir/etc/autional"
   install -m 0755 "$prog" "$dir/libexec/autional-admin.fcgi" &&
     install -m 0640 -o root -g "$group" "$conf" "$dir/etc/autional/autional.conf" || return 1
+  # The admin console's files, world-readable, as `make install` puts them.
+  install -d -m 0755 "$dir/share" "$dir/share/autional-admin" "$dir/share/autional-admin/console" &&
+    install -m 0644 "$FE_SRC"/console/* "$dir/share/autional-admin/console/" || return 1
   install_error_documents "$dir" >/dev/null || return 1
   fe_open_path "$dir"
   sock=$(fe_config_value "$conf" db_socket)
@@ -91,7 +95,7 @@ fe_localize() {
   local src=$1 dst=$2 dir=$3 left
   sed -e "s#/usr/local/libexec/autional-admin.fcgi#$dir/libexec/autional-admin.fcgi#g" \
       -e "s#/usr/local/etc/autional/autional.conf#$dir/etc/autional/autional.conf#g" \
-      -e "s#/usr/local/share/autional-admin/#$dir/share/#g" \
+      -e "s#/usr/local/share/autional-admin/#$dir/share/autional-admin/#g" \
       -e "s#/run/autional/#$dir/run/#g" \
       -e "s#/run/lighttpd/#$dir/run/#g" \
       -e "s#-u autional -g autional#-u $FE_APP_USER -g $FE_APP_USER#g" \
@@ -186,13 +190,16 @@ fe_nginx_stop() {
 
 # fe_lighttpd_conf DIR PORT: lighttpd.conf for a private lighttpd including the
 # shipped fastcgi.server snippet (already localized to DIR/autional-admin.conf)
-# and the shipped conf/lighttpd/autional-admin-errors.conf (localized here).
+# the shipped console block and conf/lighttpd/autional-admin-errors.conf
+# (both localized here).
 # lighttpd starts as root, binds the port and drops to the web user, then opens
 # its logs: they live in DIR/log (www-data, 0750; Debian: /var/log/lighttpd).
 fe_lighttpd_conf() {
   local dir=$1 port=$2
   mkdir -p "$dir/htdocs" "$dir/log"
   chown "$FE_WEB_USER:$FE_WEB_USER" "$dir/log" && chmod 0750 "$dir/log"
+  fe_localize "$FE_SRC/conf/lighttpd/autional-admin-console.conf" \
+    "$dir/autional-admin-console.conf" "$dir" || return 1
   fe_localize "$FE_SRC/conf/lighttpd/autional-admin-errors.conf" \
     "$dir/autional-admin-errors.conf" "$dir" || return 1
   cat >"$dir/lighttpd.conf" <<EOF
@@ -206,6 +213,7 @@ server.groupname = "$FE_WEB_USER"
 server.errorlog = "$dir/log/error.log"
 accesslog.filename = "$dir/log/access.log"
 include "$dir/autional-admin.conf"
+include "$dir/autional-admin-console.conf"
 include "$dir/autional-admin-errors.conf"
 EOF
   lighttpd -tt -f "$dir/lighttpd.conf" >"$dir/configtest.log" 2>&1 ||

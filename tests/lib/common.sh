@@ -6,6 +6,7 @@ BUILD_PACKAGES="build-essential autoconf automake libtool pkg-config libfcgi-dev
 DEMO_PACKAGES="$BUILD_PACKAGES procps mariadb-server mariadb-client lighttpd curl jq"
 TEST_PACKAGES="$DEMO_PACKAGES apache2 libapache2-mod-fcgid spawn-fcgi libfcgi-bin
   nginx-light wrk clang libclang-rt-14-dev valgrind python3 python3-yaml python3-jsonschema
+  chromium chromium-driver python3-selenium
   systemd"
 
 say() { printf '%s\n' "$*"; }

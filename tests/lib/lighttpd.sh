@@ -3,12 +3,15 @@
 # lighttpd_start DIR PORT PROGRAM CONFIG
 #   writes DIR/lighttpd.conf, starts `lighttpd -D` on 127.0.0.1:PORT with the
 #   program mounted at /admin/ (lighttpd spawns 2 workers itself via bin-path,
-#   and respawns one that dies), and waits until the port answers.
+#   and respawns one that dies), the admin console (console/ of this checkout)
+#   at /admin/console/ with the shipped conf/lighttpd/autional-admin-console.conf,
+#   and waits until the port answers.
 #   Sets FE_BASE_URL and FE_APP_LOG.  Files in DIR: error.log (lighttpd's own),
 #   access.log, app.log (the workers' stderr: with -D, lighttpd hands its
 #   stderr to the processes it spawns, so this is where the app's log lines land).
 #   The shipped conf/lighttpd/autional-admin-errors.conf is included (paths
-#   rewritten to DIR/share), so lighttpd's own refusals are JSON as in production.
+#   rewritten to DIR/share/autional-admin), so lighttpd's own refusals are
+#   JSON as in production.
 # lighttpd_checks DIR
 #   the JSON-refusal checks (tests/frontends/json_refusals.py) against it.
 # lighttpd_stop DIR
@@ -21,13 +24,14 @@ LIGHTTPD_START_TIMEOUT=${LIGHTTPD_START_TIMEOUT:-30}
 LIGHTTPD_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
 # install_error_documents DIR: the static error documents of conf/errors/ in
-# DIR/share/errors, as `make install` puts them in $(pkgdatadir)/errors, and
-# print the sed expression that rewrites the shipped path to them.
+# DIR/share/autional-admin/errors, as `make install` puts them in
+# $(pkgdatadir)/errors, and print the sed expression that rewrites the shipped
+# path to them.
 install_error_documents() {
-  mkdir -p "$1/share" && rm -rf "$1/share/errors" &&
-    cp -RP "$LIGHTTPD_SRC/conf/errors" "$1/share/errors" &&
+  mkdir -p "$1/share/autional-admin" && rm -rf "$1/share/autional-admin/errors" &&
+    cp -RP "$LIGHTTPD_SRC/conf/errors" "$1/share/autional-admin/errors" &&
     chmod -R a+rX "$1/share" || { warn "cannot copy conf/errors to $1/share"; return 1; }
-  echo "s#/usr/local/share/autional-admin/#$1/share/#g"
+  echo "s#/usr/local/share/autional-admin/#$1/share/autional-admin/#g"
 }
 
 lighttpd_start() {
@@ -36,6 +40,9 @@ lighttpd_start() {
   port_answers "$port" && { warn "port $port on 127.0.0.1 is in use already"; return 1; }
   check_socket_path "$dir/app.sock-1" || return 1
   mkdir -p "$dir/htdocs"
+  # The console: the shipped block, serving the files straight from the checkout.
+  sed "s#/usr/local/share/autional-admin/console/#$LIGHTTPD_SRC/console/#g" \
+    "$LIGHTTPD_SRC/conf/lighttpd/autional-admin-console.conf" >"$dir/console.conf" || return 1
   local errors_sed
   errors_sed=$(install_error_documents "$dir") &&
     sed "$errors_sed" "$LIGHTTPD_SRC/conf/lighttpd/autional-admin-errors.conf" \
@@ -55,6 +62,7 @@ fastcgi.server = ( "/admin/" => ((
   "check-local" => "disable",
   "bin-environment" => ( "AUTIONAL_CONFIG" => "$conf" ),
 )))
+include "$dir/console.conf"
 include "$dir/autional-admin-errors.conf"
 EOF
   lighttpd -tt -f "$dir/lighttpd.conf" >"$dir/configtest.log" 2>&1 ||
