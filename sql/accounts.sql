@@ -22,7 +22,7 @@
 
 -- The API (autional-admin.fcgi): reads tokens, their users, tenants, clients
 -- and the live counts; revokes by setting oauth_tokens.revoked_at (the triggers
--- keep oauth_token_counts right with their definer's rights); writes audit rows.
+-- keep oauth_token_totals right with their definer's rights); writes audit rows.
 -- It cannot insert or delete a token, change a user, or touch an audit row
 -- once written.
 REVOKE ALL PRIVILEGES, GRANT OPTION FROM 'autional'@'localhost';
@@ -30,13 +30,14 @@ GRANT SELECT ON tenants TO 'autional'@'localhost';
 GRANT SELECT ON users TO 'autional'@'localhost';
 GRANT SELECT ON oauth_clients TO 'autional'@'localhost';
 GRANT SELECT, UPDATE (revoked_at) ON oauth_tokens TO 'autional'@'localhost';
-GRANT SELECT ON oauth_token_counts TO 'autional'@'localhost';
+GRANT SELECT ON oauth_token_totals TO 'autional'@'localhost';
 GRANT SELECT ON api_secrets TO 'autional'@'localhost';
 GRANT INSERT ON audit_events TO 'autional'@'localhost';
 
--- autionalctl purge: walks the clients, deletes dead tokens in batches and the
--- count rows that sum to zero.
+-- autionalctl purge and sweep: walk the clients; the purge deletes dead tokens
+-- in batches, the sweep marks expired ones (oauth_tokens.swept) and folds the
+-- writers' counter rows of oauth_token_totals (sql/004).
 REVOKE ALL PRIVILEGES, GRANT OPTION FROM 'autional_purge'@'localhost';
 GRANT SELECT ON oauth_clients TO 'autional_purge'@'localhost';
-GRANT SELECT, DELETE ON oauth_tokens TO 'autional_purge'@'localhost';
-GRANT SELECT, DELETE ON oauth_token_counts TO 'autional_purge'@'localhost';
+GRANT SELECT, DELETE, UPDATE (swept) ON oauth_tokens TO 'autional_purge'@'localhost';
+GRANT SELECT, INSERT, UPDATE, DELETE ON oauth_token_totals TO 'autional_purge'@'localhost';

@@ -15,6 +15,7 @@ static const struct ctl_command *const commands[] = {
 	&ctl_cmd_token_issue,
 	&ctl_cmd_token_revoke,
 	&ctl_cmd_purge,
+	&ctl_cmd_sweep,
 	&ctl_cmd_audit,
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

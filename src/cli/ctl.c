@@ -125,7 +125,7 @@ int
 ctl_open(struct ctl *ctl)
 {
 	const struct db_table tables[] = {
-		store_statements, ctl_store_statements, purge_statements
+		store_statements, ctl_store_statements, purge_statements, sweep_statements
 	};
 	char err[512];
 	const char *path = ctl->config_path;
@@ -145,6 +145,8 @@ ctl_open(struct ctl *ctl)
 		log_error("out of memory");
 		return CTL_EXIT_FAILURE;
 	}
+	/* An operator's command sees what was just done on any node of a cluster. */
+	db_causal_session(ctl->db);
 	return CTL_EXIT_OK;
 }
 

@@ -58,6 +58,9 @@ extern const struct ctl_command ctl_cmd_client_create;
 extern const struct ctl_command ctl_cmd_token_issue;
 extern const struct ctl_command ctl_cmd_token_revoke;
 extern const struct ctl_command ctl_cmd_purge;
+extern const struct ctl_command ctl_cmd_sweep;
+/* The sweep's statements (ctl_sweep.c), prepared by ctl_open() with the others. */
+extern const struct db_table sweep_statements;
 extern const struct ctl_command ctl_cmd_audit;
 
 /* The long options every command takes; put them last in its table. */

@@ -8,7 +8,6 @@ enum statement {
 	SQL_DELETE_EXPIRED,
 	SQL_DELETE_REVOKED,
 	SQL_DELETE_REVOKED_EXPIRED,
-	SQL_DELETE_EMPTY_COUNTS,
 	SQL_STATEMENTS
 };
 
@@ -17,11 +16,12 @@ enum statement {
 static const struct db_statement statements[SQL_STATEMENTS] = {
 	[SQL_NEXT_CLIENTS] = { "purge client list",
 	    "SELECT id FROM oauth_clients WHERE id > ? ORDER BY id LIMIT 256" },
-	/* Both deletes walk a per-client index range (oauth_tokens_expiry,
-	 * oauth_tokens_list), never the whole table. */
+	/* Both deletes walk a per-client index range (oauth_tokens_unswept,
+	 * whose swept column the IN keeps in the range; oauth_tokens_page),
+	 * never the whole table. */
 	[SQL_DELETE_EXPIRED] = { "purge",
 	    "DELETE FROM oauth_tokens WHERE oauth_client_id = ?"
-	    " AND revoked_at IS NULL AND expires_at < ? LIMIT ?" },
+	    " AND revoked_at IS NULL AND swept IN (0, 1) AND expires_at < ? LIMIT ?" },
 	[SQL_DELETE_REVOKED] = { "purge",
 	    "DELETE FROM oauth_tokens WHERE oauth_client_id = ?"
 	    " AND revoked_at < ? LIMIT ?" },
@@ -30,14 +30,6 @@ static const struct db_statement statements[SQL_STATEMENTS] = {
 	[SQL_DELETE_REVOKED_EXPIRED] = { "purge",
 	    "DELETE FROM oauth_tokens WHERE oauth_client_id = ?"
 	    " AND revoked_at IS NOT NULL AND expires_at < ? LIMIT ?" },
-	/* Past expiry hours whose shards sum to zero count nothing any more. */
-	[SQL_DELETE_EMPTY_COUNTS] = { "purge of empty counts",
-	    "DELETE c FROM oauth_token_counts c"
-	    "  JOIN (SELECT expiry_hour FROM oauth_token_counts"
-	    "         WHERE oauth_client_id = ? AND expiry_hour < ?"
-	    "         GROUP BY expiry_hour HAVING SUM(live) = 0) AS empty"
-	    "    ON c.expiry_hour = empty.expiry_hour"
-	    " WHERE c.oauth_client_id = ?" },
 };
 
 const struct db_table purge_statements = { statements, SQL_STATEMENTS };
@@ -96,7 +88,6 @@ static enum aut_err
 purge_client(struct db *db, uint64_t client_pk, const struct purge_options *opt,
     struct purge_result *out)
 {
-	struct purge_delete d = { .s = &statements[SQL_DELETE_EMPTY_COUNTS] };
 	enum aut_err err;
 
 	err = delete_batches(db, SQL_DELETE_EXPIRED, client_pk, opt, &out->expired);
@@ -104,13 +95,7 @@ purge_client(struct db *db, uint64_t client_pk, const struct purge_options *opt,
 		err = delete_batches(db, SQL_DELETE_REVOKED, client_pk, opt, &out->revoked);
 	if (err == AUT_OK)
 		err = delete_batches(db, SQL_DELETE_REVOKED_EXPIRED, client_pk, opt, &out->revoked);
-	if (err != AUT_OK)
-		return err;
-	db_params_init(&d.params);
-	db_param_u64(&d.params, client_pk);
-	db_param_time(&d.params, opt->cutoff - opt->cutoff % 3600, 0);
-	db_param_u64(&d.params, client_pk);
-	return db_run(db, DB_AUTOCOMMIT, d.s->what, run_delete, &d);
+	return err;
 }
 
 enum aut_err

@@ -11,7 +11,7 @@
 /* A configuration file is a few hundred bytes; anything near this is a mistake. */
 #define CONFIG_FILE_MAX (1024 * 1024)
 
-enum key_kind { KEY_STRING, KEY_UINT };
+enum key_kind { KEY_STRING, KEY_UINT, KEY_SERVERS };
 
 struct key {
 	const char *name;
@@ -25,6 +25,7 @@ struct key {
 #define UINT(field, lo, hi) KEY_UINT, offsetof(struct config, field), 0, (lo), (hi)
 
 static const struct key keys[] = {
+	{ "db_servers", KEY_SERVERS, offsetof(struct config, db_servers), 0, 0, 0 },
 	{ "db_socket", STR(db_socket) },
 	{ "db_host", STR(db_host) },
 	{ "db_port", UINT(db_port, 1, 65535) },
@@ -37,6 +38,7 @@ static const struct key keys[] = {
 	{ "db_write_timeout", UINT(db_write_timeout, 1, 3600) },
 	{ "page_size_max", UINT(page_size_max, 1, CONFIG_PAGE_SIZE_MAX_LIMIT) },
 	{ "audit_reads", UINT(audit_reads, 0, 1) },
+	{ "db_causal_reads", UINT(db_causal_reads, 0, 1) },
 };
 
 void
@@ -49,6 +51,7 @@ config_defaults(struct config *conf)
 	conf->db_write_timeout = 5;
 	conf->page_size_max = 100;
 	conf->audit_reads = 1;
+	conf->db_causal_reads = 1;
 }
 
 static int
@@ -77,6 +80,8 @@ set_value(struct config *conf, const struct key *k, const char *v, size_t vlen,
 		*why = "contains a NUL byte";
 		return -1;
 	}
+	if (k->kind == KEY_SERVERS)
+		return db_servers_parse(v, vlen, conf->db_servers, &conf->db_server_count, why);
 	if (k->kind == KEY_STRING) {
 		if (vlen >= k->size) {
 			*why = "is too long";
@@ -141,6 +146,11 @@ config_parse(struct config *conf, const char *text, size_t len,
 			snprintf(err, errlen, "%s:%u: %s %s", name, lineno, k->name, why);
 			return -1;
 		}
+	}
+	if (conf->db_server_count > 0 && (conf->db_socket[0] || conf->db_host[0] || conf->db_port)) {
+		snprintf(err, errlen, "%s: db_servers replaces db_socket, db_host and db_port: "
+		    "give either", name);
+		return -1;
 	}
 	return 0;
 }

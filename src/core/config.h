@@ -4,9 +4,14 @@
 
 #include <stddef.h>
 
+#include "dbserver.h"
+
 #define CONFIG_PAGE_SIZE_MAX_LIMIT 1000
 
 struct config {
+	/* db_servers, in order; none given: the one of db_socket or db_host/db_port */
+	struct db_server db_servers[DB_SERVERS_MAX];
+	unsigned int db_server_count;
 	char db_socket[256];       /* unix socket; empty: use db_host/db_port */
 	char db_host[256];         /* empty with no socket: library default */
 	unsigned int db_port;      /* 0: library default */
@@ -19,6 +24,9 @@ struct config {
 	unsigned int db_write_timeout;   /* seconds */
 	unsigned int page_size_max;      /* largest page_size accepted */
 	unsigned int audit_reads;        /* 1: every list leaves an audit row */
+	unsigned int db_causal_reads;    /* 1: on Galera, a request's first read waits
+	                                    until its node has applied every commit
+	                                    made anywhere before it (wsrep_sync_wait) */
 };
 
 /* Fill *conf with defaults. */

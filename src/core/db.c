@@ -1,10 +1,15 @@
 /* db.c: the database layer: connection, lazy statement preparation, binds, transactions, retries. */
 #include "db.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
+
+/* The prefix that makes a statement a causal read on Galera. */
+#define CAUSAL_PREFIX "SET STATEMENT wsrep_sync_wait=1 FOR "
 
 struct db {
 	const struct config *conf;
@@ -12,7 +17,25 @@ struct db {
 	struct db_table *tables;            /* the statements this program prepares (a copy) */
 	size_t ntables;
 	MYSQL_STMT **stmt;                  /* one slot per statement of every table */
+	struct db_server single;            /* db_socket or db_host/db_port, without db_servers */
+	const struct db_server *servers;    /* conf's db_servers, or &single */
+	struct db_failover failover;        /* which server to use */
+	unsigned int server;                /* the server connected (or being connected) */
+	char server_name[300];              /* its name, for log lines */
+	bool wsrep;                         /* that server is a Galera node (wsrep_on) */
+	bool causal_session;                /* every read waits for the cluster (the CLI) */
+	unsigned long rows;                 /* rows fetched since the unit of work began */
 };
+
+/* Monotonic seconds. */
+static double
+now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 enum aut_err
 db_new(const struct config *conf, const struct db_table *tables, size_t ntables,
@@ -33,8 +56,32 @@ db_new(const struct config *conf, const struct db_table *tables, size_t ntables,
 	memcpy(db->tables, tables, ntables * sizeof(*tables));
 	db->conf = conf;
 	db->ntables = ntables;
+	if (conf->db_server_count > 0) {
+		db->servers = conf->db_servers;
+	} else {
+		memcpy(db->single.socket, conf->db_socket, sizeof(db->single.socket));
+		memcpy(db->single.host, conf->db_host, sizeof(db->single.host));
+		db->single.port = conf->db_port;
+		db->servers = &db->single;
+	}
+	/* Workers spread over the servers by process id. */
+	db_failover_init(&db->failover, conf->db_server_count > 0 ? conf->db_server_count : 1,
+	    (unsigned int)getpid());
 	*out = db;
 	return AUT_OK;
+}
+
+void
+db_causal_session(struct db *db)
+{
+	db->causal_session = true;
+}
+
+void
+db_request_begins(struct db *db)
+{
+	if (db->conn != NULL && db_failover_go_home(&db->failover, now_seconds()))
+		db_disconnect(db);
 }
 
 /* The slot of statement s: its tables' offset plus its index in its table. */
@@ -102,6 +149,7 @@ classify(unsigned int code)
 	case 1205:   /* ER_LOCK_WAIT_TIMEOUT */
 		return AUT_ERR_DB_BUSY;
 	case 1040:   /* ER_CON_COUNT_ERROR */
+	case 1047:   /* ER_UNKNOWN_COM_ERROR: a Galera node not ready (joining, no quorum) */
 	case 1053:   /* ER_SERVER_SHUTDOWN */
 	case 1927:   /* ER_CONNECTION_KILLED */
 		return AUT_ERR_DB_UNAVAILABLE;
@@ -113,11 +161,13 @@ classify(unsigned int code)
 
 /*
  * Log a failure (the message never holds bound values), drop the connection,
- * and classify it.  stmt may be NULL for connection-level errors.
+ * and classify it.  A server that is away is held back (the next connect
+ * uses another one).  stmt may be NULL for connection-level errors.
  */
 static enum aut_err
 fail(struct db *db, MYSQL_STMT *stmt, const char *what)
 {
+	enum aut_err err;
 	unsigned int code = 0;
 	const char *text = "no connection";
 
@@ -128,9 +178,12 @@ fail(struct db *db, MYSQL_STMT *stmt, const char *what)
 		code = mysql_errno(db->conn);
 		text = mysql_error(db->conn);
 	}
-	log_error("database error during %s: %u %s", what, code, text);
+	log_error("database error during %s on %s: %u %s", what, db->server_name, code, text);
 	db_disconnect(db);
-	return classify(code);
+	err = classify(code);
+	if (err == AUT_ERR_DB_UNAVAILABLE)
+		db_failover_failed(&db->failover, db->server, now_seconds());
+	return err;
 }
 
 /* An unexpected result shape: logged, connection dropped. */
@@ -149,16 +202,71 @@ or_null(const char *s)
 }
 
 /*
- * Open the connection.  The one place that chooses the server: today the one
- * the configuration names.
+ * On a Galera node (wsrep_on), whether it may serve: Synced, else the next
+ * server is tried.  A plain server costs one trivial query per connection.
+ * The CLI's sessions are made causal here.
  */
-enum aut_err
-db_connect(struct db *db)
+static enum aut_err
+check_node(struct db *db)
+{
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	bool synced = false;
+
+	if (mysql_query(db->conn, "SELECT @@wsrep_on") != 0 ||
+	    (res = mysql_store_result(db->conn)) == NULL)
+		return fail(db, NULL, "node check");
+	row = mysql_fetch_row(res);
+	db->wsrep = row != NULL && row[0] != NULL && strcmp(row[0], "1") == 0;
+	mysql_free_result(res);
+	if (!db->wsrep)
+		return AUT_OK;
+	if (mysql_query(db->conn, "SHOW GLOBAL STATUS LIKE 'wsrep_local_state_comment'") != 0 ||
+	    (res = mysql_store_result(db->conn)) == NULL)
+		return fail(db, NULL, "node check");
+	row = mysql_fetch_row(res);
+	synced = row != NULL && row[1] != NULL && strcmp(row[1], "Synced") == 0;
+	if (!synced) {
+		log_error("database: %s is a Galera node in state %s, not Synced: not used for "
+		    "%d s", db->server_name, row != NULL && row[1] != NULL ? row[1] : "unknown",
+		    DB_SERVER_HOLD_SECONDS);
+		mysql_free_result(res);
+		db_disconnect(db);
+		db_failover_failed(&db->failover, db->server, now_seconds());
+		return AUT_ERR_DB_UNAVAILABLE;
+	}
+	mysql_free_result(res);
+	if (db->causal_session && db->conf->db_causal_reads &&
+	    mysql_query(db->conn, "SET SESSION wsrep_sync_wait = 1") != 0)
+		return fail(db, NULL, "causal session");
+	return AUT_OK;
+}
+
+/*
+ * A server that refuses a new session's first statements with a deadlock or
+ * lock wait (a Galera node was seen answering 1213 to every statement of
+ * every new session for a minute) cannot serve either: held back like one
+ * that is away, so the next one is tried.
+ */
+static enum aut_err
+unusable(struct db *db, enum aut_err err)
+{
+	if (err != AUT_ERR_DB_BUSY)
+		return err;
+	db_failover_failed(&db->failover, db->server, now_seconds());
+	return AUT_ERR_DB_UNAVAILABLE;
+}
+
+/* Connect to server i of the list. */
+static enum aut_err
+connect_to(struct db *db, unsigned int i)
 {
 	const struct config *c = db->conf;
+	const struct db_server *sv = &db->servers[i];
 
-	if (db->conn != NULL)
-		return AUT_OK;
+	db->server = i;
+	db->wsrep = false;
+	db_server_name(sv, db->server_name, sizeof(db->server_name));
 	db->conn = mysql_init(NULL);
 	if (db->conn == NULL)
 		return AUT_ERR_NOMEM;
@@ -177,11 +285,35 @@ db_connect(struct db *db)
 		mysql_options(db->conn, MYSQL_READ_DEFAULT_FILE, c->db_option_file);
 		mysql_options(db->conn, MYSQL_READ_DEFAULT_GROUP, "client");
 	}
-	if (mysql_real_connect(db->conn, or_null(c->db_host), or_null(c->db_user),
-	    or_null(c->db_password), c->db_name, c->db_port, or_null(c->db_socket),
-	    0) == NULL)
-		return fail(db, NULL, "connect");
-	return AUT_OK;
+	if (mysql_real_connect(db->conn, or_null(sv->host), or_null(c->db_user),
+	    or_null(c->db_password), c->db_name, sv->port, or_null(sv->socket), 0) == NULL)
+		return unusable(db, fail(db, NULL, "connect"));
+	return unusable(db, check_node(db));
+}
+
+/*
+ * Open the connection.  The one place that chooses the server: the one the
+ * failover picks, then the next ones while they are away, within about one
+ * db_connect_timeout in all.
+ */
+enum aut_err
+db_connect(struct db *db)
+{
+	double start = now_seconds();
+	enum aut_err err = AUT_ERR_DB_UNAVAILABLE;
+
+	if (db->conn != NULL)
+		return AUT_OK;
+	for (unsigned int k = 0; k < db->failover.n; k++) {
+		if (k > 0 && now_seconds() - start >= db->conf->db_connect_timeout)
+			break;
+		err = connect_to(db, db_failover_pick(&db->failover, now_seconds()));
+		if (err == AUT_OK)
+			db_failover_connected(&db->failover, db->server);
+		if (err != AUT_ERR_DB_UNAVAILABLE)
+			break;
+	}
+	return err;
 }
 
 /* ---- time: the one conversion each way ---------------------------------- */
@@ -431,10 +563,21 @@ db_col_length(const struct db_row *r, int i)
 	return r->length[i];
 }
 
-/* After a fetch: terminate the text columns, convert the times. */
-static void
-finish_row(struct db_row *r)
+bool
+db_row_finish(struct db_row *r)
 {
+	/*
+	 * A value longer than its buffer is an error, whatever the connector's
+	 * truncation reporting says: the length is the server's, and the buffer
+	 * holds only buffer_length bytes (a text buffer one more, for the NUL).
+	 */
+	for (int i = 0; i < r->n; i++) {
+		MYSQL_BIND *b = &r->bind[i];
+
+		if (!r->is_null[i] && (b->buffer_type == MYSQL_TYPE_STRING ||
+		    b->buffer_type == MYSQL_TYPE_BLOB) && r->length[i] > b->buffer_length)
+			return false;
+	}
 	for (int i = 0; i < r->n; i++) {
 		MYSQL_BIND *b = &r->bind[i];
 
@@ -446,6 +589,7 @@ finish_row(struct db_row *r)
 				*r->usec[i] = r->time[i].second_part;
 		}
 	}
+	return true;
 }
 
 /* ---- statements ------------------------------------------------------------ */
@@ -473,6 +617,24 @@ statement(struct db *db, const struct db_statement *s, enum aut_err *err)
 		return NULL;
 	}
 	*at = stmt;   /* owned by db from here: fail() closes it */
+	if (s->causal && db->wsrep && db->conf->db_causal_reads && !db->causal_session) {
+		size_t len = strlen(CAUSAL_PREFIX) + strlen(s->sql);
+		char *text = malloc(len + 1);
+		int rc;
+
+		if (text == NULL) {
+			*err = AUT_ERR_NOMEM;
+			return NULL;
+		}
+		snprintf(text, len + 1, "%s%s", CAUSAL_PREFIX, s->sql);
+		rc = mysql_stmt_prepare(stmt, text, (unsigned long)len);
+		free(text);
+		if (rc != 0) {
+			*err = fail(db, stmt, s->what);
+			return NULL;
+		}
+		return stmt;
+	}
 	if (mysql_stmt_prepare(stmt, s->sql, strlen(s->sql)) != 0) {
 		*err = fail(db, stmt, s->what);
 		return NULL;
@@ -511,8 +673,10 @@ db_fetch(struct db *db, const struct db_statement *s, struct db_row *row, bool *
 		return fail_result(db, s->what, "fetch without a result");
 	rc = mysql_stmt_fetch(*at);
 	if (rc == 0) {
+		db->rows++;
 		*more = true;
-		finish_row(row);
+		if (row != NULL && !db_row_finish(row))
+			return fail_result(db, s->what, "a value longer than its buffer");
 		return AUT_OK;
 	}
 	if (rc == MYSQL_NO_DATA) {
@@ -627,7 +791,7 @@ run_once(struct db *db, enum db_mode mode, db_work_fn work, void *ctx)
 {
 	enum aut_err err;
 
-	if (mode == DB_AUTOCOMMIT)
+	if (mode != DB_TRANSACTION)
 		return work(db, ctx);
 	err = db_begin(db);
 	if (err == AUT_OK)
@@ -638,10 +802,52 @@ run_once(struct db *db, enum db_mode mode, db_work_fn work, void *ctx)
 	return err;
 }
 
+/*
+ * On a Galera node with causal reads: wait until it has applied everything
+ * committed anywhere so far, so a read retried here after a failover sees
+ * what the request's causal first read saw on the node that went away.
+ */
+static enum aut_err
+catch_up(struct db *db)
+{
+	MYSQL_RES *res;
+
+	if (!db->wsrep || !db->conf->db_causal_reads || db->causal_session)
+		return AUT_OK;
+	if (mysql_query(db->conn, CAUSAL_PREFIX "SELECT 1") != 0)
+		return fail(db, NULL, "catching up");
+	res = mysql_store_result(db->conn);
+	if (res == NULL)
+		return fail(db, NULL, "catching up");
+	mysql_free_result(res);
+	return AUT_OK;
+}
+
 enum aut_err
 db_run(struct db *db, enum db_mode mode, const char *what, db_work_fn work, void *ctx)
 {
-	enum aut_err err = run_once(db, mode, work, ctx);
+	double start = now_seconds();
+	enum aut_err err;
+
+	db->rows = 0;
+	err = run_once(db, mode, work, ctx);
+	/*
+	 * A read whose server went away before any row came back runs once more:
+	 * on the next server when there are several; on the one server only when
+	 * the failure was quick (a connection that had lost its server while
+	 * idle), since a server that did not answer would only make the caller
+	 * wait a second timeout.
+	 */
+	if (mode == DB_READ && err == AUT_ERR_DB_UNAVAILABLE && db->rows == 0 &&
+	    (db->failover.n > 1 || now_seconds() - start < 1.0)) {
+		log_error("database: %s failed on %s before any row; once more", what,
+		    db->server_name);
+		err = db_connect(db);
+		if (err == AUT_OK)
+			err = catch_up(db);
+		if (err == AUT_OK)
+			err = run_once(db, mode, work, ctx);
+	}
 
 	for (int attempt = 1; attempt < DB_BUSY_ATTEMPTS && err == AUT_ERR_DB_BUSY; attempt++) {
 		busy_pause(attempt);

@@ -19,6 +19,10 @@ typedef __typeof__(*((MYSQL_BIND *)0)->is_null) db_flag;
 struct db_statement {
 	const char *what;          /* "token list": names the statement in a log line */
 	const char *sql;
+	bool causal;               /* on Galera (wsrep on) with db_causal_reads: waits until
+	                              the node has applied every commit made anywhere before
+	                              it runs (wsrep_sync_wait=1); for the first read of a
+	                              request, so a revocation on any node shows at once */
 };
 
 /* A store's statements, handed to db_new(); they live as long as the program. */
@@ -32,6 +36,13 @@ struct db_table {
  * prepared on first use and kept until the connection is dropped; any error
  * drops the connection, so the next call starts afresh (reconnects, prepares
  * again).  One db per process.
+ *
+ * Servers (db_servers, see dbserver.h): the connection goes to this worker's
+ * home server, or the next one that answers.  A server that fails with an
+ * error meaning it is away (2002, 2006, 2013, 1047, ...) or that says it is a
+ * Galera node not Synced is held back for a while and the next one is used;
+ * the worker goes home again at the start of a request (db_request_begins)
+ * once the hold is over.
  */
 struct db;
 
@@ -46,6 +57,20 @@ enum aut_err db_connect(struct db *db);
 /* Close statements and connection (the server rolls back what was not committed). */
 void db_disconnect(struct db *db);
 bool db_connected(const struct db *db);
+
+/*
+ * Every read of this db's sessions is causal on Galera (the CLI: an operator
+ * command right after a change made on another node sees it).  Call before
+ * the first statement.
+ */
+void db_causal_session(struct db *db);
+
+/*
+ * A request begins (nothing of the last one is open): a worker away from its
+ * home server goes back to it once the hold is over.  Only here, so that all
+ * the reads of one request run on the node its first, causal read waited on.
+ */
+void db_request_begins(struct db *db);
 
 /* ---- parameters: values copied in, in the order of the statement's '?' -- */
 
@@ -103,6 +128,13 @@ void db_col_time(struct db_row *r, struct tm *tm, unsigned long *usec);
 /* Of the last row fetched: column i was NULL; its length in bytes. */
 bool db_col_null(const struct db_row *r, int i);
 unsigned long db_col_length(const struct db_row *r, int i);
+/*
+ * After a fetch (db_fetch calls it): false when a text or byte column came
+ * longer than its buffer (nothing is written past the buffer, whatever the
+ * connector's truncation reporting); else NUL-terminate the text columns and
+ * convert the times, and true.
+ */
+bool db_row_finish(struct db_row *r);
 
 /* ---- statements ----------------------------------------------------------- */
 
@@ -140,14 +172,20 @@ typedef enum aut_err (*db_work_fn)(struct db *db, void *ctx);
 
 enum db_mode {
 	DB_AUTOCOMMIT,             /* work is one statement, committed on its own */
-	DB_TRANSACTION             /* work runs between BEGIN and COMMIT (ROLLBACK on error) */
+	DB_TRANSACTION,            /* work runs between BEGIN and COMMIT (ROLLBACK on error) */
+	DB_READ                    /* work only reads: on a server that went away before
+	                              any row came back, it runs once more (on the next
+	                              server when there are several) */
 };
 
 /*
  * Run work; when it fails with AUT_ERR_DB_BUSY (deadlock 1213, lock wait
- * timeout 1205: InnoDB rolled it back), run it again after a growing pause,
- * DB_BUSY_ATTEMPTS times in all, then log that it gave up and return
- * AUT_ERR_DB_BUSY.  work must be safe to run again from the start.
+ * timeout 1205, a Galera certification failure 1213: the server rolled it
+ * back), run it again after a growing pause, DB_BUSY_ATTEMPTS times in all,
+ * then log that it gave up and return AUT_ERR_DB_BUSY (503 + Retry-After).
+ * work must be safe to run again from the start.  A write whose server went
+ * away (even at COMMIT: its outcome is unknown) is never run again here:
+ * AUT_ERR_DB_UNAVAILABLE (503 + Retry-After); the caller's retry finds out.
  */
 enum aut_err db_run(struct db *db, enum db_mode mode, const char *what, db_work_fn work,
     void *ctx);

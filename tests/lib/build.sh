@@ -1,8 +1,19 @@
 # build.sh: configure and build the checkout out of tree, run the unit tests (sourced, bash).
 
-# build_project SRCDIR BUILDDIR [configure args...]: autoreconf -fi in SRCDIR,
-# then configure and make in BUILDDIR.  Output goes to BUILDDIR/build.log; its
-# tail is shown when a step fails.
+# autotools_current SRCDIR: configure and Makefile.in are there and newer than
+# what they are made from, so autoreconf has nothing to do.  The stages of
+# tests/run that build at the same time (the side lane) then leave SRCDIR alone
+# instead of regenerating files another build is reading.
+autotools_current() {
+  local src=$1
+  [ -x "$src/configure" ] && [ -f "$src/Makefile.in" ] && [ -f "$src/build-aux/tap-driver.sh" ] &&
+    [ "$src/configure" -nt "$src/configure.ac" ] && [ "$src/Makefile.in" -nt "$src/Makefile.am" ] &&
+    [ "$src/Makefile.in" -nt "$src/configure.ac" ]
+}
+
+# build_project SRCDIR BUILDDIR [configure args...]: autoreconf -fi in SRCDIR
+# (unless autotools_current), then configure and make in BUILDDIR.  Output goes
+# to BUILDDIR/build.log; its tail is shown when a step fails.
 build_project() {
   local src=$1 build=$2 log; shift 2
   mkdir -p "$build" && log=$build/build.log && : >"$log"
@@ -18,7 +29,7 @@ build_project() {
     src=$build.src
   fi
   note "building in $build"
-  if ! (cd "$src" && autoreconf -fi) >>"$log" 2>&1 ||
+  if ! autotools_current "$src" && ! (cd "$src" && autoreconf -fi) >>"$log" 2>&1 ||
      ! (cd "$build" && "$src/configure" "$@") >>"$log" 2>&1 ||
      ! make -C "$build" -j"$(nproc)" >>"$log" 2>&1; then
     tail -n 40 "$log"

@@ -52,10 +52,12 @@ read_pid() { [ -s "$1" ] && tr -dc '0-9' <"$1"; }
 # Services that packages would start (mariadb, apache2, nginx) are held back with a
 # temporary policy-rc.d: everything here runs private servers of its own.
 ensure_packages() {
-  local p missing=()
+  local p missing=() installed
+  # One dpkg-query for all (one per package costs seconds).
+  installed=" $(dpkg-query -W -f='${Package} ${Status}\n' "$@" 2>/dev/null |
+    awk '/ install ok installed$/ { printf "%s ", $1 }') "
   for p in "$@"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
-      missing+=("$p")
+    [[ $installed == *" $p "* ]] || missing+=("$p")
   done
   ((${#missing[@]})) || return 0
   note "installing missing Debian packages: ${missing[*]}"

@@ -4,8 +4,11 @@
 # Sourced by tests/run and scripts/demo; also a command, so whole-stack suites can
 # simulate outages:  tests/lib/mariadb.sh start|stop|kill|restart|sql DIR [mariadb args]
 #
-# Layout of DIR: data/ (datadir), mysqld.sock, server.pid, error.log, install.log,
-# app-password, purge-password, migrate-password (the three accounts' passwords,
+# Layout of DIR: data/ (datadir), tmp/ (tmpdir: a server starting removes every
+# #sql* file in its tmpdir, so with a shared /tmp it breaks the
+# mariadb-install-db of another one starting at the same time), mysqld.sock,
+# server.pid, error.log, install.log, app-password, purge-password,
+# migrate-password (the three accounts' passwords,
 # mode 600).  All state lives in files, so
 # any process can stop or restart a server another one started.
 
@@ -44,9 +47,9 @@ mariadb_ping() {
 mariadb_init() {
   local dir=$1
   [ -d "$dir/data/mysql" ] && return 0
-  mkdir -p "$dir/data"
+  mkdir -p "$dir/data" "$dir/tmp"
   check_socket_path "$(mariadb_socket "$dir")" || return 1
-  if ! mariadb-install-db --no-defaults --datadir="$dir/data" --user="$(id -un)" \
+  if ! mariadb-install-db --no-defaults --datadir="$dir/data" --tmpdir="$dir/tmp" --user="$(id -un)" \
        --auth-root-authentication-method=socket --skip-test-db \
        --skip-name-resolve --force \
        >"$dir/install.log" 2>&1; then
@@ -66,7 +69,8 @@ mariadb_start() {
     rm -f "$(mariadb_socket "$dir")"
     # Started from a subshell so it is nobody's job: whoever stops or kills it later,
     # no shell reports "Killed".
-    (mariadbd --no-defaults --datadir="$dir/data" --socket="$(mariadb_socket "$dir")" \
+    mkdir -p "$dir/tmp"
+    (mariadbd --no-defaults --datadir="$dir/data" --tmpdir="$dir/tmp" --socket="$(mariadb_socket "$dir")" \
       --skip-networking --user="$(id -un)" \
       --pid-file="$dir/mariadbd.pid" --log-error="$dir/error.log" \
       --default-time-zone=+00:00 --innodb-buffer-pool-size="$MARIADB_BUFFER_POOL" \

@@ -116,7 +116,7 @@ def db_revoked_at(scope):
 
 
 def db_checksums():
-    return sql("CHECKSUM TABLE oauth_tokens, oauth_token_counts, users, oauth_clients EXTENDED")
+    return sql("CHECKSUM TABLE oauth_tokens, oauth_token_totals, users, oauth_clients EXTENDED")
 
 
 def audit_max_id():
@@ -1301,11 +1301,11 @@ def t_counts_exact():
     # The derived counts table agrees with the rows it summarises.
     bad = sql("SELECT x.oauth_client_id, x.token_type, x.n, COALESCE(y.live, 0) FROM"
               " (SELECT oauth_client_id, token_type, COUNT(*) n FROM oauth_tokens"
-              "   WHERE revoked_at IS NULL GROUP BY oauth_client_id, token_type) x"
-              " LEFT JOIN (SELECT oauth_client_id, token_type, SUM(live) live FROM oauth_token_counts"
+              "   WHERE revoked_at IS NULL AND NOT swept GROUP BY oauth_client_id, token_type) x"
+              " LEFT JOIN (SELECT oauth_client_id, token_type, SUM(live) live FROM oauth_token_totals"
               "   GROUP BY oauth_client_id, token_type) y USING (oauth_client_id, token_type)"
               " WHERE x.n <> COALESCE(y.live, 0)")
-    expect(not bad, "oauth_token_counts disagrees with oauth_tokens: %s" % bad)
+    expect(not bad, "oauth_token_totals disagrees with oauth_tokens: %s" % bad)
 
 
 # ---------------------------------------------------------------- OpenAPI

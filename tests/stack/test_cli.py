@@ -830,7 +830,7 @@ def t_migrate_fresh():
         " INSERT INTO oauth_tokens (token_hash, token_type, oauth_client_id, expires_at)"
         " SELECT UNHEX(SHA2('x', 256)), 'access_token', id, UTC_TIMESTAMP() + INTERVAL 1 DAY"
         " FROM oauth_clients", db=MIG_DB)
-    expect(sql1("SELECT SUM(live) FROM oauth_token_counts", db=MIG_DB) == "1",
+    expect(sql1("SELECT SUM(live) FROM oauth_token_totals", db=MIG_DB) == "1",
            "the count trigger did not fire")
 
 

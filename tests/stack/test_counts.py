@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # frontends: lighttpd
-"""test_counts.py: the exact totals of issue 4 (trigger-kept oauth_token_counts).
+"""test_counts.py: the exact totals (issues 4 and 10: trigger-kept oauth_token_totals).
 
 Proves, through the real web server, the real store statement (tests/db/store_probe)
 and MariaDB, that the list's `total` equals
@@ -13,7 +13,12 @@ and MariaDB, that the list's `total` equals
      live token and reports exactly what it deleted (plus the retention window);
      and repeated purges beside API revocations by filter: both must complete;
   5. after the counts were corrupted and CALL oauth_token_counts_rebuild(), and
-     after a TRUNCATE (which skips triggers) on a scratch database.
+     after a TRUNCATE (which skips triggers) on a scratch database;
+  6. with `autionalctl sweep` (issue 10): never run, run between every kind of row
+     change, racing writers on several connections, revocations, deletions and
+     purges of the tokens it sweeps; its folding of the writers' counter rows;
+  7. migration 004 of a database that had 001-003 and tokens ends in the schema
+     of a fresh install, with exact totals.
 
 Its own data only: tenant ten_counts, users usr_counts_*, clients cli_counts_*
 (removed with DELETE at start, so the triggers fire).  The purge itself works on
@@ -49,7 +54,7 @@ TYPES = (None, "access_token", "refresh_token")
 USERS = ("usr_counts_u1", "usr_counts_u2", "usr_counts_u3")
 CLIENTS = ("cli_counts_auth", "cli_counts_b", "cli_counts_e", "cli_counts_e2",
            "cli_counts_w", "cli_counts_w2", "cli_counts_p", "cli_counts_p2", "cli_counts_r",
-           "cli_counts_x")
+           "cli_counts_x", "cli_counts_sw", "cli_counts_sr")
 ADMIN_BEARER = "h10c-admin-bearer-%d-%d" % (os.getpid(), int(time.time()))
 RUN = "h10c-%d-%d" % (os.getpid(), int(time.time()) % 1000000)
 SEED = int(os.environ.get("COUNTS_SEED", "0")) or int(time.time() * 1000) % 1000000007
@@ -121,29 +126,27 @@ def db_counts_at(client, ttype, user, instants):
 
 
 def counts_mismatch(client_ids=None):
-    """Buckets where SUM(oauth_token_counts.live) differs from the GROUP BY of the
-    unrevoked rows, per (client, type, expiry hour); [] when consistent."""
+    """(client, type) pairs where SUM(oauth_token_totals.live) differs from the
+    number of unrevoked, unswept rows; [] when consistent."""
     f1 = f2 = ""
     if client_ids is not None:
         ids = ",".join(str(i) for i in client_ids)
         f1 = " WHERE oauth_client_id IN (%s)" % ids
         f2 = " AND oauth_client_id IN (%s)" % ids
-    out = sql("SELECT c, ty, hr, SUM(n) FROM ("
-              " SELECT oauth_client_id c, CAST(token_type AS CHAR) ty,"
-              "        DATE_FORMAT(expiry_hour, '%%Y-%%m-%%d %%H') hr, live n"
-              "   FROM oauth_token_counts%s"
+    out = sql("SELECT c, ty, SUM(n) FROM ("
+              " SELECT oauth_client_id c, CAST(token_type AS CHAR) ty, live n"
+              "   FROM oauth_token_totals%s"
               " UNION ALL"
-              " SELECT oauth_client_id, CAST(token_type AS CHAR),"
-              "        DATE_FORMAT(expires_at, '%%Y-%%m-%%d %%H'), -1"
-              "   FROM oauth_tokens WHERE revoked_at IS NULL%s"
-              ") x GROUP BY c, ty, hr HAVING SUM(n) <> 0 ORDER BY c, ty, hr LIMIT 20;" % (f1, f2))
+              " SELECT oauth_client_id, CAST(token_type AS CHAR), -1"
+              "   FROM oauth_tokens WHERE revoked_at IS NULL AND NOT swept%s"
+              ") x GROUP BY c, ty HAVING SUM(n) <> 0 ORDER BY c, ty LIMIT 20;" % (f1, f2))
     return out
 
 
 def expect_counts_consistent(clients, what=""):
     bad = counts_mismatch([PK[c] for c in clients] if clients is not None else None)
-    expect(not bad, "%soauth_token_counts differs from the GROUP BY of unrevoked rows"
-           " (client, type, hour, counts minus rows): %s" % (what, "; ".join(bad)))
+    expect(not bad, "%soauth_token_totals differs from the unrevoked, unswept rows"
+           " (client, type, totals minus rows): %s" % (what, "; ".join(bad)))
 
 
 # ---------------------------------------------------------------- HTTP
@@ -720,9 +723,9 @@ def t_writers_after():
 
 def t_writers_counts():
     expect_counts_consistent(["cli_counts_w", "cli_counts_w2"])
-    shards = sql("SELECT COUNT(DISTINCT shard), SUM(live < 0) FROM oauth_token_counts"
+    shards = sql("SELECT COUNT(DISTINCT shard), SUM(live < 0) FROM oauth_token_totals"
                  " WHERE oauth_client_id = %d" % PK["cli_counts_w"])[0].split("\t")
-    note("cli_counts_w: %s shards in use, %s bucket rows negative" % tuple(shards))
+    note("cli_counts_w: %s shards in use, %s counter rows negative" % tuple(shards))
 
 
 def t_writers_probe():
@@ -1080,16 +1083,14 @@ def t_rebuild():
     c = "cli_counts_e"
     keys = combos([c], (None,))
     before = check_totals(keys, "before corrupting")
-    n = int(sql("UPDATE oauth_token_counts SET live = live + 5 WHERE oauth_client_id = %d;"
+    n = int(sql("UPDATE oauth_token_totals SET live = live + 5 WHERE oauth_client_id = %d;"
                 " SELECT ROW_COUNT();" % PK[c])[0])
     now = db_now()
     hh = now - now % 3600
-    nfut = int(sql("SELECT COUNT(*) FROM oauth_token_counts WHERE oauth_client_id = %d"
-                   " AND expiry_hour > %s" % (PK[c], at(hh)))[0])
     got = api_total(c)
-    expect(n > 0 and nfut > 0 and got != before[(c, None, None)],
+    expect(n > 0 and got != before[(c, None, None)],
            "corrupting %d count rows did not show in the total (%d)" % (n, got))
-    note("corrupted: API total %d, rows %d, %d future bucket rows" % (got, before[(c, None, None)], nfut))
+    note("corrupted: API total %d, rows %d, %d counter rows" % (got, before[(c, None, None)], n))
     sql("CALL oauth_token_counts_rebuild();")
     check_totals(combos(["cli_counts_b", "cli_counts_e", "cli_counts_e2", "cli_counts_w",
                          "cli_counts_w2", "cli_counts_p", "cli_counts_p2", "cli_counts_r"]),
@@ -1146,6 +1147,353 @@ def t_truncate_scratch():
         sql("DROP DATABASE IF EXISTS %s;" % SCRATCH_DB)
 
 
+# ---------------------------------------------------------------- 6. the sweeper (issue 10)
+
+SWEEP_CLIENTS = ("cli_counts_sw", "cli_counts_sr")
+
+
+def run_sweep(batch=None):
+    """`autionalctl sweep --json` as the purge account (sql/accounts.sql); its report."""
+    args = [CTL, "--config", PURGE_CONFIG, "sweep", "--json"]
+    if batch:
+        args[4:4] = ["--batch", str(batch)]
+    p = subprocess.run(args, capture_output=True, timeout=120)
+    if p.returncode != 0:
+        raise Fail("autionalctl sweep exited %d: %s %s" % (p.returncode, p.stdout[:300],
+                                                            p.stderr[:300]))
+    try:
+        return json.loads(p.stdout.decode())
+    except ValueError:
+        raise Fail("sweep --json printed %r" % p.stdout[:300])
+
+
+def swept_count(client):
+    return int(sql("SELECT COUNT(*) FROM oauth_tokens WHERE oauth_client_id = %d AND swept"
+                   % PK[client])[0])
+
+
+def sweep_check(client, what):
+    """Totals of one client, every filter, against COUNT(*): through the API now,
+    through the store at instants from 2 h in the past to 2 days ahead (the
+    swept-but-unexpired range makes past instants exact too), and the totals
+    table against the rows."""
+    check_totals(combos([client], (None, "usr_counts_u1")), what)
+    now = db_now()
+    hh = now - now % 3600
+    inst = [now, now + 1, now + 2, now + 60, now + 3600, now + 2 * 86400, now - 1, now - 5,
+            now - 120, now - 7200, hh, hh + 3600]
+    for ttype in TYPES:
+        check_probe(client, ttype, None, inst, now, what + ": ")
+    check_probe(client, None, "usr_counts_u1", inst, now, what + ": ")
+    expect_counts_consistent([client], what + ": ")
+
+
+def t_sweep_never_ran():
+    """Everything above ran without a sweep: no token of this suite is swept, and
+    expired unswept tokens were there to subtract (the slow path was exercised)."""
+    ids = ",".join(str(PK[c]) for c in CLIENTS)
+    row = sql("SELECT SUM(swept), SUM(revoked_at IS NULL AND NOT swept"
+              " AND expires_at <= UTC_TIMESTAMP()) FROM oauth_tokens"
+              " WHERE oauth_client_id IN (%s)" % ids)[0].split("\t")
+    expect(row[0] in ("0", "NULL") and int(row[1]) > 0,
+           "swept %s, expired unswept %s: the sections above were not sweep-free" % tuple(row))
+
+
+SW_STEPS = []
+
+
+def t_sweep_load():
+    c = "cli_counts_sw"
+    now = db_now()
+    base = [  # name, type, user, expires, revoked
+        ("soon1", "access_token", "usr_counts_u1", now + 2, None),
+        ("soon2", "refresh_token", "usr_counts_u1", now + 2, None),
+        ("soon3", "access_token", None, now + 3, None),
+        ("soon4", "refresh_token", "usr_counts_u2", now + 3, None),
+        ("soon5", "access_token", "usr_counts_u1", now + 3, None),
+        ("soon6", "access_token", "usr_counts_u1", now + 3, None),
+        ("old1", "access_token", "usr_counts_u1", now - 3600, None),
+        ("old2", "refresh_token", None, now - 60, None),
+        ("rev1", "access_token", "usr_counts_u1", now + 7200, now - 10),
+        ("live1", "access_token", "usr_counts_u1", now + 600, None),
+        ("live2", "refresh_token", "usr_counts_u2", now + 86400, None),
+        ("live3", "access_token", "usr_counts_u1", now + 5000, None),
+    ]
+    sql("\n".join(ins("%s-sw-%s" % (RUN, n), c, ty, us, ex, rv, scope="sw-" + n)
+                  for n, ty, us, ex, rv in base))
+    sweep_check(c, "loaded, not swept")
+    while db_now() <= now + 3:
+        time.sleep(0.2)
+    rep = run_sweep()
+    n = swept_count(c)
+    expect(n == 8 and rep.get("swept", 0) >= 8, "swept %d of 8 expired tokens (report %s)"
+           % (n, rep))
+    sweep_check(c, "after the first sweep")
+    T = lambda n: "token_hash = " + h("%s-sw-%s" % (RUN, n))
+    SW_STEPS[:] = [
+        ("revoke a swept token (revoked after expiry)",
+         "UPDATE oauth_tokens SET revoked_at = UTC_TIMESTAMP() WHERE %s;" % T("soon1")),
+        ("un-revoke it again", "UPDATE oauth_tokens SET revoked_at = NULL WHERE %s;" % T("soon1")),
+        ("move a swept token's expiry into the future (alive again)",
+         "UPDATE oauth_tokens SET expires_at = UTC_TIMESTAMP() + INTERVAL 2 HOUR WHERE %s;"
+         % T("soon2")),
+        ("move a swept token's expiry to another past instant",
+         "UPDATE oauth_tokens SET expires_at = UTC_TIMESTAMP() - INTERVAL 1 DAY WHERE %s;"
+         % T("soon3")),
+        ("change a swept token's type", "UPDATE oauth_tokens SET token_type = 'refresh_token'"
+         " WHERE %s;" % T("soon5")),
+        ("move a swept token to another client and back", "UPDATE oauth_tokens SET"
+         " oauth_client_id = %d WHERE %s; UPDATE oauth_tokens SET oauth_client_id = %d WHERE %s;"
+         % (PK["cli_counts_sr"], T("soon6"), PK[c], T("soon6"))),
+        ("DELETE a swept token", "DELETE FROM oauth_tokens WHERE %s;" % T("soon4")),
+        ("DELETE an expired token not swept yet",
+         ins("%s-sw-late" % RUN, c, expires="UTC_TIMESTAMP() - INTERVAL 5 SECOND")
+         + "DELETE FROM oauth_tokens WHERE %s;" % T("late")),
+        ("a writer sets swept on a live token (not the sweeper's job: still exact)",
+         "UPDATE oauth_tokens SET swept = TRUE WHERE %s;" % T("live1")),
+        ("a writer clears swept on an expired token",
+         "UPDATE oauth_tokens SET swept = FALSE WHERE %s;" % T("old1")),
+        ("revoke a live token", "UPDATE oauth_tokens SET revoked_at = UTC_TIMESTAMP() WHERE %s;"
+         % T("live2")),
+        ("INSERT an expired and a live token",
+         ins("%s-sw-new1" % RUN, c, expires="UTC_TIMESTAMP() - INTERVAL 1 MINUTE")
+         + ins("%s-sw-new2" % RUN, c, "refresh_token", "usr_counts_u1",
+               expires="UTC_TIMESTAMP() + INTERVAL 3 HOUR")),
+        ("a rolled back transaction that swept, revoked and deleted",
+         "START TRANSACTION; UPDATE oauth_tokens SET swept = TRUE WHERE %s;"
+         " UPDATE oauth_tokens SET revoked_at = UTC_TIMESTAMP() WHERE %s;"
+         " DELETE FROM oauth_tokens WHERE %s; ROLLBACK;" % (T("live3"), T("soon1"), T("old2"))),
+        ("purge --older-than 0 (deletes swept and unswept expired tokens)", None),
+    ]
+
+
+def sweep_step(what, stmt, sweep_after):
+    """One change; then, when sweep_after, a sweep; the totals exact after each."""
+    if stmt is None:
+        run_purge("0")
+    else:
+        sql(stmt)
+    sweep_check("cli_counts_sw", what + " (before any sweep)")
+    if sweep_after:
+        run_sweep()
+        sweep_check("cli_counts_sw", what + ", then a sweep")
+
+
+def t_sweep_unswept():
+    """A swept token whose expiry moved into the future is unmarked by the next sweep."""
+    n = int(sql("SELECT COUNT(*) FROM oauth_tokens WHERE oauth_client_id = %d AND swept"
+                " AND revoked_at IS NULL AND expires_at > UTC_TIMESTAMP()" % PK["cli_counts_sw"])[0])
+    expect(n == 0, "%d unexpired tokens still marked swept after a sweep" % n)
+
+
+def t_sweep_folded():
+    """After a sweep with no writer busy, this node's counter rows of the suite's
+    clients are one per (client, type): the node's own row (connection part 0),
+    next to the rebuild's shard 0; the sum is unchanged (checked by the totals)."""
+    run_sweep()
+    ids = ",".join(str(PK[c]) for c in CLIENTS)
+    node = sql("SELECT CRC32(CONCAT(@@hostname, ':', @@port, ':', @@datadir))")[0]
+    bad = sql("SELECT oauth_client_id, token_type, shard >> 32, shard & 0xFFFFFFFF, live"
+              " FROM oauth_token_totals WHERE oauth_client_id IN (%s) AND shard <> 0"
+              " AND shard <> %s << 32" % (ids, node))
+    expect(not bad, "counter rows left unfolded: %s" % bad[:5])
+    check_totals(combos(list(CLIENTS[1:]), (None,)), "after folding")
+    expect_counts_consistent(None, "all clients after folding: ")
+
+
+def t_shards_per_connection():
+    """The 4 writer connections of section 3 wrote 4 different counter rows of
+    cli_counts_w (before any sweep or rebuild folded them), all of this server's node."""
+    node = sql("SELECT CRC32(CONCAT(@@hostname, ':', @@port, ':', @@datadir))")[0]
+    rows = sql("SELECT shard >> 32, shard & 0xFFFFFFFF FROM oauth_token_totals"
+               " WHERE oauth_client_id = %d AND shard <> 0" % PK["cli_counts_w"])
+    conns = {r.split("\t")[1] for r in rows}
+    nodes = {r.split("\t")[0] for r in rows}
+    expect(len(conns) >= 4 and nodes == {node},
+           "connections %s, nodes %s (this node %s)" % (sorted(conns), nodes, node))
+
+
+SR_STATE = {}
+
+
+def t_sweep_race_load():
+    """cli_counts_sr: 3000 tokens expiring within seconds, live tokens, and
+    writer scripts that revoke, delete, revive and insert those very tokens."""
+    c = "cli_counts_sr"
+    now = db_now()
+    rng = random.Random(RNG.random())
+    names = ["%s-sr-%d" % (RUN, i) for i in range(3000)]
+    s = []
+    for i, t in enumerate(names):
+        ex = now + 1 + i % 6 if i % 4 else now + rng.randint(600, 86400)
+        s.append(ins(t, c, ("access_token", "refresh_token")[i % 2],
+                     (None, "usr_counts_u1", "usr_counts_u2")[i % 3], ex, None))
+    sql("\n".join(s))
+    scripts = []
+    for k in range(3):
+        lines = [SQL_UTC]
+        for i in range(1500):
+            t = "token_hash = " + h(rng.choice(names))
+            r = rng.random()
+            if r < 0.35:
+                lines.append("UPDATE oauth_tokens SET revoked_at = UTC_TIMESTAMP() WHERE %s;" % t)
+            elif r < 0.45:
+                lines.append("UPDATE oauth_tokens SET revoked_at = NULL WHERE %s;" % t)
+            elif r < 0.55:
+                lines.append("DELETE FROM oauth_tokens WHERE %s;" % t)
+            elif r < 0.70:
+                lines.append("UPDATE oauth_tokens SET expires_at = UTC_TIMESTAMP() + INTERVAL %d"
+                             " SECOND WHERE %s;" % (rng.choice((-30, 1, 2, 3, 600)), t))
+            elif r < 0.75:
+                lines.append("UPDATE oauth_tokens SET token_type = IF(token_type ="
+                             " 'access_token', 'refresh_token', 'access_token') WHERE %s;" % t)
+            else:
+                lines.append(ins("%s-srw%d-%d" % (RUN, k, i), c,
+                                 rng.choice(("access_token", "refresh_token")),
+                                 rng.choice((None, "usr_counts_u1")),
+                                 "UTC_TIMESTAMP() + INTERVAL %d SECOND" % rng.randint(1, 8), None))
+        scripts.append("\n".join(lines) + "\n")
+    SR_STATE["scripts"] = scripts
+    check_totals(combos([c]), "after loading")
+
+
+def t_sweep_race_run():
+    """Writers on 3 connections, API readers, sweeps back to back (batch 50) and a
+    purge in the middle of them, all on the same tokens; then exact totals."""
+    c = "cli_counts_sr"
+    sweeps, purges, failed = 0, 0, []
+    with Readers([c, "cli_counts_w"], 2) as rd:
+        procs = run_writers(SR_STATE["scripts"])
+        deadline = time.time() + float(os.environ.get("COUNTS_SWEEP_SECONDS", "10"))
+        try:
+            while time.time() < deadline and any(p.poll() is None for p, _ in procs):
+                try:
+                    run_sweep(50)
+                    sweeps += 1
+                    if sweeps % 3 == 0:
+                        run_purge("0")
+                        purges += 1
+                except Fail as e:
+                    failed.append(str(e))
+        finally:
+            errs = wait_writers(procs)
+    note("sweep race: %d sweeps, %d purges between them, %d API answers, %d swept now"
+         % (sweeps, purges, rd.count, swept_count(c)))
+    expect(not errs, "%d writer statements failed beside the sweeps (the counting must not"
+           " make writers conflict), e.g. %s" % (len(errs), errs[:3]))
+    expect(not failed, "%d of %d sweeps/purges failed, e.g. %s" % (len(failed), sweeps, failed[:1]))
+    expect(sweeps >= 3 and purges >= 1, "too little overlap: %d sweeps, %d purges" % (sweeps, purges))
+    expect(rd.count > 0 and not rd.errors, "%d of %d answers wrong during the sweeps: %s"
+           % (len(rd.errors), rd.count, "; ".join(rd.errors[:3])))
+    sweep_check(c, "after the race")
+    run_sweep()
+    sweep_check(c, "after the race and one more sweep")
+
+
+# ---------------------------------------------------------------- 7. migration 004
+
+MIG_OLD, MIG_NEW = "autional_counts_mig_old", "autional_counts_mig_new"
+
+
+def schema_lines(db):
+    """Tables, columns, indexes, triggers and routines of db, comparable across databases."""
+    out = sql("SELECT CONCAT_WS(' ', table_name, ordinal_position, column_name, column_type,"
+              " is_nullable, COALESCE(column_default, '-'), extra) FROM information_schema.columns"
+              " WHERE table_schema = %s ORDER BY table_name, ordinal_position" % q(db))
+    out += sql("SELECT CONCAT_WS(' ', table_name, index_name, non_unique, seq_in_index,"
+               " column_name) FROM information_schema.statistics WHERE table_schema = %s"
+               " ORDER BY table_name, index_name, seq_in_index" % q(db))
+    out += sql("SELECT CONCAT_WS(' ', trigger_name, action_timing, event_manipulation,"
+               " event_object_table, REPLACE(action_statement, '\\n', ' ')) FROM information_schema.triggers"
+               " WHERE trigger_schema = %s ORDER BY 1" % q(db))
+    out += sql("SELECT CONCAT_WS(' ', routine_name, routine_type, REPLACE(routine_definition,"
+               " '\\n', ' ')) FROM information_schema.routines WHERE routine_schema = %s ORDER BY 1"
+               % q(db))
+    return out
+
+
+def apply_migrations(db, upto=None, since=None):
+    """sql/NNN_*.sql in order, those with upto >= NNN >= since."""
+    for f in sorted(os.listdir(os.path.join(SRCDIR, "sql"))):
+        if not (f[0].isdigit() and f.endswith(".sql")):
+            continue
+        v = int(f.split("_")[0])
+        if (upto is not None and v > upto) or (since is not None and v < since):
+            continue
+        with open(os.path.join(SRCDIR, "sql", f)) as fh:
+            sql(fh.read(), db=db)
+
+
+def t_migrate_existing():
+    """A database with 001-003 and tokens (live, expired, revoked, both types, two
+    clients), migrated by 004, has the schema of a fresh install, its expired tokens
+    swept, totals equal to COUNT(*) at many instants, and consistent counters;
+    running 004 again changes nothing."""
+    global APP_CONFIG, SCRATCH_DB
+    saved = (dict(PK), APP_CONFIG, SCRATCH_DB)
+    try:
+        for db in (MIG_OLD, MIG_NEW):
+            sql("DROP DATABASE IF EXISTS %s; CREATE DATABASE %s CHARACTER SET utf8mb4;" % (db, db))
+        apply_migrations(MIG_NEW)
+        apply_migrations(MIG_OLD, upto=3)
+        sql("INSERT INTO tenants (public_id, name) VALUES ('ten_m', 'm');"
+            "SET @t = LAST_INSERT_ID();"
+            "INSERT INTO oauth_clients (client_id, tenant_id) VALUES ('cli_m1', @t), ('cli_m2', @t);",
+            db=MIG_OLD)
+        for l in sql("SELECT client_id, id FROM oauth_clients", db=MIG_OLD):
+            a, b = l.split("\t")
+            PK["cli_counts_" + a] = int(b)
+        now = db_now()
+        rng = random.Random(RNG.random())
+        s = []
+        for i in range(600):
+            c = ("cli_counts_cli_m1", "cli_counts_cli_m2")[i % 2]
+            r = rng.random()
+            ex = now + rng.randint(-5 * 86400, 5 * 86400)
+            rv = now - rng.randint(1, 86400) if r < 0.2 else None
+            s.append(ins("m-%d" % i, c, ("access_token", "refresh_token")[i % 3 == 0],
+                         None, ex, rv))
+        sql("\n".join(s), db=MIG_OLD)
+        apply_migrations(MIG_OLD, since=4)    # 004 and whatever came after it
+        mine, fresh = schema_lines(MIG_OLD), schema_lines(MIG_NEW)
+        diff = [l for l in mine if l not in fresh] + [l for l in fresh if l not in mine]
+        expect(not diff, "migrated schema differs from a fresh one: %s" % diff[:3])
+        left = sql("SELECT COUNT(*) FROM oauth_tokens WHERE revoked_at IS NULL AND NOT swept"
+                   " AND expires_at <= UTC_TIMESTAMP() - INTERVAL 5 SECOND", db=MIG_OLD)[0]
+        expect(left == "0", "%s expired tokens not swept by the migration" % left)
+        SCRATCH_DB = MIG_OLD
+        APP_CONFIG = scratch_config()
+        inst = [now, now + 1, now - 86400, now - 3 * 86400, now + 3600, now + 3 * 86400, now + 9 * 86400]
+
+        def exact(what):
+            bad = []
+            for c in ("cli_counts_cli_m1", "cli_counts_cli_m2"):
+                for ttype in TYPES:
+                    got = probe(c, ttype, None, inst)
+                    tf = " AND token_type = '%s'" % ttype if ttype else ""
+                    for e in inst:
+                        want = int(sql("SELECT COUNT(*) FROM oauth_tokens WHERE oauth_client_id = %d"
+                                       " AND revoked_at IS NULL AND expires_at > FROM_UNIXTIME(%d)%s"
+                                       % (PK[c], e, tf), db=MIG_OLD)[0])
+                        if got[e] != want:
+                            bad.append("%s %s at now%+d: %d, COUNT(*) %d"
+                                       % (c, ttype or "any", e - now, got[e], want))
+            mism = sql("SELECT c, ty, SUM(n) FROM (SELECT oauth_client_id c, token_type ty, live n"
+                       " FROM oauth_token_totals UNION ALL SELECT oauth_client_id, token_type, -1"
+                       " FROM oauth_tokens WHERE revoked_at IS NULL AND NOT swept) x"
+                       " GROUP BY c, ty HAVING SUM(n) <> 0", db=MIG_OLD)
+            expect(not bad and not mism, "%s: %s %s" % (what, bad[:4], mism))
+        exact("after migrating")
+        apply_migrations(MIG_OLD, since=4, upto=4)
+        expect(schema_lines(MIG_OLD) == mine, "running 004 again changed the schema")
+        exact("after running 004 again")
+    finally:
+        PK.clear()
+        PK.update(saved[0])
+        APP_CONFIG, SCRATCH_DB = saved[1], saved[2]
+        sql("DROP DATABASE IF EXISTS %s; DROP DATABASE IF EXISTS %s;" % (MIG_OLD, MIG_NEW))
+
+
 # ---------------------------------------------------------------- main
 
 def main():
@@ -1173,10 +1521,12 @@ def main():
         test("writers: every API answer during the writes was 200 and consistent",
              t_writers_readers)
         test("writers: API totals = COUNT(*) after the writes (type x user)", t_writers_after)
-        test("writers: oauth_token_counts per (client, type, hour) = GROUP BY of unrevoked rows",
+        test("writers: oauth_token_totals per (client, type) = unrevoked, unswept rows",
              t_writers_counts)
         test("writers: store totals = COUNT(*) at boundary instants after the writes",
              t_writers_probe)
+        test("shards: each writer connection writes its own counter row, all of this node",
+             t_shards_per_connection)
     test("purge: fixture (live, expired, revoked) and writer scripts", t_purge_load)
     if "scripts" in P_STATE:
         test("purge: --older-than 0 --batch 50 while writers insert/revoke and the API reads",
@@ -1204,8 +1554,27 @@ def main():
          " makes every total exact", t_rebuild)
     test("rebuild: TRUNCATE on a scratch database leaves stale counts; the rebuild fixes them",
          t_truncate_scratch)
+    main_sweep()
     note("took %.1f s" % (time.time() - t0))
     return summary()
+
+
+def main_sweep():
+    """Sections 6 and 7 (issue 10): the sweeper and migration 004."""
+    test("sweep: everything above ran with the sweeper never run (expired tokens unswept)",
+         t_sweep_never_ran)
+    test("sweep: fixture on cli_counts_sw, swept after expiry", t_sweep_load)
+    for what, stmt in SW_STEPS:
+        test("sweep: " + what + ", exact before and after a sweep", sweep_step, what, stmt, True)
+    if SW_STEPS:
+        test("sweep: an unexpired token is never left swept", t_sweep_unswept)
+    test("sweep: fixture for the race (cli_counts_sr)", t_sweep_race_load)
+    if "scripts" in SR_STATE:
+        test("sweep: writers on 3 connections, readers, sweeps and purges on the same tokens",
+             t_sweep_race_run)
+    test("sweep: folds this node's counter rows into one per (client, type)", t_sweep_folded)
+    test("migration 004 of a database with 001-003 and tokens = a fresh install, totals exact",
+         t_migrate_existing)
 
 
 if __name__ == "__main__":

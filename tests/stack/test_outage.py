@@ -895,7 +895,9 @@ def t_secrets_general_log():
     user = DB_APP_USER
     expect(("%s@localhost" % user).encode() in data,
            "no connection of %s in the general log" % user)
-    n_auth = len(re.findall(rb"Execute\tSELECT [^\n]*?token_hash = ", data))
+    # On Galera the look-up is a causal read: "SET STATEMENT wsrep_sync_wait=1 FOR SELECT".
+    n_auth = len(re.findall(rb"Execute\t(?:SET STATEMENT [^\n]*? FOR )?SELECT [^\n]*?token_hash = ",
+                            data))
     expect(n_auth >= DB_REACHING[0], "only %d token look-ups in the general log for %d requests "
            "with a well-formed token" % (n_auth, DB_REACHING[0]))
     missing = [i for i in SECRET_LIST_IDS if i.encode() not in data]

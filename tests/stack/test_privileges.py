@@ -86,13 +86,13 @@ def refused(what, query):
 
 
 def live_counts_match():
-    """oauth_token_counts (kept by the triggers) agrees with the rows."""
+    """oauth_token_totals (kept by the triggers) agrees with the rows."""
     rows = admin_sql(
-        "SELECT (SELECT COALESCE(SUM(live), 0) FROM oauth_token_counts n JOIN oauth_clients c"
+        "SELECT (SELECT COALESCE(SUM(live), 0) FROM oauth_token_totals n JOIN oauth_clients c"
         "          ON c.id = n.oauth_client_id WHERE c.client_id = %(c)s),"
         "       (SELECT COUNT(*) FROM oauth_tokens k JOIN oauth_clients c"
         "          ON c.id = k.oauth_client_id WHERE c.client_id = %(c)s"
-        "          AND k.revoked_at IS NULL)" % {"c": q(CLIENT)})
+        "          AND k.revoked_at IS NULL AND NOT k.swept)" % {"c": q(CLIENT)})
     counted, rows_live = (int(x) for x in rows[0].split("\t"))
     expect(counted == rows_live, "counts say %d live, the rows %d" % (counted, rows_live))
     return rows_live
@@ -112,7 +112,7 @@ def t_grants_exact():
         " SELECT CONCAT(table_name, '.', column_name, ' ', privilege_type)"
         " FROM information_schema.column_privileges WHERE grantee = %(g)s" % {"g": grantee}))
     want = {"tenants SELECT", "users SELECT", "oauth_clients SELECT", "oauth_tokens SELECT",
-            "oauth_token_counts SELECT", "api_secrets SELECT", "audit_events INSERT",
+            "oauth_token_totals SELECT", "api_secrets SELECT", "audit_events INSERT",
             "oauth_tokens.revoked_at UPDATE"}
     expect(got == want, "extra %s, missing %s" % (sorted(got - want), sorted(want - got)))
 

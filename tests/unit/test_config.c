@@ -311,6 +311,34 @@ test_load(void)
 	CHECK_U64(c.page_size_max, 100, "shipped example: page_size_max");
 }
 
+/* db_servers: the list, its errors with file:line, and what it excludes. */
+static void
+test_servers(void)
+{
+	struct config c;
+	char err[256];
+
+	CHECK_INT(parse(&c, "db_name = x\n", err, sizeof(err)), 0, "no db_servers");
+	CHECK_INT((int)c.db_server_count, 0, "no db_servers: an empty list (db_socket/db_host used)");
+	CHECK_INT((int)c.db_causal_reads, 1, "db_causal_reads defaults to 1");
+	CHECK_INT(parse(&c, "db_servers = /run/a.sock, 10.0.0.2:3307 db3\ndb_causal_reads = 0\n",
+	    err, sizeof(err)), 0, "three servers");
+	CHECK_INT((int)c.db_server_count, 3, "three servers counted");
+	CHECK_STR(c.db_servers[0].socket, "/run/a.sock", "first: a socket");
+	CHECK_STR(c.db_servers[1].host, "10.0.0.2", "second: a host");
+	CHECK_INT((int)c.db_servers[1].port, 3307, "second: its port");
+	CHECK_STR(c.db_servers[2].host, "db3", "third: a host alone");
+	CHECK_INT((int)c.db_causal_reads, 0, "db_causal_reads 0");
+	rejects("\ndb_servers = db1:99999\n", "bad port in db_servers", "test.conf:2", "port");
+	rejects("db_servers =\n", "empty db_servers", "test.conf:1", "no server");
+	rejects("db_servers = a b c d e f g h i\n", "nine servers", "test.conf:1", "more than 8");
+	rejects("db_socket = /x\ndb_servers = /y\n", "db_servers with db_socket", "test.conf",
+	    "db_servers replaces");
+	rejects("db_servers = /y\ndb_port = 3306\n", "db_servers with db_port", "test.conf",
+	    "db_servers replaces");
+	rejects("db_causal_reads = 2\n", "db_causal_reads 2", "test.conf:1", "db_causal_reads");
+}
+
 int
 main(void)
 {
@@ -320,5 +348,6 @@ main(void)
 	test_errors();
 	test_ranges_and_lengths();
 	test_load();
+	test_servers();
 	return unit_done();
 }
