@@ -93,6 +93,17 @@ handler_serve(const struct request *req, const struct config *conf,
 	memset(resp, 0, sizeof(*resp));
 	resp->omit_body = strcmp(req->method, "HEAD") == 0;
 	resp->request_id = req->request_id;
+	resp->client_request_id = req->client_request_id;
+
+	if (req->refusal_status != 0) {
+		/* The web server refused the request; we only write its refusal. */
+		*who = call.authz.who;
+		resp->status = req->refusal_status;
+		if (render_error(resp->status, error_refusal_message(resp->status), now,
+		    &resp->body, &resp->body_len) != AUT_OK)
+			resp->status = 500;
+		return;
+	}
 
 	err = serve(&call);
 	*who = call.authz.who;

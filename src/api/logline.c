@@ -36,7 +36,7 @@ size_t
 logline_format(const struct logline *l, char *buf, size_t buflen)
 {
 	char when[TIMEFMT_RFC3339_LEN], method[40], path[PATH_LOG_MAX * 3 + 8];
-	char tenant[200], admin[200], rid[200];
+	char tenant[200], admin[200], rid[200], client_rid[200];
 
 	timefmt_rfc3339(l->when, when);
 	escape(l->method[0] ? l->method : "-", 16, method, sizeof(method));
@@ -44,9 +44,11 @@ logline_format(const struct logline *l, char *buf, size_t buflen)
 	escape(l->tenant_id[0] ? l->tenant_id : "-", 64, tenant, sizeof(tenant));
 	escape(l->admin_id[0] ? l->admin_id : "-", 64, admin, sizeof(admin));
 	escape(l->request_id && l->request_id[0] ? l->request_id : "-", 64, rid, sizeof(rid));
+	escape(l->client_request_id && l->client_request_id[0] ? l->client_request_id : "-",
+	    64, client_rid, sizeof(client_rid));
 	int n = snprintf(buf, buflen,
-	    "%s autional-admin: method=%s path=\"%s\" status=%d duration_ms=%.3f tenant=%s user=%s request_id=%s\n",
-	    when, method, path, l->status, l->duration_ms, tenant, admin, rid);
+	    "%s autional-admin: method=%s path=\"%s\" status=%d duration_ms=%.3f tenant=%s user=%s request_id=%s client_request_id=%s\n",
+	    when, method, path, l->status, l->duration_ms, tenant, admin, rid, client_rid);
 	if (n < 0 || buflen < 2)
 		return 0;
 	if ((size_t)n < buflen)

@@ -14,6 +14,7 @@ struct logline {
 	const char *tenant_id;     /* "" when unknown */
 	const char *admin_id;      /* public id of the token's user; "" when unknown */
 	const char *request_id;    /* X-Request-Id */
+	const char *client_request_id; /* the caller's X-Request-Id; "" or NULL when none */
 };
 
 /*

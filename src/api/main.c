@@ -137,6 +137,7 @@ serve(char *const *envp, const struct config *conf, struct store *st,
 		.duration_ms = elapsed_ms(&start),
 		.tenant_id = who.tenant_id, .admin_id = who.user_id,
 		.request_id = req.request_id,
+		.client_request_id = req.client_request_id,
 	};
 	size_t len = logline_format(&l, line, sizeof(line));
 	fwrite(line, 1, len, stderr);

@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/rand.h>
 
@@ -38,11 +39,15 @@ safe_request_id(const char *s)
 static void
 choose_request_id(struct request *req, char *const *envp)
 {
-	static const char *const names[] = { "HTTP_X_REQUEST_ID", "UNIQUE_ID", "REQUEST_ID" };
+	static const char *const server_ids[] = { "UNIQUE_ID", "REQUEST_ID" };
+	const char *client = request_getenv(envp, "HTTP_X_REQUEST_ID");
 	unsigned char bytes[16];
 
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		const char *v = request_getenv(envp, names[i]);
+	req->client_request_id[0] = '\0';
+	if (safe_request_id(client))
+		strcpy(req->client_request_id, client);
+	for (size_t i = 0; i < sizeof(server_ids) / sizeof(server_ids[0]); i++) {
+		const char *v = request_getenv(envp, server_ids[i]);
 		if (safe_request_id(v)) {
 			strcpy(req->request_id, v);
 			return;
@@ -51,6 +56,26 @@ choose_request_id(struct request *req, char *const *envp)
 	if (RAND_bytes(bytes, sizeof(bytes)) != 1)
 		memset(bytes, 0, sizeof(bytes));   /* still a valid (if dull) id */
 	text_hex_encode(bytes, sizeof(bytes), req->request_id);
+}
+
+/* REDIRECT_STATUS as a refusal to write: three digits, 400-599; else 0. */
+static int
+refusal_status(const char *s)
+{
+	if (s == NULL || strlen(s) != 3 || strspn(s, "0123456789") != 3)
+		return 0;
+	int status = atoi(s);
+	return status >= 400 && status <= 599 ? status : 0;
+}
+
+/* The path of an absolute-form request target ("http://host:port/path"). */
+static const char *
+skip_scheme_and_host(const char *uri)
+{
+	size_t scheme = strncasecmp(uri, "http://", 7) == 0 ? 7
+	    : strncasecmp(uri, "https://", 8) == 0 ? 8 : 0;
+
+	return scheme ? uri + scheme + strcspn(uri + scheme, "/?") : uri;
 }
 
 int
@@ -62,8 +87,10 @@ request_from_env(struct request *req, char *const *envp)
 	req->query = or_empty(request_getenv(envp, "QUERY_STRING"));
 	req->authorization = request_getenv(envp, "HTTP_AUTHORIZATION");
 	choose_request_id(req, envp);
+	req->refusal_status = refusal_status(request_getenv(envp, "REDIRECT_STATUS"));
 
 	if (uri != NULL && uri[0] != '\0') {
+		uri = skip_scheme_and_host(uri);
 		req->path = strndup(uri, strcspn(uri, "?"));
 	} else {
 		const char *script = or_empty(request_getenv(envp, "SCRIPT_NAME"));

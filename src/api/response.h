@@ -18,6 +18,7 @@ struct response {
 	bool omit_body;          /* HEAD: headers as for GET, no body */
 	const char *allow;       /* 405: the methods for the Allow header, else NULL */
 	const char *request_id;  /* X-Request-Id */
+	const char *client_request_id; /* X-Client-Request-Id (the caller's); "" or NULL: none */
 	enum www_authenticate www_authenticate;
 	unsigned int retry_after; /* seconds for Retry-After; 0: none */
 	char *link_next;         /* malloc'd URI reference of the next page (Link: rel="next"), or NULL */

@@ -100,6 +100,7 @@ audit_read(struct call *call, uint64_t total)
 			.filters_json = filters,
 			.affected = total,
 			.request_id = call->req->request_id,
+			.client_request_id = call->req->client_request_id,
 			.status = 200,
 		};
 		err = store_audit_queue(call->st, &a);

@@ -31,6 +31,7 @@ audit_entry(struct call *call, const char *action, const char *filters,
 		.filters_json = filters,
 		.dry_run = call->params.revoke.dry_run != 0,
 		.request_id = call->req->request_id,
+		.client_request_id = call->req->client_request_id,
 		.status = 200,
 	};
 }

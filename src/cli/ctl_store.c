@@ -28,24 +28,24 @@ enum statement {
 static const struct db_statement statements[SQL_STATEMENTS] = {
 	[SQL_TENANT_INSERT] = { "tenant insert",
 	    "INSERT INTO tenants (public_id, name) VALUES (?, ?)"
-	    " ON DUPLICATE KEY UPDATE id = id" },
+	    " ON DUPLICATE KEY UPDATE id = id", false },
 	[SQL_TENANT_PK] = { "tenant lookup",
-	    "SELECT id FROM tenants WHERE public_id = ?" },
+	    "SELECT id FROM tenants WHERE public_id = ?", false },
 	[SQL_USER_INSERT] = { "user insert",
 	    "INSERT INTO users (public_id, tenant_id, is_admin) VALUES (?, ?, ?)"
-	    " ON DUPLICATE KEY UPDATE id = id" },
+	    " ON DUPLICATE KEY UPDATE id = id", false },
 	[SQL_CLIENT_INSERT] = { "client insert",
 	    "INSERT INTO oauth_clients (client_id, tenant_id, name) VALUES (?, ?, ?)"
-	    " ON DUPLICATE KEY UPDATE id = id" },
+	    " ON DUPLICATE KEY UPDATE id = id", false },
 	[SQL_CLIENT] = { "client lookup",
 	    "SELECT c.id, c.tenant_id, t.public_id FROM oauth_clients c"
-	    "  JOIN tenants t ON t.id = c.tenant_id WHERE c.client_id = ?" },
+	    "  JOIN tenants t ON t.id = c.tenant_id WHERE c.client_id = ?", false },
 	[SQL_USER] = { "user lookup",
-	    "SELECT id FROM users WHERE public_id = ? AND tenant_id = ?" },
+	    "SELECT id FROM users WHERE public_id = ? AND tenant_id = ?", false },
 	[SQL_TOKEN_INSERT] = { "token insert",
 	    "INSERT INTO oauth_tokens (public_id, token_hash, token_type,"
 	    "  oauth_client_id, user_id, scope, created_at, expires_at)"
-	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)" },
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", false },
 	/* Newest first from audit_events_time, or audit_events_tenant_time.  A
 	 * NULL filter parameter matches everything: "(? IS NULL OR col = ?)". */
 	[SQL_AUDIT_LIST] = { "audit list",
@@ -54,18 +54,18 @@ static const struct db_statement statements[SQL_STATEMENTS] = {
 	    "  FROM audit_events"
 	    " WHERE (? IS NULL OR tenant_id = ?) AND (? IS NULL OR client_id = ?)"
 	    "   AND (? IS NULL OR action = ?) AND (? IS NULL OR occurred_at >= ?)"
-	    " ORDER BY occurred_at DESC, id DESC LIMIT ?" },
+	    " ORDER BY occurred_at DESC, id DESC LIMIT ?", false },
 	[SQL_MIGRATE_LOCK] = { "migration lock",
-	    "SELECT GET_LOCK('autional.migrate', 60)" },
+	    "SELECT GET_LOCK('autional.migrate', 60)", false },
 	[SQL_MIGRATE_UNLOCK] = { "migration unlock",
-	    "SELECT RELEASE_LOCK('autional.migrate')" },
+	    "SELECT RELEASE_LOCK('autional.migrate')", false },
 	[SQL_HAS_MIGRATIONS] = { "schema_migrations lookup",
 	    "SELECT COUNT(*) FROM information_schema.tables"
-	    " WHERE table_schema = DATABASE() AND table_name = 'schema_migrations'" },
+	    " WHERE table_schema = DATABASE() AND table_name = 'schema_migrations'", false },
 	[SQL_VERSIONS] = { "schema_migrations read",
-	    "SELECT version FROM schema_migrations ORDER BY version" },
+	    "SELECT version FROM schema_migrations ORDER BY version", false },
 	[SQL_RECORD_VERSION] = { "schema_migrations insert",
-	    "INSERT IGNORE INTO schema_migrations (version) VALUES (?)" },
+	    "INSERT IGNORE INTO schema_migrations (version) VALUES (?)", false },
 };
 
 const struct db_table ctl_store_statements = { statements, SQL_STATEMENTS };

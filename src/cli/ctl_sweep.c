@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "ctl.h"
+#include "purge.h"
 #include "../core/db.h"
 #include "../core/log.h"
 #include "../core/text.h"
@@ -25,7 +26,6 @@
  */
 
 enum statement {
-	SQL_NEXT_CLIENTS,
 	SQL_SWEEP,
 	SQL_UNSWEEP,
 	SQL_FOLD_LOCK,
@@ -35,42 +35,38 @@ enum statement {
 	SQL_STATEMENTS
 };
 
-#define CLIENTS_PER_QUERY 256
-
 /* This node's shard numbers: (node << 32) | connection id, as the triggers write them. */
 #define NODE_SHARD "(CRC32(CONCAT(@@hostname, ':', @@port, ':', @@datadir)) << 32)"
 
 static const struct db_statement statements[SQL_STATEMENTS] = {
-	[SQL_NEXT_CLIENTS] = { "sweep client list",
-	    "SELECT id FROM oauth_clients WHERE id > ? ORDER BY id LIMIT 256" },
 	/* Params: client, now, batch.  Both walk a range of oauth_tokens_unswept. */
 	[SQL_SWEEP] = { "sweep",
 	    "UPDATE oauth_tokens SET swept = 1 WHERE oauth_client_id = ?"
-	    " AND revoked_at IS NULL AND swept = 0 AND expires_at <= ? LIMIT ?" },
+	    " AND revoked_at IS NULL AND swept = 0 AND expires_at <= ? LIMIT ?", false },
 	[SQL_UNSWEEP] = { "sweep",
 	    "UPDATE oauth_tokens SET swept = 0 WHERE oauth_client_id = ?"
-	    " AND revoked_at IS NULL AND swept = 1 AND expires_at > ? LIMIT ?" },
+	    " AND revoked_at IS NULL AND swept = 1 AND expires_at > ? LIMIT ?", false },
 	/* Params: client.  Locks the rows the fold takes before it reads them: a
 	 * deadlock or lock wait then fails this statement, which reports it (and
 	 * db_run runs the fold again), rather than the middle of a result. */
 	[SQL_FOLD_LOCK] = { "sweep: fold",
 	    "UPDATE oauth_token_totals SET live = live WHERE oauth_client_id = ?"
-	    " AND shard > " NODE_SHARD " AND shard <= (" NODE_SHARD " | 0xFFFFFFFF)" },
+	    " AND shard > " NODE_SHARD " AND shard <= (" NODE_SHARD " | 0xFFFFFFFF)", false },
 	/* Params: client.  Type as its ENUM index (1 access, 2 refresh); the
 	 * signed count as its positive and negative part (unsigned binds). */
 	[SQL_FOLD_TAKE] = { "sweep: fold",
 	    "DELETE FROM oauth_token_totals WHERE oauth_client_id = ?"
 	    " AND shard > " NODE_SHARD " AND shard <= (" NODE_SHARD " | 0xFFFFFFFF)"
-	    " RETURNING token_type + 0, GREATEST(live, 0), GREATEST(-live, 0)" },
+	    " RETURNING token_type + 0, GREATEST(live, 0), GREATEST(-live, 0)", false },
 	/* Params: client, type index, plus, minus. */
 	[SQL_FOLD_ADD] = { "sweep: fold",
 	    "INSERT INTO oauth_token_totals (oauth_client_id, token_type, shard, live)"
 	    " VALUES (?, ?, " NODE_SHARD ", CAST(? AS SIGNED) - CAST(? AS SIGNED))"
-	    " ON DUPLICATE KEY UPDATE live = live + VALUES(live)" },
+	    " ON DUPLICATE KEY UPDATE live = live + VALUES(live)", false },
 	/* Params: client. */
 	[SQL_FOLD_DROP_EMPTY] = { "sweep: fold",
 	    "DELETE FROM oauth_token_totals WHERE oauth_client_id = ?"
-	    " AND shard = " NODE_SHARD " AND live = 0" },
+	    " AND shard = " NODE_SHARD " AND live = 0", false },
 };
 
 const struct db_table sweep_statements = { statements, SQL_STATEMENTS };
@@ -193,38 +189,28 @@ sweep_client(struct db *db, uint64_t client_pk, time_t now, uint64_t batch,
 	return err;
 }
 
+/* The sweep's work on one client, for purge_each_client(). */
+struct sweep_walk {
+	time_t now;
+	uint64_t batch;
+	struct sweep_result *out;
+};
+
+static enum aut_err
+sweep_one(struct db *db, uint64_t client_pk, void *ctx)
+{
+	struct sweep_walk *w = ctx;
+
+	return sweep_client(db, client_pk, w->now, w->batch, w->out);
+}
+
 static enum aut_err
 sweep_run(struct db *db, uint64_t batch, struct sweep_result *out)
 {
-	const struct db_statement *next = &statements[SQL_NEXT_CLIENTS];
-	uint64_t after = 0, ids[CLIENTS_PER_QUERY], id = 0;
-	time_t now = time(NULL);
-	enum aut_err err;
+	struct sweep_walk w = { .now = time(NULL), .batch = batch, .out = out };
 
 	memset(out, 0, sizeof(*out));
-	for (;;) {
-		struct db_params p;
-		struct db_row r;
-		size_t n = 0;
-		bool row = false;
-
-		db_params_init(&p);
-		db_param_u64(&p, after);
-		db_row_init(&r);
-		db_col_u64(&r, &id);
-		err = db_execute(db, next, &p, &r);
-		while (err == AUT_OK && (err = db_fetch(db, next, &r, &row)) == AUT_OK &&
-		    row && n < CLIENTS_PER_QUERY)
-			ids[n++] = id;
-		if (err != AUT_OK || n == 0)
-			break;
-		for (size_t i = 0; i < n && err == AUT_OK; i++, out->clients++)
-			err = sweep_client(db, ids[i], now, batch, out);
-		if (err != AUT_OK)
-			break;
-		after = ids[n - 1];
-	}
-	return err;
+	return purge_each_client(db, sweep_one, &w, &out->clients);
 }
 
 static int

@@ -15,21 +15,21 @@ enum statement {
 
 static const struct db_statement statements[SQL_STATEMENTS] = {
 	[SQL_NEXT_CLIENTS] = { "purge client list",
-	    "SELECT id FROM oauth_clients WHERE id > ? ORDER BY id LIMIT 256" },
+	    "SELECT id FROM oauth_clients WHERE id > ? ORDER BY id LIMIT 256", false },
 	/* Both deletes walk a per-client index range (oauth_tokens_unswept,
 	 * whose swept column the IN keeps in the range; oauth_tokens_page),
 	 * never the whole table. */
 	[SQL_DELETE_EXPIRED] = { "purge",
 	    "DELETE FROM oauth_tokens WHERE oauth_client_id = ?"
-	    " AND revoked_at IS NULL AND swept IN (0, 1) AND expires_at < ? LIMIT ?" },
+	    " AND revoked_at IS NULL AND swept IN (0, 1) AND expires_at < ? LIMIT ?", false },
 	[SQL_DELETE_REVOKED] = { "purge",
 	    "DELETE FROM oauth_tokens WHERE oauth_client_id = ?"
-	    " AND revoked_at < ? LIMIT ?" },
+	    " AND revoked_at < ? LIMIT ?", false },
 	/* Revoked recently but expired long ago: dead on both counts.  Walks the
 	 * client's revoked rows, which the statement above keeps few. */
 	[SQL_DELETE_REVOKED_EXPIRED] = { "purge",
 	    "DELETE FROM oauth_tokens WHERE oauth_client_id = ?"
-	    " AND revoked_at IS NOT NULL AND expires_at < ? LIMIT ?" },
+	    " AND revoked_at IS NOT NULL AND expires_at < ? LIMIT ?", false },
 };
 
 const struct db_table purge_statements = { statements, SQL_STATEMENTS };
@@ -99,13 +99,12 @@ purge_client(struct db *db, uint64_t client_pk, const struct purge_options *opt,
 }
 
 enum aut_err
-purge_run(struct db *db, const struct purge_options *opt, struct purge_result *out)
+purge_each_client(struct db *db, purge_client_fn each, void *ctx, uint64_t *visited)
 {
 	const struct db_statement *next = &statements[SQL_NEXT_CLIENTS];
 	uint64_t after = 0, ids[CLIENTS_PER_QUERY], id = 0;
 	enum aut_err err;
 
-	memset(out, 0, sizeof(*out));
 	for (;;) {
 		struct db_params p;
 		struct db_row r;
@@ -122,11 +121,34 @@ purge_run(struct db *db, const struct purge_options *opt, struct purge_result *o
 			ids[n++] = id;
 		if (err != AUT_OK || n == 0)
 			break;
-		for (size_t i = 0; i < n && err == AUT_OK; i++, out->clients++)
-			err = purge_client(db, ids[i], opt, out);
+		for (size_t i = 0; i < n && err == AUT_OK; i++, (*visited)++)
+			err = each(db, ids[i], ctx);
 		if (err != AUT_OK)
 			break;
 		after = ids[n - 1];
 	}
 	return err;
+}
+
+/* The purge's work on one client, for purge_each_client(). */
+struct purge_walk {
+	const struct purge_options *opt;
+	struct purge_result *out;
+};
+
+static enum aut_err
+purge_one(struct db *db, uint64_t client_pk, void *ctx)
+{
+	struct purge_walk *w = ctx;
+
+	return purge_client(db, client_pk, w->opt, w->out);
+}
+
+enum aut_err
+purge_run(struct db *db, const struct purge_options *opt, struct purge_result *out)
+{
+	struct purge_walk w = { .opt = opt, .out = out };
+
+	memset(out, 0, sizeof(*out));
+	return purge_each_client(db, purge_one, &w, &out->clients);
 }

@@ -29,6 +29,15 @@ struct purge_result {
 enum aut_err purge_run(struct db *db, const struct purge_options *opt,
     struct purge_result *out);
 
+/*
+ * Call each() for every client, in id order (256 ids per query), until it
+ * returns an error; *visited counts the clients handed over.  The purge and
+ * the sweep (ctl_sweep.c) walk the clients this way.
+ */
+typedef enum aut_err (*purge_client_fn)(struct db *db, uint64_t client_pk, void *ctx);
+enum aut_err purge_each_client(struct db *db, purge_client_fn each, void *ctx,
+    uint64_t *visited);
+
 /* The statements of the purge, for db_new(). */
 extern const struct db_table purge_statements;
 

@@ -74,7 +74,8 @@ void db_request_begins(struct db *db);
 
 /* ---- parameters: values copied in, in the order of the statement's '?' -- */
 
-#define DB_PARAMS_MAX 160
+/* The largest statement: a batch of 16 audit rows of 11 values (store.c). */
+#define DB_PARAMS_MAX 176
 
 struct db_params {
 	MYSQL_BIND bind[DB_PARAMS_MAX];

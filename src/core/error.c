@@ -53,3 +53,24 @@ error_message(enum aut_err err)
 	}
 	return "Internal server error";
 }
+
+const char *
+error_refusal_message(int status)
+{
+	switch (status) {
+	case 400: return "Bad request: the web server could not parse it";
+	case 403: return "Forbidden by the web server";
+	case 404: return "Not found: the web server has nothing at this URL";
+	case 405: return "Method not allowed by the web server at this URL";
+	case 411: return "Length required: the web server wants Content-Length with a body";
+	case 413: return "Request body too large for the web server: no endpoint takes one";
+	case 414: return "Request URI too long for the web server";
+	case 431: return "Request header fields too large for the web server";
+	case 501: return "Not implemented: the web server does not know this method or transfer coding";
+	case 502: return "Bad gateway: the web server got no answer from the API program";
+	case 503: return "Service temporarily unavailable: the web server reached no API program; try again shortly";
+	case 504: return "Gateway timeout: the API program did not answer the web server in time";
+	}
+	return status < 500 ? "Request refused by the web server"
+	    : "Internal error: the web server could not run the API program";
+}

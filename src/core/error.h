@@ -30,4 +30,11 @@ int error_http_status(enum aut_err err);
 /* The message a caller sees when the handler has nothing more specific. */
 const char *error_message(enum aut_err err);
 
+/*
+ * The message of a refusal the web server made and handed us to write
+ * (REDIRECT_STATUS 400-599): the same words as its static documents,
+ * conf/errors/N.json.
+ */
+const char *error_refusal_message(int status);
+
 #endif

@@ -49,13 +49,13 @@ enum statement {
  */
 #define BELOW_CURSOR "(k.created_at < ? OR (k.created_at = ? AND k.id < ?))"
 
-#define AUDIT_ROW "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+#define AUDIT_ROW "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 #define AUDIT_ROWS_2 AUDIT_ROW ", " AUDIT_ROW
 #define AUDIT_ROWS_4 AUDIT_ROWS_2 ", " AUDIT_ROWS_2
 #define AUDIT_ROWS_8 AUDIT_ROWS_4 ", " AUDIT_ROWS_4
 #define AUDIT_ROWS_16 AUDIT_ROWS_8 ", " AUDIT_ROWS_8
 #define AUDIT_INSERT "INSERT INTO audit_events (occurred_at, tenant_id, actor, action," \
-	" client_id, filters, affected, dry_run, request_id, status) VALUES "
+	" client_id, filters, affected, dry_run, request_id, client_request_id, status) VALUES "
 
 static const struct db_statement statements[SQL_STATEMENTS] = {
 	/*
@@ -102,7 +102,7 @@ static const struct db_statement statements[SQL_STATEMENTS] = {
 	    "   FROM oauth_tokens k LEFT JOIN users u ON u.id = k.user_id"
 	    "  WHERE k.oauth_client_id = ? AND k." ACTIVE
 	    "  ORDER BY k.created_at DESC, k.id DESC LIMIT ? OFFSET ?)"
-	    ") AS result ORDER BY part, created_at DESC, id DESC" },
+	    ") AS result ORDER BY part, created_at DESC, id DESC", false },
 	[SQL_LIST_PAGE_DEEP] = { "token list",
 	    LIST_SELECT
 	    LIST_TOTAL
@@ -113,15 +113,17 @@ static const struct db_statement statements[SQL_STATEMENTS] = {
 	    "          ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?) AS page"
 	    "   JOIN oauth_tokens k ON k.id = page.id"
 	    "   LEFT JOIN users u ON u.id = k.user_id"
-	    ") AS result ORDER BY part, created_at DESC, id DESC" },
+	    ") AS result ORDER BY part, created_at DESC, id DESC", false },
 	/* One user's tokens are few: counted directly.  Params: user, client,
 	 * now, type, type | user, client, now, type, type, limit, offset. */
+#define LIST_TOTAL_BY_USER \
+	    " SELECT 0 AS part, NULL AS public_id, NULL AS token_type, NULL AS scope,"\
+	    "        NULL AS created_at, NULL AS expires_at, NULL AS user_id, NULL AS id,"\
+	    "        (SELECT COUNT(*) FROM oauth_tokens k JOIN users u ON u.id = k.user_id"\
+	    "          WHERE u.public_id = ? AND k.oauth_client_id = ? AND k." ACTIVE ") AS total"
 	[SQL_LIST_PAGE_BY_USER] = { "token list",
 	    LIST_SELECT
-	    " SELECT 0 AS part, NULL AS public_id, NULL AS token_type, NULL AS scope,"
-	    "        NULL AS created_at, NULL AS expires_at, NULL AS user_id, NULL AS id,"
-	    "        (SELECT COUNT(*) FROM oauth_tokens k JOIN users u ON u.id = k.user_id"
-	    "          WHERE u.public_id = ? AND k.oauth_client_id = ? AND k." ACTIVE ") AS total"
+	    LIST_TOTAL_BY_USER
 	    " UNION ALL"
 	    " SELECT 1, " PAGE_COLUMNS ", k.id, NULL"
 	    "   FROM (SELECT k.id FROM oauth_tokens k JOIN users u ON u.id = k.user_id"
@@ -129,7 +131,7 @@ static const struct db_statement statements[SQL_STATEMENTS] = {
 	    "          ORDER BY k.created_at DESC, k.id DESC LIMIT ? OFFSET ?) AS page"
 	    "   JOIN oauth_tokens k ON k.id = page.id"
 	    "   LEFT JOIN users u ON u.id = k.user_id"
-	    ") AS result ORDER BY part, created_at DESC, id DESC" },
+	    ") AS result ORDER BY part, created_at DESC, id DESC", false },
 	/* A keyset page.  Params as SQL_LIST_PAGE, with the cursor's created_at,
 	 * created_at, id before the limit, and no offset. */
 	[SQL_LIST_AFTER] = { "token list after a cursor",
@@ -140,44 +142,41 @@ static const struct db_statement statements[SQL_STATEMENTS] = {
 	    "   FROM oauth_tokens k LEFT JOIN users u ON u.id = k.user_id"
 	    "  WHERE k.oauth_client_id = ? AND k." ACTIVE " AND " BELOW_CURSOR
 	    "  ORDER BY k.created_at DESC, k.id DESC LIMIT ?)"
-	    ") AS result ORDER BY part, created_at DESC, id DESC" },
+	    ") AS result ORDER BY part, created_at DESC, id DESC", false },
 	/* Params as SQL_LIST_PAGE_BY_USER, with the cursor's created_at, created_at,
 	 * id before the limit, and no offset. */
 	[SQL_LIST_AFTER_BY_USER] = { "token list after a cursor",
 	    LIST_SELECT
-	    " SELECT 0 AS part, NULL AS public_id, NULL AS token_type, NULL AS scope,"
-	    "        NULL AS created_at, NULL AS expires_at, NULL AS user_id, NULL AS id,"
-	    "        (SELECT COUNT(*) FROM oauth_tokens k JOIN users u ON u.id = k.user_id"
-	    "          WHERE u.public_id = ? AND k.oauth_client_id = ? AND k." ACTIVE ") AS total"
+	    LIST_TOTAL_BY_USER
 	    " UNION ALL"
 	    " (SELECT 1, " PAGE_COLUMNS ", k.id, NULL"
 	    "   FROM oauth_tokens k JOIN users u ON u.id = k.user_id"
 	    "  WHERE u.public_id = ? AND k.oauth_client_id = ? AND k." ACTIVE " AND " BELOW_CURSOR
 	    "  ORDER BY k.created_at DESC, k.id DESC LIMIT ?)"
-	    ") AS result ORDER BY part, created_at DESC, id DESC" },
+	    ") AS result ORDER BY part, created_at DESC, id DESC", false },
 	/* The page-cursor key: one row, made by sql/006. */
 	[SQL_CURSOR_KEY] = { "page-cursor key",
-	    "SELECT secret FROM api_secrets WHERE name = 'page_cursor'" },
+	    "SELECT secret FROM api_secrets WHERE name = 'page_cursor'", false },
 	/* Params: now (revoked_at), client, now, type, type. */
 	[SQL_REVOKE] = { "revocation",
 	    "UPDATE oauth_tokens SET revoked_at = ?"
-	    " WHERE oauth_client_id = ? AND " ACTIVE },
+	    " WHERE oauth_client_id = ? AND " ACTIVE, false },
 	/* Params: now (revoked_at), user, client, now, type, type. */
 	[SQL_REVOKE_BY_USER] = { "revocation",
 	    "UPDATE oauth_tokens k JOIN users u ON u.id = k.user_id SET k.revoked_at = ?"
-	    " WHERE u.public_id = ? AND k.oauth_client_id = ? AND k." ACTIVE },
+	    " WHERE u.public_id = ? AND k.oauth_client_id = ? AND k." ACTIVE, false },
 	/* Params: public id, client.  Locks the row until the transaction ends. */
 	[SQL_FIND_TOKEN] = { "token lookup",
 	    "SELECT revoked_at IS NULL FROM oauth_tokens"
-	    " WHERE public_id = ? AND oauth_client_id = ? FOR UPDATE" },
+	    " WHERE public_id = ? AND oauth_client_id = ? FOR UPDATE", false },
 	/* Params: now (revoked_at), public id, client. */
 	[SQL_REVOKE_ONE] = { "revocation",
 	    "UPDATE oauth_tokens SET revoked_at = ?"
-	    " WHERE public_id = ? AND oauth_client_id = ? AND revoked_at IS NULL" },
+	    " WHERE public_id = ? AND oauth_client_id = ? AND revoked_at IS NULL", false },
 	/* Revocations write one row, the read-audit queue one or a batch; each
 	 * row carries the time of its request. */
-	[SQL_AUDIT] = { "audit", AUDIT_INSERT AUDIT_ROW },
-	[SQL_AUDIT_BATCH] = { "read audit", AUDIT_INSERT AUDIT_ROWS_16 },
+	[SQL_AUDIT] = { "audit", AUDIT_INSERT AUDIT_ROW, false },
+	[SQL_AUDIT_BATCH] = { "read audit", AUDIT_INSERT AUDIT_ROWS_16, false },
 };
 
 const struct db_table store_statements = { statements, SQL_STATEMENTS };
@@ -192,6 +191,7 @@ struct queued_audit {
 	char client_id[1024];
 	char filters[512];
 	char request_id[65];
+	char client_request_id[65];         /* "": none */
 };
 
 #define AUDIT_QUEUE_MAX (2 * STORE_AUDIT_BATCH)
@@ -480,7 +480,7 @@ store_cursor_key(struct store *st, unsigned char key[CURSOR_KEY_BYTES])
 
 /* ---- audit ---------------------------------------------------------------- */
 
-/* The ten values of one audit row, at time `at`. */
+/* The eleven values of one audit row, at time `at`. */
 static void
 param_audit(struct db_params *p, const struct timespec *at, const struct audit_entry *a)
 {
@@ -493,6 +493,8 @@ param_audit(struct db_params *p, const struct timespec *at, const struct audit_e
 	db_param_u64(p, a->affected);
 	db_param_tiny(p, a->dry_run ? 1 : 0);
 	db_param_string(p, a->request_id);
+	db_param_string_or_null(p, a->client_request_id && a->client_request_id[0]
+	    ? a->client_request_id : NULL);
 	db_param_u64(p, (uint64_t)a->status);
 }
 
@@ -525,6 +527,7 @@ write_queued(struct store *st, int n)
 		a.client_id = q->client_id;
 		a.filters_json = q->filters;
 		a.request_id = q->request_id;
+		a.client_request_id = q->client_request_id;
 		param_audit(&p, &q->at, &a);
 	}
 	err = db_execute(st->db, s, &p, NULL);
@@ -557,6 +560,8 @@ store_audit_queue(struct store *st, const struct audit_entry *a)
 	copy_field(q->client_id, sizeof(q->client_id), a->client_id);
 	copy_field(q->filters, sizeof(q->filters), a->filters_json);
 	copy_field(q->request_id, sizeof(q->request_id), a->request_id);
+	copy_field(q->client_request_id, sizeof(q->client_request_id),
+	    a->client_request_id ? a->client_request_id : "");
 	return st->queued >= STORE_AUDIT_BATCH ? write_queued(st, STORE_AUDIT_BATCH) : AUT_OK;
 }
 

@@ -83,6 +83,7 @@ struct audit_entry {
 	uint64_t affected;         /* listed total, or revoked (set by the store) */
 	bool dry_run;
 	const char *request_id;    /* "" from the command line */
+	const char *client_request_id; /* the caller's X-Request-Id; NULL or "": none (SQL NULL) */
 	int status;                /* HTTP status answered; 0 from the command line */
 };
 

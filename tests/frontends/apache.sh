@@ -40,7 +40,7 @@ apache_start() {
     echo "DefaultRuntimeDir $dir/run"
     echo "PidFile $dir/run/apache2.pid"
     echo "Mutex file:$dir/run default"
-    for m in mpm_event authz_core alias fcgid headers mime dir; do
+    for m in mpm_event authz_core alias fcgid headers mime dir unique_id; do
       echo "LoadModule ${m}_module $APACHE_MODULES/mod_$m.so"
     done
     echo "TypesConfig /etc/mime.types"
@@ -48,7 +48,8 @@ apache_start() {
     echo "Group $FE_WEB_USER"
     echo "ErrorLog $dir/error.log"
     echo "LogLevel warn fcgid:info"
-    echo "LogFormat \"%h %l %u %t \\\"%r\\\" %>s %b %D\" timed"
+    # The request id (mod_unique_id) last: test_request_ids.py finds it here.
+    echo "LogFormat \"%h %l %u %t \\\"%r\\\" %>s %b %D rid=%{UNIQUE_ID}e\" timed"
     echo "CustomLog $dir/access.log timed"
     echo "DocumentRoot $dir/htdocs"
     echo "<Directory />"
@@ -81,6 +82,7 @@ apache_checks() {
   fe_checks_begin "apache (mod_fcgid)"
   fe_expect "shipped apache/autional-admin.conf passes apache2 -t" grep -q 'Syntax OK' "$dir/configtest.log"
   fe_expect "probe through Apache answered by the program: Authorization passed" fe_probe "$FE_BASE_URL"
+  json_refusal_checks "$FE_BASE_URL"
   # The workers' sockets (one per worker) in FcgidIPCDir.
   socks=$(find "$dir/fcgid" -type s 2>/dev/null)
   fe_expect "mod_fcgid made its sockets in FcgidIPCDir: ${socks//$'\n'/ }" test -n "$socks"

@@ -74,6 +74,7 @@ lighttpd_sockact_checks() {
   fe_expect "lighttpd -tt accepts the shipped conf/lighttpd/autional-admin-socket.conf" \
     test -f "$dir/configtest.log"
   fe_expect "probe through lighttpd answered by the program: Authorization passed" fe_probe "$FE_BASE_URL"
+  json_refusal_checks "$FE_BASE_URL"
   w=$(fe_workers "$exe")
   fe_expect "the program runs as $FE_APP_USER (User=): ${w:+$(ps -o user= -p "$w")}" \
     test -n "$w" -a "$(ps -o user= -p "${w:-1}" | tr -d ' ')" = "$FE_APP_USER"
@@ -86,6 +87,7 @@ lighttpd_sockact_checks() {
     code=$(curl -s -o /dev/null -m 10 -w '%{http_code}' "$FE_BASE_URL/admin/oauth/clients/x/tokens")
     fe_expect "systemd-socket-activate does not respawn: after kill -9 lighttpd answers $code (503 expected)" \
       test "$code" = 503 -a -z "$(fe_workers "$exe")"
+    json_refusal_checks "$FE_BASE_URL" no-worker
     fe_expect "started again the same way, the program serves again" sockact_run "$dir"
     # lighttpd retries a backend it found down after "disable-time" (1 s; it
     # looks once a second), answering 503 until then.

@@ -35,6 +35,7 @@ lighttpd_spawn_checks() {
   fe_expect "lighttpd -tt accepts the shipped conf/lighttpd/autional-admin-spawn.conf" \
     test -f "$dir/configtest.log"
   fe_expect "probe through lighttpd answered by the program: Authorization passed" fe_probe "$FE_BASE_URL"
+  json_refusal_checks "$FE_BASE_URL"
   # lighttpd gives its sockets no mode of its own: umask 022 makes them 0755,
   # which no other user can connect to (no o+w); the 0750 directory adds a wall.
   fe_check_socket "$dir/run/autional-admin.sock-0" "755 $FE_WEB_USER $FE_WEB_USER"

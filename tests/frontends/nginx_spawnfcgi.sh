@@ -57,6 +57,7 @@ nginx_spawnfcgi_checks() {
   fe_expect "nginx -t accepts the shipped conf/nginx/autional-admin.conf" \
     grep -q 'test is successful' "$dir/configtest.log"
   fe_expect "probe through nginx answered by the program: Authorization passed" fe_probe "$FE_BASE_URL"
+  json_refusal_checks "$FE_BASE_URL"
   w=$(fe_workers "$exe")
   fe_expect "the worker runs as $FE_APP_USER (spawn-fcgi -u): ${w:+$(ps -o user= -p "$w")}" \
     test -n "$w" -a "$(ps -o user= -p "${w:-1}" | tr -d ' ')" = "$FE_APP_USER"
@@ -71,6 +72,7 @@ nginx_spawnfcgi_checks() {
     code=$(curl -s -o /dev/null -m 10 -w '%{http_code}' "$FE_BASE_URL/admin/oauth/clients/x/tokens")
     fe_expect "spawn-fcgi does not respawn: after kill -9 nginx answers $code (502 expected) and no worker runs" \
       test "$code" = 502 -a -z "$(fe_workers "$exe")"
+    json_refusal_checks "$FE_BASE_URL" no-worker
     fe_expect "the unit's ExecStart= run again (what Restart=always does) takes over the stale socket" \
       spawnfcgi_run "$dir"
     fe_probe_many "$FE_BASE_URL" "$FE_PROBES"

@@ -152,6 +152,7 @@ nginx_systemd_checks() {
   fe_expect "nginx -t accepts the shipped conf/nginx/autional-admin.conf" \
     grep -q 'test is successful' "$dir/configtest.log"
   fe_expect "probe through nginx answered by the program: Authorization passed" fe_probe "$FE_BASE_URL"
+  json_refusal_checks "$FE_BASE_URL"
   u=$(sd_show "$dir" autional-admin.service ActiveState)
   fe_expect "autional-admin.service started by its socket: $u" test "$u" = active
   u=$(sd_worker_user "$dir" autional-admin.service)

@@ -18,10 +18,12 @@ struct model_key {
 	const char *name;
 	size_t off, size;          /* string field: offset and buffer size */
 	unsigned long min, max;    /* number field when size is 0 */
+	int servers;               /* db_servers: the list (db_servers_parse, unit-tested
+	                              in tests/unit/test_dbserver.c, is the reference) */
 };
 
-#define S(f) offsetof(struct config, f), sizeof(((struct config *)0)->f), 0, 0
-#define U(f, lo, hi) offsetof(struct config, f), 0, lo, hi
+#define S(f) offsetof(struct config, f), sizeof(((struct config *)0)->f), 0, 0, 0
+#define U(f, lo, hi) offsetof(struct config, f), 0, lo, hi, 0
 
 static const struct model_key model_keys[] = {
 	{ "db_socket", S(db_socket) }, { "db_host", S(db_host) },
@@ -33,7 +35,13 @@ static const struct model_key model_keys[] = {
 	{ "db_write_timeout", U(db_write_timeout, 1, 3600) },
 	{ "page_size_max", U(page_size_max, 1, 1000) },
 	{ "audit_reads", U(audit_reads, 0, 1) },
+	{ "db_causal_reads", U(db_causal_reads, 0, 1) },
+	{ "db_servers", offsetof(struct config, db_servers), 0, 0, 0, 1 },
 };
+
+/* model_parse's answer when every line is good but db_servers is given together
+ * with db_socket, db_host or db_port (an error of the file, not of a line). */
+#define MODEL_CONFLICT 0xFFFFFFFFu
 #define NKEYS (sizeof(model_keys) / sizeof(model_keys[0]))
 
 static int
@@ -78,7 +86,12 @@ model_parse(struct config *conf, const char *t, size_t len)
 		if (k == NULL || memchr(t + vs, '\0', e - vs) != NULL)
 			return line;
 		char *field = (char *)conf + k->off;
-		if (k->size) {
+		if (k->servers) {
+			const char *why = NULL;
+			if (db_servers_parse(t + vs, e - vs, conf->db_servers, &conf->db_server_count,
+			    &why) != 0)
+				return line;
+		} else if (k->size) {
 			if (e - vs >= k->size)
 				return line;
 			memcpy(field, t + vs, e - vs);
@@ -99,6 +112,8 @@ model_parse(struct config *conf, const char *t, size_t len)
 			*(unsigned int *)(void *)field = (unsigned int)n;
 		}
 	}
+	if (conf->db_server_count > 0 && (conf->db_socket[0] || conf->db_host[0] || conf->db_port))
+		return MODEL_CONFLICT;
 	return 0;
 }
 
@@ -121,7 +136,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t j = 0; j < NKEYS; j++) {
 			const struct model_key *k = &model_keys[j];
 			const char *a = (const char *)&conf + k->off, *b = (const char *)&model + k->off;
-			if (k->size) {
+			if (k->servers) {
+				CHECK(conf.db_server_count == model.db_server_count);
+				CHECK(memcmp(conf.db_servers, model.db_servers,
+				    sizeof(conf.db_servers)) == 0);
+			} else if (k->size) {
 				/* Every string field is NUL-terminated inside its buffer. */
 				CHECK(memchr(a, '\0', k->size) != NULL);
 				CHECK(strcmp(a, b) == 0);
@@ -134,6 +153,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(conf.db_connect_timeout >= 1 && conf.db_read_timeout >= 1 &&
 		    conf.db_write_timeout >= 1 && conf.page_size_max >= 1 &&
 		    conf.page_size_max <= CONFIG_PAGE_SIZE_MAX_LIMIT);
+	} else if (bad == MODEL_CONFLICT) {
+		/* Every line good, the combination not: "fuzz.conf: why". */
+		CHECK(memchr(err, '\0', sizeof(err)) != NULL);
+		CHECK(strncmp(err, NAME ": db_servers", sizeof(NAME) + 11) == 0);
 	} else {
 		/* "fuzz.conf:N: why", N the first bad line. */
 		char *end;

@@ -2,6 +2,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "../../src/api/logline.h"
 #include "../../src/api/request.h"
@@ -155,15 +156,20 @@ model_safe_id(const char *s)
 	return n >= 1 && n <= REQUEST_ID_MAX;
 }
 
-/* The request id: the first safe one the server passed, else 32 hex digits of ours. */
+/*
+ * The request id: the first safe one the web server passed, else 32 hex
+ * digits of ours; never the caller's, which is client_request_id when safe.
+ */
 static void
 check_request_id(const struct request *req, char **envp)
 {
-	static const char *const names[] = { "HTTP_X_REQUEST_ID", "UNIQUE_ID", "REQUEST_ID" };
-	const char *want = NULL;
+	static const char *const names[] = { "UNIQUE_ID", "REQUEST_ID" };
+	const char *want = NULL, *client = model_getenv(envp, "HTTP_X_REQUEST_ID");
 
 	CHECK(memchr(req->request_id, '\0', sizeof(req->request_id)) != NULL);
-	for (size_t i = 0; want == NULL && i < 3; i++) {
+	CHECK(memchr(req->client_request_id, '\0', sizeof(req->client_request_id)) != NULL);
+	CHECK(strcmp(req->client_request_id, model_safe_id(client) ? client : "") == 0);
+	for (size_t i = 0; want == NULL && i < 2; i++) {
 		const char *v = model_getenv(envp, names[i]);
 		if (model_safe_id(v))
 			want = v;
@@ -189,6 +195,7 @@ check_logline(const struct request *req, const char *tenant, const char *user)
 		.when = 1776249000, .method = req->method, .path = req->path,
 		.status = 404, .duration_ms = 12345.678,
 		.tenant_id = tenant, .admin_id = user, .request_id = req->request_id,
+		.client_request_id = req->client_request_id,
 	};
 	size_t n = logline_format(&l, line, sizeof(line));
 
@@ -227,9 +234,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(strcmp(req.query, v ? v : "") == 0);
 	CHECK(req.authorization == model_getenv(envp, "HTTP_AUTHORIZATION"));
 
-	/* The path: REQUEST_URI before its '?', else SCRIPT_NAME + PATH_INFO. */
+	/*
+	 * The path: REQUEST_URI before its '?' (an absolute-form "http://host"
+	 * or "https://host" in front dropped), else SCRIPT_NAME + PATH_INFO.
+	 */
 	const char *uri = model_getenv(envp, "REQUEST_URI");
 	if (uri != NULL && uri[0] != '\0') {
+		size_t scheme = strncasecmp(uri, "http://", 7) == 0 ? 7
+		    : strncasecmp(uri, "https://", 8) == 0 ? 8 : 0;
+		if (scheme != 0) {
+			uri += scheme;
+			while (*uri != '\0' && *uri != '/' && *uri != '?')
+				uri++;
+		}
 		const char *q = strchr(uri, '?');
 		size_t n = q ? (size_t)(q - uri) : strlen(uri);
 		CHECK(strlen(req.path) == n && memcmp(req.path, uri, n) == 0);
@@ -242,6 +259,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	check_request_id(&req, envp);
 	check_route(req.path, 1 + size % 48);
+
+	/* REDIRECT_STATUS: exactly three digits making 400-599, else 0. */
+	v = model_getenv(envp, "REDIRECT_STATUS");
+	int want_refusal = 0;
+	if (v != NULL && strlen(v) == 3 && v[0] >= '4' && v[0] <= '5' &&
+	    v[1] >= '0' && v[1] <= '9' && v[2] >= '0' && v[2] <= '9')
+		want_refusal = (v[0] - '0') * 100 + (v[1] - '0') * 10 + (v[2] - '0');
+	CHECK(req.refusal_status == want_refusal);
 
 	/*
 	 * tenant and user ids come from the database (VARCHAR(64) utf8mb4: up to

@@ -519,8 +519,13 @@ def check_www_authenticate(r, with_error):
 
 def front_end_refused(r, statuses=(400,)):
     """A refusal the web server gave itself (control bytes in the URL, a huge
-    header): one of these statuses and not the program's JSON.  Noted."""
-    if r.status in statuses and r.header("Content-Type") != CONTENT_TYPE:
+    header): one of these statuses, and a page of its own or its refusal as
+    SimpleResponse JSON (issue 12: static, or written by the program when
+    handed over), whose message names the web server.  Noted."""
+    if r.status not in statuses:
+        return False
+    if (r.header("Content-Type") != CONTENT_TYPE
+            or isinstance(r.json, dict) and "web server" in str(r.json.get("message"))):
         note("%s refused by the front end with %d" % (shorten(r.target, 80), r.status))
         return True
     return False

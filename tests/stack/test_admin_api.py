@@ -41,6 +41,13 @@ import stacklib  # noqa: E402
 from stacklib import *  # noqa: E402,F401,F403
 
 HEX32_RE = re.compile(r"^[0-9a-f]{32}$")
+# Issue 12: the request id is the web server's (Apache mod_unique_id's
+# UNIQUE_ID; nginx $request_id, 32 hex) or the program's 32 random hex digits.
+UNIQUE_ID_RE = re.compile(r"^[A-Za-z0-9@_-]{19,32}$")
+
+
+def server_request_id(rid):
+    return bool(HEX32_RE.match(rid) or (FRONTEND == "apache" and UNIQUE_ID_RE.match(rid)))
 ALLOW_COLLECTION = "GET, HEAD, DELETE"
 ALLOW_ONE = "DELETE"
 
@@ -869,7 +876,7 @@ def strip_volatile(r):
     if isinstance(r.json, dict) and "timestamp" in r.json:
         body = body.replace(r.json["timestamp"].encode(), b"<ts>")
     hdrs = sorted((n.lower(), v) for n, v in r.headers
-                  if n.lower() not in ("date", "x-request-id"))
+                  if n.lower() not in ("date", "x-request-id", "x-client-request-id"))
     return body, hdrs
 
 
@@ -1084,7 +1091,7 @@ def cgi_run(config_path, query, rid):
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "AUTIONAL_CONFIG": config_path,
            "REQUEST_METHOD": "GET", "REQUEST_URI": target("cli_g_filter", query),
            "QUERY_STRING": query, "HTTP_AUTHORIZATION": "Bearer " + B["admin"],
-           "HTTP_X_REQUEST_ID": rid, "GATEWAY_INTERFACE": "CGI/1.1",
+           "REQUEST_ID": rid, "GATEWAY_INTERFACE": "CGI/1.1",
            "SERVER_PROTOCOL": "HTTP/1.1"}
     p = subprocess.run([prog], env=env, stdin=subprocess.DEVNULL, capture_output=True,
                        timeout=60)
@@ -1135,7 +1142,7 @@ def t_audit_atomic():
     c = "cli_g_atomic"
     sql(None, stdin=b"DROP TRIGGER IF EXISTS h9_audit_fail;\nDELIMITER //\n"
         b"CREATE TRIGGER h9_audit_fail BEFORE INSERT ON audit_events FOR EACH ROW\n"
-        b" IF NEW.request_id LIKE 'h9fail%' THEN\n"
+        b" IF NEW.client_request_id LIKE 'h9fail%' THEN\n"
         b"  SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'h9 forced audit failure';\n"
         b" END IF//\nDELIMITER ;\n")
     before = db_checksums()
@@ -1173,8 +1180,13 @@ def t_request_id_echo():
                   request("DELETE", target("cli_g_empty"), auth=B["admin"], rid=v),
                   request("PUT", target("cli_g_filter"), auth=B["admin"], rid=v),
                   request("GET", "/admin/oauth/nothing", auth=B["admin"], rid=v)):
-            expect(r.header_all("X-Request-Id") == [v],
-                   "sent %r, got %r (%s)" % (v, r.header_all("X-Request-Id"), r.describe()))
+            # Issue 12: the caller's id comes back apart, never as the request id.
+            expect(r.header_all("X-Client-Request-Id") == [v],
+                   "sent %r, got X-Client-Request-Id %r (%s)"
+                   % (v, r.header_all("X-Client-Request-Id"), r.describe()))
+            got = r.header_all("X-Request-Id")
+            expect(len(got) == 1 and got[0] != v and server_request_id(got[0]),
+                   "sent %r, got X-Request-Id %r (%s)" % (v, got, r.describe()))
 
 
 def t_request_id_replaced():
@@ -1185,13 +1197,16 @@ def t_request_id_replaced():
         r = request("GET", target("cli_g_filter"), auth=B["admin"], rid=v)
         check_common(r, 200)
         got = r.header_all("X-Request-Id")
-        expect(len(got) == 1 and HEX32_RE.match(got[0]),
-               "sent %r, got %r: want 32 random hex digits" % (v, got))
+        expect(len(got) == 1 and server_request_id(got[0]),
+               "sent %r, got %r: want the server's or 32 random hex digits" % (v, got))
+        expect(r.header_all("X-Client-Request-Id") == [],
+               "sent %r, got X-Client-Request-Id %r: want none"
+               % (v, r.header_all("X-Client-Request-Id")))
         check_audit(r, "tokens.list", "cli_g_filter", {}, db_count("cli_g_filter"))
     # empty header: generated
     r = request("GET", target("cli_g_filter"), auth=B["admin"], rid="")
     got = r.header_all("X-Request-Id")
-    expect(len(got) == 1 and HEX32_RE.match(got[0]), "empty X-Request-Id gave %r" % got)
+    expect(len(got) == 1 and server_request_id(got[0]), "empty X-Request-Id gave %r" % got)
 
 
 def t_request_id_generated():
@@ -1210,8 +1225,8 @@ def t_request_id_generated():
         r = request(method, t, auth=auth, rid=None)
         check_common(r, status, head=(method == "HEAD"))
         got = r.header_all("X-Request-Id")
-        expect(len(got) == 1 and HEX32_RE.match(got[0]),
-               "%s: X-Request-Id %r, want 32 hex digits" % (r.describe(), got))
+        expect(len(got) == 1 and server_request_id(got[0]),
+               "%s: X-Request-Id %r, want the server's or 32 hex digits" % (r.describe(), got))
         ids.append(got[0])
         if method == "DELETE" and status == 200:
             check_audit(r, "tokens.revoke", "cli_g_empty", {}, 0, True)
@@ -1233,12 +1248,16 @@ def t_request_id_logged():
         check_common(r, status)
         got = r.rid
         if rid is not None:
-            expect(got == rid, "echo %r, want %r" % (got, rid))
-        lines = log_lines_with(("request_id=%s" % got).encode(), start)
+            expect(got != rid and r.header_all("X-Client-Request-Id") == [rid],
+                   "X-Request-Id %r, X-Client-Request-Id %r, sent %r"
+                   % (got, r.header_all("X-Client-Request-Id"), rid))
+        lines = log_lines_with((" request_id=%s" % got).encode(), start)
         expect(len(lines) == 1, "%d log lines with request_id=%s" % (len(lines), got))
         line = lines[0].decode("utf-8", "replace")
-        expect(re.search(r"request_id=%s(\s|$)" % re.escape(got), line),
+        expect(re.search(r" request_id=%s(\s|$)" % re.escape(got), line),
                "log line %r" % line)
+        expect(re.search(r" client_request_id=%s(\s|$)" % re.escape(rid or "-"), line),
+               "log line %r lacks client_request_id=%s" % (line, rid or "-"))
         expect("status=%d" % status in line, "status %d not in %r" % (status, line))
 
 
@@ -1309,7 +1328,8 @@ def t_openapi():
     _, _, prefix = parse_base()
     groups = {}
     for r in RESPONSES:
-        if r.parse_error or r.header("Content-Type") != CONTENT_TYPE:
+        if (r.parse_error or r.header("Content-Type") != CONTENT_TYPE
+                or b"the web server" in r.body):
             continue   # a front end's own refusal, not the program's answer
         path = urllib.parse.urlsplit(r.target).path[len(prefix):]
         key = (r.method, openapi_check.template_for(path), r.status)
@@ -1415,8 +1435,10 @@ def main():
     test("audit: audit_reads = 0 writes no list row (CGI mode, own config)", t_audit_reads_switch)
     test("audit: a failing audit insert rolls the revocation back", t_audit_atomic)
 
-    test("X-Request-Id: safe values echoed on every status", t_request_id_echo)
-    test("X-Request-Id: unsafe values replaced by 32 hex", t_request_id_replaced)
+    test("X-Request-Id: a caller's safe value comes back as X-Client-Request-Id on every"
+         " status, never as the request id", t_request_id_echo)
+    test("X-Request-Id: a caller's unsafe value dropped; the request id is the server's",
+         t_request_id_replaced)
     test("X-Request-Id: generated when absent, unique, on every status; audit rows carry it",
          t_request_id_generated)
     if APP_LOG:

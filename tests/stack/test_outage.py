@@ -282,8 +282,9 @@ def list_request(token=None, timeout=30, extra="", rid=None):
                    auth=TOKENS["admin"] if token is None else token, timeout=timeout, rid=rid)
 
 
+# The suite's own ids are the callers' X-Request-Id: client_request_id= (issue 12).
 LOG_LINE_RE = re.compile(rb"status=(\d+) duration_ms=([0-9.]+) .*?"
-                         rb"request_id=([A-Za-z0-9._@:-]+)")
+                         rb" client_request_id=([A-Za-z0-9._@:-]+)")
 
 
 def app_log_lines(offset, prefix):

@@ -2,6 +2,8 @@
 #include "../../src/api/request.h"
 
 #include <stddef.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "unit.h"
 
@@ -150,31 +152,104 @@ test_getenv_exact_names(void)
 	request_free(&req);
 }
 
-/* Issue 6: X-Request-Id taken when safe, generated otherwise. */
+/*
+ * Issue 6, issue 12: the request id is the web server's (UNIQUE_ID, then
+ * REQUEST_ID) when safe, else 32 random hex digits; the caller's X-Request-Id
+ * is never the request id, only client_request_id, and only when safe.
+ */
 static void
 test_request_id(void)
 {
-	char *safe[] = { "REQUEST_URI=/", "HTTP_X_REQUEST_ID=abc-123_x.y:z@w", NULL };
+	char *caller[] = { "REQUEST_URI=/", "HTTP_X_REQUEST_ID=abc-123_x.y:z@w", NULL };
 	char *unsafe[] = { "REQUEST_URI=/", "HTTP_X_REQUEST_ID=a b\r\nX-Evil: 1", NULL };
-	char *apache[] = { "REQUEST_URI=/", "UNIQUE_ID=Zx9AbC", NULL };
+	char *apache[] = { "REQUEST_URI=/", "HTTP_X_REQUEST_ID=forged", "UNIQUE_ID=Zx9AbC", NULL };
+	char *nginx[] = { "REQUEST_URI=/", "REQUEST_ID=0123456789abcdef0123456789abcdef",
+	    "HTTP_X_REQUEST_ID=forged", NULL };
+	char *both[] = { "REQUEST_URI=/", "REQUEST_ID=from-nginx", "UNIQUE_ID=from-apache", NULL };
+	char *bad_server[] = { "REQUEST_URI=/", "UNIQUE_ID=a\"b", "HTTP_X_REQUEST_ID=ok", NULL };
+	char long_id[80 + 19];
+	char *too_long[] = { "REQUEST_URI=/", long_id, NULL };
 	char *none[] = { "REQUEST_URI=/", NULL };
-	struct request a, b, c, d, e;
+	struct request a, b, c, d, e, f, g, h, n;
 
-	CHECK_INT(request_from_env(&a, safe), 0, "request id: parsed");
-	CHECK_STR(a.request_id, "abc-123_x.y:z@w", "request id: the server's, when safe");
+	CHECK_INT(request_from_env(&a, caller), 0, "request id: parsed");
+	CHECK((long long)strlen(a.request_id) == 32 &&
+	    strspn(a.request_id, "0123456789abcdef") == 32,
+	    "request id: a caller's X-Request-Id is not taken; 32 hex generated");
+	CHECK_STR(a.client_request_id, "abc-123_x.y:z@w", "request id: the caller's kept apart");
 	CHECK_INT(request_from_env(&b, unsafe), 0, "request id: unsafe parsed");
-	CHECK_INT((long long)strlen(b.request_id), 32, "request id: unsafe replaced by 32 hex");
-	CHECK(strspn(b.request_id, "0123456789abcdef") == 32, "request id: generated is hex");
+	CHECK_INT((long long)strlen(b.request_id), 32, "request id: unsafe caller, 32 hex");
+	CHECK_STR(b.client_request_id, "", "request id: an unsafe caller id is dropped");
 	CHECK_INT(request_from_env(&c, apache), 0, "request id: UNIQUE_ID parsed");
-	CHECK_STR(c.request_id, "Zx9AbC", "request id: Apache mod_unique_id");
-	CHECK_INT(request_from_env(&d, none), 0, "request id: none parsed");
-	CHECK_INT(request_from_env(&e, none), 0, "request id: none parsed twice");
-	CHECK(strcmp(d.request_id, e.request_id) != 0, "request id: generated ids differ");
+	CHECK_STR(c.request_id, "Zx9AbC", "request id: Apache mod_unique_id wins over the caller");
+	CHECK_STR(c.client_request_id, "forged", "request id: the caller's beside UNIQUE_ID");
+	CHECK_INT(request_from_env(&d, nginx), 0, "request id: REQUEST_ID parsed");
+	CHECK_STR(d.request_id, "0123456789abcdef0123456789abcdef",
+	    "request id: nginx $request_id wins over the caller");
+	CHECK_INT(request_from_env(&e, both), 0, "request id: both server ids parsed");
+	CHECK_STR(e.request_id, "from-apache", "request id: UNIQUE_ID before REQUEST_ID");
+	CHECK_INT(request_from_env(&f, bad_server), 0, "request id: unsafe server id parsed");
+	CHECK_INT((long long)strlen(f.request_id), 32, "request id: unsafe server id, 32 hex");
+	CHECK_STR(f.client_request_id, "ok", "request id: caller's kept with an unsafe server id");
+	snprintf(long_id, sizeof(long_id), "HTTP_X_REQUEST_ID=%065d", 7);
+	CHECK_INT(request_from_env(&g, too_long), 0, "request id: 65-character caller id parsed");
+	CHECK_STR(g.client_request_id, "", "request id: 65 characters dropped, not cut");
+	CHECK_INT(request_from_env(&h, none), 0, "request id: none parsed");
+	CHECK_INT(request_from_env(&n, none), 0, "request id: none parsed twice");
+	CHECK(strcmp(h.request_id, n.request_id) != 0, "request id: generated ids differ");
+	CHECK_STR(h.client_request_id, "", "request id: no caller id");
 	request_free(&a);
 	request_free(&b);
 	request_free(&c);
 	request_free(&d);
 	request_free(&e);
+	request_free(&f);
+	request_free(&g);
+	request_free(&h);
+	request_free(&n);
+}
+
+/* Absolute-form targets (RFC 9112 3.2.2: Apache passes them on as REQUEST_URI). */
+static void
+test_absolute_form(void)
+{
+	char *http[] = { "REQUEST_URI=http://h.example:8080/admin/oauth/clients/x/tokens?page=2", NULL };
+	char *https[] = { "REQUEST_URI=HTTPS://h.example/admin/x", NULL };
+	char *no_path[] = { "REQUEST_URI=http://h.example?x=1", NULL };
+	struct request a, b, c;
+
+	CHECK_INT(request_from_env(&a, http), 0, "absolute form: parsed");
+	CHECK_STR(a.path, "/admin/oauth/clients/x/tokens", "absolute form: scheme and host dropped");
+	CHECK_INT(request_from_env(&b, https), 0, "absolute form https: parsed");
+	CHECK_STR(b.path, "/admin/x", "absolute form: scheme matched without case");
+	CHECK_INT(request_from_env(&c, no_path), 0, "absolute form without path: parsed");
+	CHECK_STR(c.path, "", "absolute form without path: empty path (no endpoint)");
+	request_free(&a);
+	request_free(&b);
+	request_free(&c);
+}
+
+/* REDIRECT_STATUS: a refusal of the web server to write, or nothing. */
+static void
+test_refusal_status(void)
+{
+	static const struct { const char *env; int want; } cases[] = {
+		{ "REDIRECT_STATUS=431", 431 }, { "REDIRECT_STATUS=400", 400 },
+		{ "REDIRECT_STATUS=599", 599 }, { "REDIRECT_STATUS=200", 0 },
+		{ "REDIRECT_STATUS=600", 0 }, { "REDIRECT_STATUS=399", 0 },
+		{ "REDIRECT_STATUS=4041", 0 }, { "REDIRECT_STATUS=40a", 0 },
+		{ "REDIRECT_STATUS= 404", 0 }, { "REDIRECT_STATUS=", 0 },
+		{ "HTTP_REDIRECT_STATUS=404", 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *env[] = { "REQUEST_URI=/", (char *)cases[i].env, NULL };
+		struct request r;
+
+		CHECK(request_from_env(&r, env) == 0 && r.refusal_status == cases[i].want,
+		    "refusal status: %s", cases[i].env);
+		request_free(&r);
+	}
 }
 
 int
@@ -190,5 +265,7 @@ main(void)
 	test_empty_authorization_is_not_absent();
 	test_getenv_exact_names();
 	test_request_id();
+	test_absolute_form();
+	test_refusal_status();
 	return unit_done();
 }
