@@ -133,13 +133,18 @@ static const struct db_statement statements[SQL_STATEMENTS] = {
 	    "   LEFT JOIN users u ON u.id = k.user_id"
 	    ") AS result ORDER BY part, created_at DESC, id DESC", false },
 	/* A keyset page.  Params as SQL_LIST_PAGE, with the cursor's created_at,
-	 * created_at, id before the limit, and no offset. */
+	 * created_at, id before the limit, and no offset.  FORCE INDEX: left to
+	 * itself, MariaDB 10.11 reads oauth_tokens_page by ref on (client,
+	 * revoked_at) from the newest token down to the cursor (0.7 s at depth
+	 * 400,000 of the bench's hot client) instead of the range that starts at
+	 * the cursor (key_len 27, under 1 ms at any depth). */
 	[SQL_LIST_AFTER] = { "token list after a cursor",
 	    LIST_SELECT
 	    LIST_TOTAL
 	    " UNION ALL"
 	    " (SELECT 1, " PAGE_COLUMNS ", k.id, NULL"
-	    "   FROM oauth_tokens k LEFT JOIN users u ON u.id = k.user_id"
+	    "   FROM oauth_tokens k FORCE INDEX (oauth_tokens_page)"
+	    "   LEFT JOIN users u ON u.id = k.user_id"
 	    "  WHERE k.oauth_client_id = ? AND k." ACTIVE " AND " BELOW_CURSOR
 	    "  ORDER BY k.created_at DESC, k.id DESC LIMIT ?)"
 	    ") AS result ORDER BY part, created_at DESC, id DESC", false },
