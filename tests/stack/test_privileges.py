@@ -13,7 +13,6 @@ Environment (from tests/run): BASE_URL, DB_SOCKET, DB_NAME, DB_USER (an
 administrative account for the fixture), APP_CONFIG (db_user and db_password of
 the API's account).
 """
-# frontends: lighttpd
 
 import os
 import secrets
