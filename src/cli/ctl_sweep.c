@@ -22,7 +22,9 @@
  *      transaction adds to the node's row.  Only this node's rows: a Galera
  *      node's writers never share a counter row with another node's, and
  *      neither does its sweeper.
- * Every statement is a short transaction of at most --batch tokens.
+ * Every statement is a short transaction of at most --batch tokens; like the
+ * purge's, a batch that keeps losing deadlocks to live writers is halved and
+ * tried again (purge.h).
  */
 
 enum statement {
@@ -77,43 +79,6 @@ struct sweep_result {
 	uint64_t folded;           /* counter rows folded into the node's row */
 	uint64_t clients;          /* clients visited */
 };
-
-/* One UPDATE batch of the sweep with its values, for db_run(). */
-struct sweep_mark {
-	const struct db_statement *s;
-	struct db_params params;
-};
-
-static enum aut_err
-run_mark(struct db *db, void *ctx)
-{
-	struct sweep_mark *m = ctx;
-
-	return db_execute(db, m->s, &m->params, NULL);
-}
-
-/* SQL_SWEEP or SQL_UNSWEEP in batches until one changes fewer rows than the batch. */
-static enum aut_err
-mark_batches(struct db *db, int which, uint64_t client_pk, time_t now, uint64_t batch,
-    uint64_t *changed)
-{
-	struct sweep_mark m = { .s = &statements[which] };
-	uint64_t n;
-	enum aut_err err;
-
-	db_params_init(&m.params);
-	db_param_u64(&m.params, client_pk);
-	db_param_time(&m.params, now, 0);
-	db_param_u64(&m.params, batch);
-	do {
-		err = db_run(db, DB_AUTOCOMMIT, m.s->what, run_mark, &m);
-		if (err != AUT_OK)
-			return err;
-		n = db_affected_rows(db, m.s);
-		*changed += n;
-	} while (n == batch);
-	return AUT_OK;
-}
 
 /* The fold of one client, one transaction (db_run may run it again). */
 struct sweep_fold {
@@ -178,12 +143,14 @@ sweep_client(struct db *db, uint64_t client_pk, time_t now, uint64_t batch,
     struct sweep_result *out)
 {
 	struct sweep_fold f = { .client_pk = client_pk };
-	enum aut_err err = mark_batches(db, SQL_SWEEP, client_pk, now, batch, &out->swept);
+	enum aut_err err = purge_batches(db, &statements[SQL_SWEEP], client_pk, now,
+	    (unsigned int)batch, 0, &out->swept);
 
 	if (err == AUT_OK)
-		err = mark_batches(db, SQL_UNSWEEP, client_pk, now, batch, &out->unswept);
+		err = purge_batches(db, &statements[SQL_UNSWEEP], client_pk, now,
+		    (unsigned int)batch, 0, &out->unswept);
 	if (err == AUT_OK)
-		err = db_run(db, DB_TRANSACTION, "sweep: fold", run_fold, &f);
+		err = purge_run_patiently(db, DB_TRANSACTION, "sweep: fold", run_fold, &f);
 	if (err == AUT_OK)
 		out->folded += f.rows;
 	return err;

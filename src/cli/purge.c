@@ -43,45 +43,77 @@ pause_ms(unsigned int ms)
 		nanosleep(&ts, NULL);
 }
 
-/* One DELETE of the purge with its values, for db_run(). */
-struct purge_delete {
+static double
+seconds_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+enum aut_err
+purge_run_patiently(struct db *db, enum db_mode mode, const char *what, db_work_fn work,
+    void *ctx)
+{
+	double give_up = seconds_now() + PURGE_PATIENCE_SECONDS;
+	enum aut_err err;
+
+	while ((err = db_run(db, mode, what, work, ctx)) == AUT_ERR_DB_BUSY &&
+	    seconds_now() < give_up)
+		pause_ms(PURGE_BUSY_PAUSE_MS);
+	return err;
+}
+
+/* One batch statement with its values, for db_run(). */
+struct purge_batch {
 	const struct db_statement *s;
 	struct db_params params;
 };
 
 static enum aut_err
-run_delete(struct db *db, void *ctx)
+run_batch(struct db *db, void *ctx)
 {
-	struct purge_delete *d = ctx;
+	struct purge_batch *b = ctx;
 
-	return db_execute(db, d->s, &d->params, NULL);
+	return db_execute(db, b->s, &b->params, NULL);
 }
 
-/* Repeat one DELETE ... LIMIT batch until it deletes less than a batch. */
-static enum aut_err
-delete_batches(struct db *db, int which, uint64_t client_pk,
-    const struct purge_options *opt, uint64_t *deleted)
+enum aut_err
+purge_batches(struct db *db, const struct db_statement *s, uint64_t client_pk, time_t at,
+    unsigned int batch, unsigned int pause, uint64_t *changed)
 {
-	struct purge_delete d = { .s = &statements[which] };
+	struct purge_batch b = { .s = s };
+	double give_up = seconds_now() + PURGE_PATIENCE_SECONDS;
+	unsigned int size = batch;
 	uint64_t n;
 	enum aut_err err;
 
-	db_params_init(&d.params);
-	db_param_u64(&d.params, client_pk);
-	db_param_time(&d.params, opt->cutoff, 0);
-	db_param_u64(&d.params, opt->batch);
-	do {
-		/* A batch InnoDB rolled back for a deadlock (with a revocation, an
-		 * issuer) is run again after a pause. */
-		err = db_run(db, DB_AUTOCOMMIT, d.s->what, run_delete, &d);
+	for (;;) {
+		db_params_init(&b.params);
+		db_param_u64(&b.params, client_pk);
+		db_param_time(&b.params, at, 0);
+		db_param_u64(&b.params, size);
+		/* db_run has already tried this batch DB_BUSY_ATTEMPTS times: a
+		 * batch that keeps losing deadlocks to live writers is halved
+		 * (down to one row) and tried again, until PURGE_PATIENCE_SECONDS
+		 * without progress have passed. */
+		err = db_run(db, DB_AUTOCOMMIT, s->what, run_batch, &b);
+		if (err == AUT_ERR_DB_BUSY && seconds_now() < give_up) {
+			size = size > 1 ? size / 2 : 1;
+			pause_ms(PURGE_BUSY_PAUSE_MS);
+			continue;
+		}
 		if (err != AUT_OK)
 			return err;
-		n = db_affected_rows(db, d.s);
-		*deleted += n;
-		if (n == opt->batch)
-			pause_ms(opt->pause_ms);
-	} while (n == opt->batch);
-	return AUT_OK;
+		n = db_affected_rows(db, s);
+		*changed += n;
+		if (n < size)
+			return AUT_OK;
+		give_up = seconds_now() + PURGE_PATIENCE_SECONDS;
+		size = size < batch / 2 ? size * 2 : batch;
+		pause_ms(pause);
+	}
 }
 
 static enum aut_err
@@ -90,11 +122,14 @@ purge_client(struct db *db, uint64_t client_pk, const struct purge_options *opt,
 {
 	enum aut_err err;
 
-	err = delete_batches(db, SQL_DELETE_EXPIRED, client_pk, opt, &out->expired);
+	err = purge_batches(db, &statements[SQL_DELETE_EXPIRED], client_pk, opt->cutoff,
+	    opt->batch, opt->pause_ms, &out->expired);
 	if (err == AUT_OK)
-		err = delete_batches(db, SQL_DELETE_REVOKED, client_pk, opt, &out->revoked);
+		err = purge_batches(db, &statements[SQL_DELETE_REVOKED], client_pk, opt->cutoff,
+		    opt->batch, opt->pause_ms, &out->revoked);
 	if (err == AUT_OK)
-		err = delete_batches(db, SQL_DELETE_REVOKED_EXPIRED, client_pk, opt, &out->revoked);
+		err = purge_batches(db, &statements[SQL_DELETE_REVOKED_EXPIRED], client_pk,
+		    opt->cutoff, opt->batch, opt->pause_ms, &out->revoked);
 	return err;
 }
 

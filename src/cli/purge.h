@@ -38,6 +38,29 @@ typedef enum aut_err (*purge_client_fn)(struct db *db, uint64_t client_pk, void 
 enum aut_err purge_each_client(struct db *db, purge_client_fn each, void *ctx,
     uint64_t *visited);
 
+/*
+ * Housekeeping yields to live traffic.  A batch that db_run() gave up on
+ * (DB_BUSY_ATTEMPTS deadlocks or lock waits in a row, beside revocations and
+ * issuers) is tried again after PURGE_BUSY_PAUSE_MS, halved each time down to
+ * one row, until PURGE_PATIENCE_SECONDS have passed without a batch done.
+ */
+#define PURGE_PATIENCE_SECONDS 60
+#define PURGE_BUSY_PAUSE_MS 50
+
+/*
+ * Run s (params: client, instant, batch size; an UPDATE or DELETE ... LIMIT)
+ * in autocommitted batches of up to batch rows until one changes fewer rows
+ * than it was given, sleeping pause ms between two full batches; *changed
+ * counts the rows.  The purge's deletes and the sweep's marks.
+ */
+enum aut_err purge_batches(struct db *db, const struct db_statement *s, uint64_t client_pk,
+    time_t at, unsigned int batch, unsigned int pause, uint64_t *changed);
+
+/* db_run(), run again after a pause while it fails with AUT_ERR_DB_BUSY, for
+ * up to PURGE_PATIENCE_SECONDS: for housekeeping work that cannot be halved. */
+enum aut_err purge_run_patiently(struct db *db, enum db_mode mode, const char *what,
+    db_work_fn work, void *ctx);
+
 /* The statements of the purge, for db_new(). */
 extern const struct db_table purge_statements;
 
