@@ -111,7 +111,7 @@ serve(char *const *envp, const struct config *conf, struct store *st,
 	struct response resp;
 	struct bearer who;
 	char head[RESPONSE_HEAD_MAX], line[4096];
-	time_t now = time(NULL);
+	time_t now = db_clock_now();
 
 	memset(&req, 0, sizeof(req));
 	clock_gettime(CLOCK_MONOTONIC, &start);

@@ -174,7 +174,7 @@ sweep_one(struct db *db, uint64_t client_pk, void *ctx)
 static enum aut_err
 sweep_run(struct db *db, uint64_t batch, struct sweep_result *out)
 {
-	struct sweep_walk w = { .now = time(NULL), .batch = batch, .out = out };
+	struct sweep_walk w = { .now = db_clock_now(), .batch = batch, .out = out };
 
 	memset(out, 0, sizeof(*out));
 	return purge_each_client(db, sweep_one, &w, &out->clients);

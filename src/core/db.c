@@ -37,6 +37,15 @@ now_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+time_t
+db_clock_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec;
+}
+
 enum aut_err
 db_new(const struct config *conf, const struct db_table *tables, size_t ntables,
     struct db **out)

@@ -153,6 +153,17 @@ void db_discard(struct db *db, const struct db_statement *s);
 uint64_t db_affected_rows(struct db *db, const struct db_statement *s);
 
 /*
+ * Now, in whole seconds, on the clock MariaDB reads (CLOCK_REALTIME): the
+ * instant to bind as a statement's "now".  Not time(): on Linux it returns the
+ * kernel's copy of that clock, updated once per tick, which for up to a tick
+ * (5 ms measured here, more on a loaded machine) into a new second still says
+ * the previous one, while UTC_TIMESTAMP() and every other reader of the clock
+ * say the new one: a total taken at that stale second counts tokens that had
+ * already expired by the database's clock.
+ */
+time_t db_clock_now(void);
+
+/*
  * Run SQL text that cannot be prepared (DDL, triggers, procedures), discarding
  * any results.  `where` names it in the error message (file:line).
  */
