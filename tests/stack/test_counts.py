@@ -54,7 +54,7 @@ TYPES = (None, "access_token", "refresh_token")
 USERS = ("usr_counts_u1", "usr_counts_u2", "usr_counts_u3")
 CLIENTS = ("cli_counts_auth", "cli_counts_b", "cli_counts_e", "cli_counts_e2",
            "cli_counts_w", "cli_counts_w2", "cli_counts_p", "cli_counts_p2", "cli_counts_r",
-           "cli_counts_x", "cli_counts_sw", "cli_counts_sr")
+           "cli_counts_x", "cli_counts_sw", "cli_counts_sr", "cli_counts_sb")
 ADMIN_BEARER = "h10c-admin-bearer-%d-%d" % (os.getpid(), int(time.time()))
 RUN = "h10c-%d-%d" % (os.getpid(), int(time.time()) % 1000000)
 SEED = int(os.environ.get("COUNTS_SEED", "0")) or int(time.time() * 1000) % 1000000007
@@ -176,11 +176,17 @@ def admin_request(method, path):
     return r.status, r.json, r.body
 
 
-def api_total(client, ttype=None, user=None):
+def api_answer(client, ttype=None, user=None):
+    """The list's first page (size 1) as JSON, checked to carry a total and a timestamp."""
     st, j, body = api_get(client, ttype, user, page_size=1)
-    expect(st == 200 and isinstance(j, dict) and isinstance(j.get("total"), int),
+    expect(st == 200 and isinstance(j, dict) and isinstance(j.get("total"), int) and
+           isinstance(j.get("timestamp"), str),
            "GET %s type=%s user=%s: %d %s" % (client, ttype, user, st, body[:300]))
-    return j["total"]
+    return j
+
+
+def api_total(client, ttype=None, user=None):
+    return api_answer(client, ttype, user)["total"]
 
 
 def check_totals(keys, what):
@@ -188,13 +194,24 @@ def check_totals(keys, what):
     written meanwhile, only expiry changes the count, so before >= api >= after,
     and before == after makes it exact."""
     before = db_counts_now(keys)
-    api = {k: api_total(*k) for k in keys}
+    answers = {k: api_answer(*k) for k in keys}
     after = db_counts_now(keys)
-    bad = ["%s type=%s user=%s: api %d, COUNT(*) %d..%d" % (k[0], k[1] or "any", k[2] or "-",
-                                                           api[k], before[k], after[k])
-           for k in keys if not (before[k] >= api[k] >= after[k])]
-    expect(not bad, "%s: %s" % (what, "; ".join(bad)))
+    api = {k: a["total"] for k, a in answers.items()}
+    bad = [k for k in keys if not (before[k] >= api[k] >= after[k])]
+    expect(not bad, "%s: %s" % (what, "; ".join(explain_total(k, answers[k], before[k], after[k])
+                                                 for k in bad)))
     return api
+
+
+def explain_total(k, answer, before, after):
+    """A wrong total, with what helps to tell why: the answer's own timestamp
+    (the instant the program counted at) and COUNT(*) there, and a second answer."""
+    stamp = int(sql1("SELECT UNIX_TIMESTAMP(%s)" % q(answer["timestamp"].replace("T", " ")[:19])))
+    again = api_answer(*k)
+    return ("%s type=%s user=%s: api %d at %s (COUNT(*) there %d), COUNT(*) %d..%d just before"
+            " and after; asked again: %d at %s" % (
+                k[0], k[1] or "any", k[2] or "-", answer["total"], answer["timestamp"],
+                db_counts_at(*k, [stamp])[stamp], before, after, again["total"], again["timestamp"]))
 
 
 def probe(client, ttype, user, instants):
@@ -482,6 +499,50 @@ def api_revoke_one():
     st, j, body = api_delete("cli_counts_e", "", tid[0])
     expect(st == 200 and j and j.get("revoked") == 1, "DELETE %s: %d %s" % (tid[0], st, body[:200]))
     e_check("after DELETE of one token")
+
+
+SB_FILTERS = [(None, None), ("access_token", None), ("refresh_token", None),
+              (None, "usr_counts_u1")] * 2
+
+
+def t_second_boundary():
+    """Tokens expire at whole seconds S; the API is asked about a millisecond after
+    each S by this host's clock (the one MariaDB reads): they are gone from the
+    total, and the answer's timestamp is S, not the second before.  (The program
+    once took its now from time(), which lags that clock by up to a tick: a
+    request in the first milliseconds of a second counted what had just expired,
+    e.g. api 2447 against COUNT(*) 1996 after the sweep race.)"""
+    c = "cli_counts_sb"
+    start = db_now() + 2
+    s = [ins("%s-sb-live-%d" % (RUN, i), c, ("access_token", "refresh_token")[i % 2],
+             (None, "usr_counts_u1")[i % 3 == 0], "UTC_TIMESTAMP() + INTERVAL 1 DAY")
+         for i in range(6)]
+    for k in range(len(SB_FILTERS)):
+        s += [ins("%s-sb-%d-%d" % (RUN, k, i), c, ("access_token", "refresh_token")[i % 2],
+                  (None, "usr_counts_u1", "usr_counts_u2")[i % 3], start + k) for i in range(12)]
+    sql("\n".join(s))
+    bad, late = [], 0
+    for k, (ttype, user) in enumerate(SB_FILTERS):
+        edge = start + k
+        while time.time() < edge + 0.0005:
+            time.sleep(max(0.0, min(0.05, edge + 0.0005 - time.time())))
+        st, j, body = api_get(c, ttype, user, page_size=1)
+        answered = time.time() - edge
+        expect(st == 200 and isinstance(j, dict) and isinstance(j.get("total"), int),
+               "GET %s: %d %s" % (c, st, body[:200]))
+        stamp = int(sql1("SELECT UNIX_TIMESTAMP(%s)" % q(j["timestamp"].replace("T", " ")[:19])))
+        want = db_counts_at(c, ttype, user, sorted({edge, stamp}))
+        if stamp < edge or j["total"] != want[stamp]:
+            bad.append("asked after %d (answered %.4f s after it) type=%s user=%s: total %d,"
+                       " answer's timestamp %+d s; COUNT(*) at %d: %d, at that timestamp: %d"
+                       % (edge, answered, ttype or "any", user or "-", j["total"],
+                          stamp - edge, edge, want[edge], want[stamp]))
+        late += stamp > edge
+    if late:
+        note("second boundary: %d of %d answers came a second late (slow machine)"
+             % (late, len(SB_FILTERS)))
+    expect(not bad, "%d of %d answers counted tokens expired before the request: %s"
+           % (len(bad), len(SB_FILTERS), "; ".join(bad[:3])))
 
 
 def expire_between():
@@ -1514,6 +1575,8 @@ def main():
             test("changes: " + what, run_step, what, stmt)
         test("changes: API revocation by user filter", api_revoke, "user_id=usr_counts_u1")
         test("changes: API revocation of one token by id", api_revoke_one)
+    test("changes: a token that expired at second S is not counted by a request made"
+         " just after S by the clock the database reads", t_second_boundary)
     test("writers: fixture and scripts", t_writers_load)
     if "scripts" in W_STATE:
         test("writers: 4 concurrent writer connections, no statement failed", t_writers)
