@@ -8,6 +8,7 @@
 #include "../core/db.h"
 #include "../core/log.h"
 #include "../core/text.h"
+#include "../core/token.h"
 
 /*
  * sql/004_token_totals.sql explains the totals.  A sweep only makes reading
@@ -17,21 +18,29 @@
  *      trigger takes each out of oauth_token_totals, in the same transaction);
  *   2. clear the mark of swept tokens whose expiry was moved into the future;
  *   3. fold the client's counter rows written from this node (any of its
- *      connections) into the node's own row (connection part 0): DELETE ...
- *      RETURNING hands back exactly the values it removed, which the same
- *      transaction adds to the node's row.  Only this node's rows: a Galera
- *      node's writers never share a counter row with another node's, and
- *      neither does its sweeper.
- * Every statement is a short transaction of at most --batch tokens; like the
- * purge's, a batch that keeps losing deadlocks to live writers is halved and
- * tried again (purge.h).
+ *      connections) into the node's own row (connection part 0): the rows
+ *      taken are deleted and their sum added to the node's row in one
+ *      transaction.  Only this node's rows: a Galera node's writers never
+ *      share a counter row with another node's, and neither does its sweeper.
+ * The sweeper never waits on a live writer, so it can neither hold one up nor
+ * deadlock with one: each step first locks what it will change with
+ * SELECT ... FOR UPDATE SKIP LOCKED, passing over rows a writer holds (they
+ * wait for the next sweep), then changes exactly the rows it locked, named by
+ * primary key in a JSON array (JSON_TABLE).  A plain UPDATE over the
+ * oauth_tokens_unswept range locked that index's entry before the row, the
+ * opposite order of a writer changing the same token by its hash: one of the
+ * two was rolled back for a deadlock (1 in 4 runs of test_counts.py's sweep
+ * race under load).  Every batch is a short transaction of at most --batch
+ * tokens.
  */
 
 enum statement {
-	SQL_SWEEP,
-	SQL_UNSWEEP,
-	SQL_FOLD_LOCK,
+	SQL_SWEEP_TAKE,
+	SQL_SWEEP_MARK,
+	SQL_UNSWEEP_TAKE,
+	SQL_UNSWEEP_MARK,
 	SQL_FOLD_TAKE,
+	SQL_FOLD_DROP,
 	SQL_FOLD_ADD,
 	SQL_FOLD_DROP_EMPTY,
 	SQL_STATEMENTS
@@ -40,34 +49,46 @@ enum statement {
 /* This node's shard numbers: (node << 32) | connection id, as the triggers write them. */
 #define NODE_SHARD "(CRC32(CONCAT(@@hostname, ':', @@port, ':', @@datadir)) << 32)"
 
+/* Ids of tokens, as a JSON array, to join by primary key. */
+#define TAKEN_IDS "JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH '$')) AS taken"
+
 static const struct db_statement statements[SQL_STATEMENTS] = {
 	/* Params: client, now, batch.  Both walk a range of oauth_tokens_unswept. */
-	[SQL_SWEEP] = { "sweep",
-	    "UPDATE oauth_tokens SET swept = 1 WHERE oauth_client_id = ?"
-	    " AND revoked_at IS NULL AND swept = 0 AND expires_at <= ? LIMIT ?", false },
-	[SQL_UNSWEEP] = { "sweep",
-	    "UPDATE oauth_tokens SET swept = 0 WHERE oauth_client_id = ?"
-	    " AND revoked_at IS NULL AND swept = 1 AND expires_at > ? LIMIT ?", false },
-	/* Params: client.  Locks the rows the fold takes before it reads them: a
-	 * deadlock or lock wait then fails this statement, which reports it (and
-	 * db_run runs the fold again), rather than the middle of a result. */
-	[SQL_FOLD_LOCK] = { "sweep: fold",
-	    "UPDATE oauth_token_totals SET live = live WHERE oauth_client_id = ?"
-	    " AND shard > " NODE_SHARD " AND shard <= (" NODE_SHARD " | 0xFFFFFFFF)", false },
-	/* Params: client.  Type as its ENUM index (1 access, 2 refresh); the
-	 * signed count as its positive and negative part (unsigned binds). */
+	[SQL_SWEEP_TAKE] = { "sweep",
+	    "SELECT id FROM oauth_tokens WHERE oauth_client_id = ?"
+	    " AND revoked_at IS NULL AND swept = 0 AND expires_at <= ? LIMIT ?"
+	    " FOR UPDATE SKIP LOCKED", false },
+	[SQL_UNSWEEP_TAKE] = { "sweep",
+	    "SELECT id FROM oauth_tokens WHERE oauth_client_id = ?"
+	    " AND revoked_at IS NULL AND swept = 1 AND expires_at > ? LIMIT ?"
+	    " FOR UPDATE SKIP LOCKED", false },
+	/* Params: the ids taken (locked by this transaction, so still as read). */
+	[SQL_SWEEP_MARK] = { "sweep",
+	    "UPDATE oauth_tokens k JOIN " TAKEN_IDS " ON k.id = taken.id SET k.swept = 1", false },
+	[SQL_UNSWEEP_MARK] = { "sweep",
+	    "UPDATE oauth_tokens k JOIN " TAKEN_IDS " ON k.id = taken.id SET k.swept = 0", false },
+	/* Params: client.  The signed count as its positive and negative part
+	 * (unsigned columns). */
 	[SQL_FOLD_TAKE] = { "sweep: fold",
-	    "DELETE FROM oauth_token_totals WHERE oauth_client_id = ?"
+	    "SELECT token_type, shard, GREATEST(live, 0), GREATEST(-live, 0)"
+	    " FROM oauth_token_totals WHERE oauth_client_id = ?"
 	    " AND shard > " NODE_SHARD " AND shard <= (" NODE_SHARD " | 0xFFFFFFFF)"
-	    " RETURNING token_type + 0, GREATEST(live, 0), GREATEST(-live, 0)", false },
-	/* Params: client, type index, plus, minus. */
+	    " FOR UPDATE SKIP LOCKED", false },
+	/* Params: the rows taken as a JSON array of [type, shard], client. */
+	[SQL_FOLD_DROP] = { "sweep: fold",
+	    "DELETE k FROM oauth_token_totals k JOIN JSON_TABLE(?, '$[*]' COLUMNS"
+	    " (token_type VARCHAR(16) PATH '$[0]', shard BIGINT UNSIGNED PATH '$[1]')) AS taken"
+	    " ON k.token_type = taken.token_type AND k.shard = taken.shard"
+	    " WHERE k.oauth_client_id = ?", false },
+	/* Params: client, type, plus, minus. */
 	[SQL_FOLD_ADD] = { "sweep: fold",
 	    "INSERT INTO oauth_token_totals (oauth_client_id, token_type, shard, live)"
 	    " VALUES (?, ?, " NODE_SHARD ", CAST(? AS SIGNED) - CAST(? AS SIGNED))"
 	    " ON DUPLICATE KEY UPDATE live = live + VALUES(live)", false },
-	/* Params: client. */
+	/* Params: client, type.  By the whole primary key: a range over the
+	 * client's rows would wait on rows writers hold (and deadlock them). */
 	[SQL_FOLD_DROP_EMPTY] = { "sweep: fold",
-	    "DELETE FROM oauth_token_totals WHERE oauth_client_id = ?"
+	    "DELETE FROM oauth_token_totals WHERE oauth_client_id = ? AND token_type = ?"
 	    " AND shard = " NODE_SHARD " AND live = 0", false },
 };
 
@@ -80,6 +101,83 @@ struct sweep_result {
 	uint64_t clients;          /* clients visited */
 };
 
+/* Add a JSON value to an array; false when out of memory (the value is freed). */
+static bool
+json_append(json_object *array, json_object *v)
+{
+	if (v != NULL && json_object_array_add(array, v) == 0)
+		return true;
+	json_object_put(v);
+	return false;
+}
+
+/* One batch of step 1 or 2 of one client, one transaction (run again on a deadlock). */
+struct mark_batch {
+	const struct db_statement *take;   /* locks up to size tokens, skipping held ones */
+	const struct db_statement *mark;   /* changes the tokens taken */
+	uint64_t client_pk;
+	time_t now;
+	uint64_t size;
+	uint64_t taken;                    /* tokens the last run locked */
+	uint64_t marked;                   /* and changed */
+};
+
+static enum aut_err
+run_mark_batch(struct db *db, void *ctx)
+{
+	struct mark_batch *b = ctx;
+	json_object *ids = json_object_new_array();
+	struct db_params p;
+	struct db_row r;
+	uint64_t id = 0;
+	bool more = false;
+	enum aut_err err;
+
+	b->taken = b->marked = 0;
+	if (ids == NULL)
+		return AUT_ERR_NOMEM;
+	db_params_init(&p);
+	db_param_u64(&p, b->client_pk);
+	db_param_time(&p, b->now, 0);
+	db_param_u64(&p, b->size);
+	db_row_init(&r);
+	db_col_u64(&r, &id);
+	err = db_execute(db, b->take, &p, &r);
+	while (err == AUT_OK && (err = db_fetch(db, b->take, &r, &more)) == AUT_OK && more) {
+		if (!json_append(ids, json_object_new_uint64(id))) {
+			db_discard(db, b->take);
+			err = AUT_ERR_NOMEM;
+			break;
+		}
+		b->taken++;
+	}
+	if (err == AUT_OK && b->taken > 0) {
+		db_params_init(&p);
+		db_param_string(&p, json_object_to_json_string_ext(ids, JSON_C_TO_STRING_PLAIN));
+		err = db_execute(db, b->mark, &p, NULL);
+		if (err == AUT_OK)
+			b->marked = db_affected_rows(db, b->mark);
+	}
+	json_object_put(ids);
+	return err;
+}
+
+/* Step 1 or 2 of one client: batches until one finds fewer tokens than it may take. */
+static enum aut_err
+mark_batches(struct db *db, enum statement take, enum statement mark, uint64_t client_pk,
+    time_t now, uint64_t batch, uint64_t *changed)
+{
+	struct mark_batch b = { &statements[take], &statements[mark], client_pk, now, batch, 0, 0 };
+	enum aut_err err;
+
+	do {
+		err = purge_run_patiently(db, DB_TRANSACTION, b.take->what, run_mark_batch, &b);
+		if (err == AUT_OK)
+			*changed += b.marked;
+	} while (err == AUT_OK && b.taken == batch && b.marked > 0);
+	return err;
+}
+
 /* The fold of one client, one transaction (db_run may run it again). */
 struct sweep_fold {
 	uint64_t client_pk;
@@ -89,52 +187,73 @@ struct sweep_fold {
 static enum aut_err
 run_fold(struct db *db, void *ctx)
 {
+	static const enum token_type_filter types[2] = { TOKEN_TYPE_ACCESS, TOKEN_TYPE_REFRESH };
 	struct sweep_fold *f = ctx;
 	const struct db_statement *take = &statements[SQL_FOLD_TAKE];
+	json_object *rows = json_object_new_array(), *row;
 	struct db_params p;
 	struct db_row r;
-	uint64_t type = 0, plus = 0, minus = 0, sum_plus[3] = { 0 }, sum_minus[3] = { 0 };
-	bool taken[3] = { false, false, false }, more = false;
+	char type[16];
+	uint64_t shard = 0, plus = 0, minus = 0, sum_plus[2] = { 0 }, sum_minus[2] = { 0 };
+	bool taken[2] = { false, false }, more = false;
 	enum aut_err err;
+	int t;
 
 	f->rows = 0;
+	if (rows == NULL)
+		return AUT_ERR_NOMEM;
 	db_params_init(&p);
 	db_param_u64(&p, f->client_pk);
-	err = db_execute(db, &statements[SQL_FOLD_LOCK], &p, NULL);
-	if (err != AUT_OK)
-		return err;
 	db_row_init(&r);
-	db_col_u64(&r, &type);
+	db_col_text(&r, type, sizeof(type));
+	db_col_u64(&r, &shard);
 	db_col_u64(&r, &plus);
 	db_col_u64(&r, &minus);
 	err = db_execute(db, take, &p, &r);
 	while (err == AUT_OK && (err = db_fetch(db, take, &r, &more)) == AUT_OK && more) {
-		if (type < 1 || type > 2) {
-			log_error("sweep: token type %llu in oauth_token_totals",
-			    (unsigned long long)type);
-			db_discard(db, take);
-			return AUT_ERR_INTERNAL;
+		for (t = 0; t < 2 && strcmp(type, token_type_name(types[t])) != 0; t++)
+			;
+		if (t == 2) {
+			log_error("sweep: token type '%s' in oauth_token_totals", type);
+			err = AUT_ERR_INTERNAL;
+		} else if ((row = json_object_new_array()) == NULL ||
+		    !json_append(rows, row) ||
+		    !json_append(row, json_object_new_string(type)) ||
+		    !json_append(row, json_object_new_uint64(shard))) {
+			err = AUT_ERR_NOMEM;
 		}
-		sum_plus[type] += plus;
-		sum_minus[type] += minus;
-		taken[type] = true;
+		if (err != AUT_OK) {
+			db_discard(db, take);
+			break;
+		}
+		sum_plus[t] += plus;
+		sum_minus[t] += minus;
+		taken[t] = true;
 		f->rows++;
 	}
-	for (uint64_t t = 1; t <= 2 && err == AUT_OK; t++) {
+	if (err == AUT_OK && f->rows > 0) {
+		db_params_init(&p);
+		db_param_string(&p, json_object_to_json_string_ext(rows, JSON_C_TO_STRING_PLAIN));
+		db_param_u64(&p, f->client_pk);
+		err = db_execute(db, &statements[SQL_FOLD_DROP], &p, NULL);
+	}
+	for (t = 0; t < 2 && err == AUT_OK; t++) {
 		if (!taken[t])
 			continue;
 		db_params_init(&p);
 		db_param_u64(&p, f->client_pk);
-		db_param_u64(&p, t);
+		db_param_string(&p, token_type_name(types[t]));
 		db_param_u64(&p, sum_plus[t]);
 		db_param_u64(&p, sum_minus[t]);
 		err = db_execute(db, &statements[SQL_FOLD_ADD], &p, NULL);
-	}
-	if (err == AUT_OK && f->rows > 0) {
+		if (err != AUT_OK)
+			break;
 		db_params_init(&p);
 		db_param_u64(&p, f->client_pk);
+		db_param_string(&p, token_type_name(types[t]));
 		err = db_execute(db, &statements[SQL_FOLD_DROP_EMPTY], &p, NULL);
 	}
+	json_object_put(rows);
 	return err;
 }
 
@@ -143,12 +262,12 @@ sweep_client(struct db *db, uint64_t client_pk, time_t now, uint64_t batch,
     struct sweep_result *out)
 {
 	struct sweep_fold f = { .client_pk = client_pk };
-	enum aut_err err = purge_batches(db, &statements[SQL_SWEEP], client_pk, now,
-	    (unsigned int)batch, 0, &out->swept);
+	enum aut_err err = mark_batches(db, SQL_SWEEP_TAKE, SQL_SWEEP_MARK, client_pk, now,
+	    batch, &out->swept);
 
 	if (err == AUT_OK)
-		err = purge_batches(db, &statements[SQL_UNSWEEP], client_pk, now,
-		    (unsigned int)batch, 0, &out->unswept);
+		err = mark_batches(db, SQL_UNSWEEP_TAKE, SQL_UNSWEEP_MARK, client_pk, now,
+		    batch, &out->unswept);
 	if (err == AUT_OK)
 		err = purge_run_patiently(db, DB_TRANSACTION, "sweep: fold", run_fold, &f);
 	if (err == AUT_OK)
