@@ -673,20 +673,40 @@ static enum aut_err
 revoke_work(struct db *db, void *ctx)
 {
 	struct revoke_job *job = ctx;
-	struct db_params p;
-	struct timespec at;
 	enum aut_err err;
 
+	(void)db;
 	job->found = true;
 	job->revoked = 0;
 	err = job->r->token_id != NULL ? revoke_one(job) : revoke_all(job);
 	if (err != AUT_OK || !job->found)
 		return err;   /* no such token: nothing changed, nothing to audit */
 	job->audit->affected = job->revoked;
+	return store_audit_write(job->st, job->audit);
+}
+
+enum aut_err
+store_revoke_within(struct store *st, const struct revocation *r, time_t now,
+    struct audit_entry *audit, bool *found, uint64_t *revoked)
+{
+	struct revoke_job job = { .st = st, .r = r, .now = now, .audit = audit };
+	enum aut_err err = revoke_work(st->db, &job);
+
+	*found = err == AUT_OK && job.found;
+	*revoked = err == AUT_OK ? job.revoked : 0;
+	return err;
+}
+
+enum aut_err
+store_audit_write(struct store *st, const struct audit_entry *audit)
+{
+	struct db_params p;
+	struct timespec at;
+
 	clock_gettime(CLOCK_REALTIME, &at);
 	db_params_init(&p);
-	param_audit(&p, &at, job->audit);
-	return db_execute(db, &statements[SQL_AUDIT], &p, NULL);
+	param_audit(&p, &at, audit);
+	return db_execute(st->db, &statements[SQL_AUDIT], &p, NULL);
 }
 
 enum aut_err
