@@ -349,7 +349,7 @@ ctl_print_list_json(json_object *items, unsigned long page, unsigned int page_si
 
 void
 ctl_print_list_footer(unsigned long page, unsigned int page_size, uint64_t total,
-    const char *plural)
+    const char *singular, const char *plural)
 {
 	struct paging pg;
 
@@ -358,7 +358,8 @@ ctl_print_list_footer(unsigned long page, unsigned int page_size, uint64_t total
 		printf("no %s\n", plural);
 	else
 		printf("page %lu of %llu, %llu %s in all\n", pg.page,
-		    (unsigned long long)pg.total_pages, (unsigned long long)total, plural);
+		    (unsigned long long)pg.total_pages, (unsigned long long)total,
+		    total == 1 ? singular : plural);
 }
 
 json_object *

@@ -162,7 +162,7 @@ int ctl_print_list_json(json_object *items, unsigned long page, unsigned int pag
 
 /* "page 2 of 5, 97 tenants in all" (or "no tenants") on stdout, after a table. */
 void ctl_print_list_footer(unsigned long page, unsigned int page_size, uint64_t total,
-    const char *plural);
+    const char *singular, const char *plural);
 
 /* A UTC time as a JSON string "YYYY-MM-DDTHH:MM:SSZ" (NULL when out of range). */
 json_object *ctl_json_time(const struct tm *tm);

@@ -168,7 +168,7 @@ run_list(struct ctl *ctl, int argc, char **argv, enum ctl_kind k, const struct o
 		return ctl_print_list_json(out.items, page, page_size, total);
 	ctl_table_print(out.table);
 	ctl_table_free(out.table);
-	ctl_print_list_footer(page, page_size, total, ctl_kinds[k].plural);
+	ctl_print_list_footer(page, page_size, total, ctl_kinds[k].name, ctl_kinds[k].plural);
 	return fflush(stdout) == 0 ? CTL_EXIT_OK : ctl_fail(ctl, "cannot print the result");
 }
 

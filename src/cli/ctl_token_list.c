@@ -154,9 +154,10 @@ print_page(struct ctl *ctl, struct page_reader *pr, const struct paging *pg,
 	}
 	ctl_table_print(pr->table);
 	if (pg->page > 0)
-		ctl_print_list_footer(pg->page, pg->page_size, pg->total, "active tokens");
+		ctl_print_list_footer(pg->page, pg->page_size, pg->total, "active token",
+		    "active tokens");
 	else
-		printf("%" PRIu64 " active tokens in all\n", pg->total);
+		printf("%" PRIu64 " active token%s in all\n", pg->total, pg->total == 1 ? "" : "s");
 	if (next != NULL)
 		printf("next page: --cursor %s\n", next);
 	return fflush(stdout) == 0 ? CTL_EXIT_OK : ctl_fail(ctl, "cannot print the result");
