@@ -378,6 +378,16 @@ ctl_valid_id(const char *s)
 	return text_is_id(s, strlen(s), CTL_ID_MAX);
 }
 
+int
+ctl_check_id(const struct ctl *ctl, const char *option, const char *value)
+{
+	if (value == NULL)
+		return ctl_usage(ctl, "%s is required", option);
+	if (!ctl_valid_id(value))
+		return ctl_usage(ctl, "bad %s '%s': use 1-64 of A-Z a-z 0-9 _ . -", option, value);
+	return -1;
+}
+
 bool
 ctl_valid_name(const char *s, size_t max_chars)
 {

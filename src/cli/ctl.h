@@ -172,6 +172,10 @@ json_object *ctl_json_time(const struct tm *tm);
 /* 1..64 characters of [A-Za-z0-9_.-]. */
 bool ctl_valid_id(const char *s);
 
+/* A required id option (--id, --tenant, --client ...): -1 when given and
+ * valid, else the message and exit status 2. */
+int ctl_check_id(const struct ctl *ctl, const char *option, const char *value);
+
 /* Valid UTF-8, 1..max_chars characters, no control characters. */
 bool ctl_valid_name(const char *s, size_t max_chars);
 

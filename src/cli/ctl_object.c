@@ -38,16 +38,6 @@ object_option(struct ctl *ctl, int c, const char *arg, void *ctx)
 	return ctl_usage(ctl, "unknown option");
 }
 
-int
-ctl_check_id(struct ctl *ctl, const char *option, const char *value)
-{
-	if (value == NULL)
-		return ctl_usage(ctl, "%s is required", option);
-	if (!ctl_valid_id(value))
-		return ctl_usage(ctl, "bad %s '%s': use 1-64 of A-Z a-z 0-9 _ . -", option, value);
-	return -1;
-}
-
 json_object *
 ctl_object_json(enum ctl_kind k, const struct ctl_object *o)
 {

@@ -1,4 +1,4 @@
-/* ctl_object.h: what the tenant, user and client commands share: kinds, id checks, JSON. */
+/* ctl_object.h: what the tenant, user and client commands share: kinds and their JSON. */
 #ifndef AUTIONAL_CTL_OBJECT_H
 #define AUTIONAL_CTL_OBJECT_H
 
@@ -14,9 +14,6 @@ struct ctl_kind_info {
 };
 
 extern const struct ctl_kind_info ctl_kinds[];
-
-/* A required id option: -1 when given and valid, else exit status 2. */
-int ctl_check_id(struct ctl *ctl, const char *option, const char *value);
 
 /* An object as list --json and show --json print it. */
 json_object *ctl_object_json(enum ctl_kind k, const struct ctl_object *o);
