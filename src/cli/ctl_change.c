@@ -25,8 +25,13 @@ change_option(struct ctl *ctl, int c, const char *arg, void *ctx)
 	switch (c) {
 	case 'i': a->id = arg; return -1;
 	case 'n': a->name = arg; return -1;
-	case 'a': a->has_admin = true; a->admin = true; return -1;
-	case 'A': a->has_admin = true; a->admin = false; return -1;
+	case 'a':
+	case 'A':
+		if (a->has_admin && a->admin != (c == 'a'))
+			return ctl_usage(ctl, "--admin and --no-admin do not go together");
+		a->has_admin = true;
+		a->admin = c == 'a';
+		return -1;
 	case 'f': a->force = true; return -1;
 	}
 	return ctl_usage(ctl, "unknown option");

@@ -29,8 +29,13 @@ object_option(struct ctl *ctl, int c, const char *arg, void *ctx)
 	switch (c) {
 	case 't': a->filter.tenant_id = arg; return -1;
 	case 'm': a->filter.match = arg; return -1;
-	case 'a': a->filter.has_admin = true; a->filter.admin = true; return -1;
-	case 'A': a->filter.has_admin = true; a->filter.admin = false; return -1;
+	case 'a':
+	case 'A':
+		if (a->filter.has_admin && a->filter.admin != (c == 'a'))
+			return ctl_usage(ctl, "--admin and --no-admin do not go together");
+		a->filter.has_admin = true;
+		a->filter.admin = c == 'a';
+		return -1;
 	case 'p': a->paging.page = arg; return -1;
 	case 'P': a->paging.page_size = arg; return -1;
 	case 'i': a->id = arg; return -1;

@@ -191,6 +191,7 @@ def t_list_bad_input():
                           (["user", "list", "--tenant", "bad id"], "--tenant"),
                           (["tenant", "list", "--tenant", TA], "--tenant"),
                           (["client", "list", "--admin"], "--admin"),
+                          (["user", "list", "--admin", "--no-admin"], "--no-admin"),
                           (["user", "list", "extra"], "extra"),
                           (["tenant", "show"], "--id"),
                           (["client", "show", "--id", "a'b"], "--id")):
@@ -261,6 +262,11 @@ def t_update_refused():
               "--name", "x", "extra")
     unchanged(lambda *a: failure(ctl(*a), "no user"), "user", "update", "--id",
               "usr_obj_missing", "--admin")
+    # Both rights options: refused, not "the last one wins".
+    unchanged(lambda *a: usage_error(ctl(*a), "--no-admin"), "user", "update", "--id",
+              UA_ADMIN, "--admin", "--no-admin")
+    expect(sql1("SELECT is_admin FROM users WHERE public_id = %s" % q(UA_ADMIN)) == "1",
+           "--admin --no-admin took the admin rights away")
 
 
 # ---------------------------------------------------------------- token list and show
