@@ -547,6 +547,12 @@ def t_completion():
     expect(complete("tenant", "delete", "--id", "x", "--f") == ["--force"], "--f")
     expect(complete("client", "delete", "--") == ["--id", "--config", "--json", "--help"],
            "client delete options %r" % complete("client", "delete", "--"))
+    # what is on the line already is not offered again, nor the opposite of --admin
+    got = complete("user", "update", "--id", "x", "--admin", "--")
+    expect(got == ["--config", "--json", "--help"], "after --id x --admin: %r" % got)
+    got = complete("user", "list", "--no-admin", "--json", "--")
+    expect("--admin" not in got and "--json" not in got and "--tenant" in got,
+           "after --no-admin --json: %r" % got)
     # every command's options, as its usage line names them, are offered
     commands = re.findall(r"^  ([a-z]+)(?: ([a-z]+)\b)?", ok(ctl("--help", config=False)),
                           re.M)
