@@ -13,6 +13,7 @@
 
 #include <sys/types.h>
 
+#include "ctl_directory.h"
 #include "../core/log.h"
 #include "purge.h"
 #include "../core/text.h"
@@ -125,7 +126,8 @@ int
 ctl_open(struct ctl *ctl)
 {
 	const struct db_table tables[] = {
-		store_statements, ctl_store_statements, purge_statements, sweep_statements
+		store_statements, ctl_store_statements, purge_statements, sweep_statements,
+		ctl_directory_statements
 	};
 	char err[512];
 	const char *path = ctl->config_path;
@@ -192,6 +194,54 @@ bool
 ctl_valid_id(const char *s)
 {
 	return text_is_id(s, strlen(s), CTL_ID_MAX);
+}
+
+int
+ctl_check_id(const struct ctl *ctl, const char *option, const char *value)
+{
+	if (value == NULL)
+		return ctl_usage(ctl, "%s is required", option);
+	if (!ctl_valid_id(value))
+		return ctl_usage(ctl, "bad %s '%s': use 1-64 of A-Z a-z 0-9 _ . -", option, value);
+	return -1;
+}
+
+int
+ctl_check_lookup(const struct ctl *ctl, const char *option, const char *value)
+{
+	if (value == NULL)
+		return ctl_usage(ctl, "%s is required", option);
+	if (!ctl_valid_name(value, CTL_LOOKUP_MAX))
+		return ctl_usage(ctl, "bad %s: 1-%d characters of UTF-8 text, no control characters",
+		    option, CTL_LOOKUP_MAX);
+	return -1;
+}
+
+int
+ctl_token_filters(const struct ctl *ctl, const char *user, const char *type,
+    struct token_filters *f)
+{
+	int rc;
+
+	memset(f, 0, sizeof(*f));
+	if (user != NULL) {
+		if ((rc = ctl_check_lookup(ctl, "--user", user)) >= 0)
+			return rc;
+		/* Never cut to fit: a prefix may be another user's id. */
+		if (strlen(user) >= sizeof(f->user_id))
+			return ctl_usage(ctl, "bad --user: a user id is at most %d bytes",
+			    TOKEN_USER_ID_MAX);
+		memcpy(f->user_id, user, strlen(user) + 1);
+	}
+	if (type == NULL)
+		f->token_type = TOKEN_TYPE_ANY;
+	else if (strcmp(type, "access_token") == 0)
+		f->token_type = TOKEN_TYPE_ACCESS;
+	else if (strcmp(type, "refresh_token") == 0)
+		f->token_type = TOKEN_TYPE_REFRESH;
+	else
+		return ctl_usage(ctl, "bad --type '%s': access_token or refresh_token", type);
+	return -1;
 }
 
 bool

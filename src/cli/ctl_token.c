@@ -48,25 +48,16 @@ token_option(struct ctl *ctl, int c, const char *arg, void *ctx)
 	return ctl_usage(ctl, "unknown option");
 }
 
-static bool
-valid_type(const char *s)
-{
-	return strcmp(s, "access_token") == 0 || strcmp(s, "refresh_token") == 0;
-}
-
 /* Validate --client, --user and --type (when given); -1 when valid. */
 static int
 check_common(struct ctl *ctl, const struct token_args *a)
 {
-	if (a->client == NULL)
-		return ctl_usage(ctl, "--client is required");
-	if (!ctl_valid_id(a->client))
-		return ctl_usage(ctl, "bad --client '%s': use 1-64 of A-Z a-z 0-9 _ . -", a->client);
-	if (a->user != NULL && !ctl_valid_id(a->user))
-		return ctl_usage(ctl, "bad --user '%s': use 1-64 of A-Z a-z 0-9 _ . -", a->user);
-	if (a->type != NULL && !valid_type(a->type))
-		return ctl_usage(ctl, "bad --type '%s': access_token or refresh_token", a->type);
-	return -1;
+	struct token_filters f;
+	int rc;
+
+	if ((rc = ctl_check_lookup(ctl, "--client", a->client)) >= 0)
+		return rc;
+	return ctl_token_filters(ctl, a->user, a->type, &f);
 }
 
 /*
