@@ -230,17 +230,26 @@ describe_lock(const struct ctl_lock_row *row, char *out, size_t size)
 	    (unsigned long long)row->age_seconds);
 }
 
-/* Take the row; on a certification failure (1213: a node inserted it at the
- * same instant) it is not ours, and the caller looks again. */
+/*
+ * Take the row.  A certification failure (1213: a node inserted it at the
+ * same instant) means it is not ours, and the caller looks again; the error
+ * cost the connection and with it GET_LOCK, which is taken again first (else
+ * this run would take a live run of this server for a dead one).
+ */
 static enum aut_err
-take_lock_row(struct migrate_run *run, bool *got)
+take_lock_row(struct migrate_run *run, double deadline, bool *got)
 {
 	enum aut_err err = ctl_store_lock_row_take(run->st, run->holder, got);
+	double left = deadline - seconds_now();
 
-	if (err == AUT_ERR_DB_BUSY) {
-		*got = false;
-		return AUT_OK;
-	}
+	if (err != AUT_ERR_DB_BUSY)
+		return err;
+	*got = false;
+	run->server_locked = false;
+	err = ctl_store_migrate_lock(run->st, left > 0 ? (unsigned int)left + 1 : 1,
+	    &run->server_locked);
+	if (err == AUT_OK && !run->server_locked)
+		err = AUT_ERR_DB_BUSY;
 	return err;
 }
 
@@ -280,7 +289,10 @@ lock_migrations(struct migrate_run *run, const struct migrate_options *opts)
 		}
 	}
 	for (;;) {
-		if ((err = take_lock_row(run, &got)) != AUT_OK)
+		if ((err = take_lock_row(run, deadline, &got)) == AUT_ERR_DB_BUSY)
+			return ctl_fail(run->ctl, "another migrate on this database server took the"
+			    " lock and held it past --wait (%u s)", opts->wait);
+		if (err != AUT_OK)
 			return ctl_fail_err(run->ctl, err);
 		if (got) {
 			run->cluster_locked = true;
@@ -288,8 +300,12 @@ lock_migrations(struct migrate_run *run, const struct migrate_options *opts)
 		}
 		if ((err = ctl_store_lock_row_read(run->st, &row, &found)) != AUT_OK)
 			return ctl_fail_err(run->ctl, err);
-		if (!found)
-			continue;        /* released in between: try again at once */
+		if (!found) {            /* released in between: try again at once */
+			if (seconds_now() >= deadline)
+				return ctl_fail(run->ctl, "could not take the migration lock in %u s"
+				    " (--wait): it was released and taken again", opts->wait);
+			continue;
+		}
 		describe_lock(&row, what, sizeof(what));
 		if (row.this_server) {
 			if ((err = ctl_store_lock_row_remove(run->st, row.holder, &removed)) != AUT_OK)
