@@ -34,8 +34,8 @@ lighttpd configured with all three nodes (db_servers).  Checks:
    lock row held waits for it, then finds nothing left to apply), each
    migration is applied by exactly one of them, and on every node the schema
    is the application's, schema_migrations lists each version once and the
-   lock row is gone.  (GET_LOCK alone locks one node: both runs applied
-   001_core.sql and one failed.)
+   lock row is gone.  (With GET_LOCK alone, which locks one node, the first
+   round left node 2 answering 1205 and the cluster unusable.)
 
 Environment (from tests/galera/run): BASE_URL, APP_CONFIG, CLUSTER (its node1..3
 directories), CLUSTER_CTL (tests/galera/cluster.sh), DB_NAME, DB_USER, BUILDDIR,
