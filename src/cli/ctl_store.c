@@ -7,8 +7,9 @@
 #include "../core/log.h"
 
 /* The database server a session is on, as the migration lock row names it:
- * its host, port and data directory (three nodes on one host differ). */
-#define THIS_SERVER "CONCAT(@@hostname, ':', @@port, ' ', @@datadir)"
+ * its host, port and data directory (three nodes on one host differ), as
+ * sql/004's counter shards name it. */
+#define THIS_SERVER "CONCAT(@@hostname, ':', @@port, ':', @@datadir)"
 
 enum statement {
 	SQL_TENANT_INSERT,
@@ -391,7 +392,7 @@ ctl_store_lock_table(struct ctl_store *st)
 	    "CREATE TABLE IF NOT EXISTS schema_migration_lock ("
 	    " id TINYINT UNSIGNED NOT NULL PRIMARY KEY COMMENT 'always 1',"
 	    " holder VARCHAR(255) NOT NULL COMMENT 'the autionalctl migrate that holds it',"
-	    " server VARCHAR(1024) NOT NULL COMMENT 'host:port datadir of its session',"
+	    " server VARCHAR(1024) NOT NULL COMMENT 'host:port:datadir of its session',"
 	    " taken_at DATETIME(6) NOT NULL COMMENT 'UTC'"
 	    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
 	    " COMMENT='autionalctl migrate: one row while a migrate runs (any node)'";

@@ -102,7 +102,7 @@ enum aut_err ctl_store_migrate_unlock(struct ctl_store *st);
  */
 struct ctl_lock_row {
 	char holder[1021];       /* VARCHAR(255) utf8mb4: "autionalctl pid N on HOST" */
-	char server[4097];       /* VARCHAR(1024): the holder's "host:port datadir" */
+	char server[4097];       /* VARCHAR(1024): the holder's "host:port:datadir" */
 	struct tm taken_at;      /* UTC */
 	uint64_t age_seconds;    /* since taken_at, by the server's clock */
 	bool this_server;        /* the holder's session was on this session's server */

@@ -970,7 +970,7 @@ def t_migrate_lock_row():
     sqldir = os.path.join(SRCDIR, "sql")
     take = ("INSERT INTO schema_migration_lock (id, holder, server, taken_at)"
             " VALUES (1, %s, %s, UTC_TIMESTAMP(6) - INTERVAL 1 HOUR)")
-    here = "CONCAT(@@hostname, ':', @@port, ' ', @@datadir)"
+    here = "CONCAT(@@hostname, ':', @@port, ':', @@datadir)"
     # a migrate killed on this server: the next one removes its row and runs
     sql(take % (q("autionalctl migrate (pid 1 on gone)"), here), db=MIG_DB)
     r = ctl("--json", "migrate", "--sql-dir", sqldir, config=conf)
@@ -980,13 +980,13 @@ def t_migrate_lock_row():
     expect(sql("SELECT COUNT(*) FROM schema_migration_lock", db=MIG_DB) == ["0"],
            "the stale row is still there")
     # a run on another node (as Galera would show it): wait, then fail naming it
-    sql(take % (q("autionalctl migrate (pid 2 on elsewhere)"), q("node9:3306 /var/lib/mysql/")),
+    sql(take % (q("autionalctl migrate (pid 2 on elsewhere)"), q("node9:3306:/var/lib/mysql/")),
         db=MIG_DB)
     t0 = time.monotonic()
     r = ctl("migrate", "--sql-dir", sqldir, "--wait", "2", config=conf)
     took = time.monotonic() - t0
     failure(r, "the migration lock is held by autionalctl migrate (pid 2 on elsewhere) on"
-               " node9:3306 /var/lib/mysql/ since ")
+               " node9:3306:/var/lib/mysql/ since ")
     expect("waiting up to 2 s" in r.err and "--break-lock" in r.err,
            "want the wait said and --break-lock named: " + r.describe())
     expect(took >= 2, "gave up after %.1f s, before --wait 2 was over" % took)
