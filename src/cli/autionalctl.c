@@ -10,9 +10,23 @@
 static const struct ctl_command *const commands[] = {
 	&ctl_cmd_migrate,
 	&ctl_cmd_tenant_create,
+	&ctl_cmd_tenant_list,
+	&ctl_cmd_tenant_show,
+	&ctl_cmd_tenant_update,
+	&ctl_cmd_tenant_delete,
 	&ctl_cmd_user_create,
+	&ctl_cmd_user_list,
+	&ctl_cmd_user_show,
+	&ctl_cmd_user_update,
+	&ctl_cmd_user_delete,
 	&ctl_cmd_client_create,
+	&ctl_cmd_client_list,
+	&ctl_cmd_client_show,
+	&ctl_cmd_client_update,
+	&ctl_cmd_client_delete,
 	&ctl_cmd_token_issue,
+	&ctl_cmd_token_list,
+	&ctl_cmd_token_show,
 	&ctl_cmd_token_revoke,
 	&ctl_cmd_purge,
 	&ctl_cmd_sweep,
@@ -90,7 +104,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct ctl ctl;
-	char verbs[128];
+	char verbs[256];
 	bool group;
 	int c, used = 0;
 

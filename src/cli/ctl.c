@@ -13,6 +13,7 @@
 
 #include <sys/types.h>
 
+#include "ctl_directory.h"
 #include "../core/log.h"
 #include "purge.h"
 #include "../core/text.h"
@@ -125,7 +126,8 @@ int
 ctl_open(struct ctl *ctl)
 {
 	const struct db_table tables[] = {
-		store_statements, ctl_store_statements, purge_statements, sweep_statements
+		store_statements, ctl_store_statements, purge_statements, sweep_statements,
+		ctl_directory_statements
 	};
 	char err[512];
 	const char *path = ctl->config_path;
@@ -192,6 +194,16 @@ bool
 ctl_valid_id(const char *s)
 {
 	return text_is_id(s, strlen(s), CTL_ID_MAX);
+}
+
+int
+ctl_check_id(const struct ctl *ctl, const char *option, const char *value)
+{
+	if (value == NULL)
+		return ctl_usage(ctl, "%s is required", option);
+	if (!ctl_valid_id(value))
+		return ctl_usage(ctl, "bad %s '%s': use 1-64 of A-Z a-z 0-9 _ . -", option, value);
+	return -1;
 }
 
 bool

@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -57,6 +58,14 @@ extern const struct ctl_command ctl_cmd_user_create;
 extern const struct ctl_command ctl_cmd_client_create;
 extern const struct ctl_command ctl_cmd_token_issue;
 extern const struct ctl_command ctl_cmd_token_revoke;
+extern const struct ctl_command ctl_cmd_token_list;
+extern const struct ctl_command ctl_cmd_token_show;
+extern const struct ctl_command ctl_cmd_tenant_list, ctl_cmd_tenant_show,
+    ctl_cmd_tenant_update, ctl_cmd_tenant_delete;
+extern const struct ctl_command ctl_cmd_user_list, ctl_cmd_user_show,
+    ctl_cmd_user_update, ctl_cmd_user_delete;
+extern const struct ctl_command ctl_cmd_client_list, ctl_cmd_client_show,
+    ctl_cmd_client_update, ctl_cmd_client_delete;
 extern const struct ctl_command ctl_cmd_purge;
 extern const struct ctl_command ctl_cmd_sweep;
 /* The sweep's statements (ctl_sweep.c), prepared by ctl_open() with the others. */
@@ -111,10 +120,61 @@ int ctl_print_json(json_object *value);
 /* Add key → value (NULL value: out of memory, reported later by ctl_print_json). */
 void ctl_json_put(json_object *obj, const char *key, json_object *value);
 
+/* ---- output for people: aligned columns ------------------------------------ */
+
+/* A table being filled: every cell is copied; printed with each column as wide
+ * as its widest cell, two spaces apart, the header first. */
+struct ctl_table;
+
+/* A table of ncols columns with these headers; NULL when out of memory. */
+struct ctl_table *ctl_table_new(int ncols, const char *const *header);
+/* Add a row of ncols cells (NULL prints as "-"); 0, or -1 when out of memory. */
+int ctl_table_add(struct ctl_table *t, const char *const *cells);
+/* Print the table on stdout (nothing but the header when it has no rows). */
+void ctl_table_print(const struct ctl_table *t);
+void ctl_table_free(struct ctl_table *t);
+
+/* "key  value" lines, the values aligned: what show prints for people.  NULL
+ * values print as "-". */
+void ctl_print_fields(int n, const char *const *keys, const char *const *values);
+
+/* ---- lists: paging options and the envelope -------------------------------- */
+
+/* --page and --page-size as given (NULL: not given). */
+struct ctl_paging_args {
+	const char *page, *page_size;
+};
+
+/*
+ * Check --page (1..2147483647, default 1) and --page-size (1..max, default
+ * 20, as the API's); -1 when valid, else exit status 2 after the message.
+ */
+int ctl_parse_paging(struct ctl *ctl, const struct ctl_paging_args *a, unsigned int max,
+    unsigned long *page, unsigned int *page_size);
+
+/*
+ * {"items": items, "pagination": {page, page_size, total, total_pages,
+ * has_next, has_prev}, "total": total}: the API's list envelope, printed on
+ * stdout (takes items).  0, or 1 when it cannot be built or printed.
+ */
+int ctl_print_list_json(json_object *items, unsigned long page, unsigned int page_size,
+    uint64_t total);
+
+/* "page 2 of 5, 97 tenants in all" (or "no tenants") on stdout, after a table. */
+void ctl_print_list_footer(unsigned long page, unsigned int page_size, uint64_t total,
+    const char *singular, const char *plural);
+
+/* A UTC time as a JSON string "YYYY-MM-DDTHH:MM:SSZ" (NULL when out of range). */
+json_object *ctl_json_time(const struct tm *tm);
+
 /* ---- validators: pure functions over untrusted text ---------------------- */
 
 /* 1..64 characters of [A-Za-z0-9_.-]. */
 bool ctl_valid_id(const char *s);
+
+/* A required id option (--id, --tenant, --client ...): -1 when given and
+ * valid, else the message and exit status 2. */
+int ctl_check_id(const struct ctl *ctl, const char *option, const char *value);
 
 /* Valid UTF-8, 1..max_chars characters, no control characters. */
 bool ctl_valid_name(const char *s, size_t max_chars);

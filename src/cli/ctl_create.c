@@ -33,18 +33,11 @@ create_option(struct ctl *ctl, int c, const char *arg, void *ctx)
 static int
 check_ids(struct ctl *ctl, const struct create_args *a, bool want_tenant)
 {
-	if (a->id == NULL)
-		return ctl_usage(ctl, "--id is required");
-	if (!ctl_valid_id(a->id))
-		return ctl_usage(ctl, "bad --id '%s': use 1-64 of A-Z a-z 0-9 _ . -", a->id);
-	if (want_tenant) {
-		if (a->tenant == NULL)
-			return ctl_usage(ctl, "--tenant is required");
-		if (!ctl_valid_id(a->tenant))
-			return ctl_usage(ctl, "bad --tenant '%s': use 1-64 of A-Z a-z 0-9 _ . -",
-			    a->tenant);
-	}
-	return -1;
+	int rc = ctl_check_id(ctl, "--id", a->id);
+
+	if (rc < 0 && want_tenant)
+		rc = ctl_check_id(ctl, "--tenant", a->tenant);
+	return rc;
 }
 
 /* Report the outcome; `what` is "tenant", "user" or "client". */

@@ -58,12 +58,11 @@ valid_type(const char *s)
 static int
 check_common(struct ctl *ctl, const struct token_args *a)
 {
-	if (a->client == NULL)
-		return ctl_usage(ctl, "--client is required");
-	if (!ctl_valid_id(a->client))
-		return ctl_usage(ctl, "bad --client '%s': use 1-64 of A-Z a-z 0-9 _ . -", a->client);
-	if (a->user != NULL && !ctl_valid_id(a->user))
-		return ctl_usage(ctl, "bad --user '%s': use 1-64 of A-Z a-z 0-9 _ . -", a->user);
+	int rc;
+
+	if ((rc = ctl_check_id(ctl, "--client", a->client)) >= 0 ||
+	    (a->user != NULL && (rc = ctl_check_id(ctl, "--user", a->user)) >= 0))
+		return rc;
 	if (a->type != NULL && !valid_type(a->type))
 		return ctl_usage(ctl, "bad --type '%s': access_token or refresh_token", a->type);
 	return -1;

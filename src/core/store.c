@@ -13,6 +13,11 @@ enum statement {
 	SQL_LIST_PAGE_BY_USER,
 	SQL_LIST_AFTER,
 	SQL_LIST_AFTER_BY_USER,
+	SQL_LIST_PAGE_TOTAL_ROW,              /* each SQL_LIST_* + LIST_TOTAL_ROW_FORM */
+	SQL_LIST_PAGE_DEEP_TOTAL_ROW,
+	SQL_LIST_PAGE_BY_USER_TOTAL_ROW,
+	SQL_LIST_AFTER_TOTAL_ROW,
+	SQL_LIST_AFTER_BY_USER_TOTAL_ROW,
 	SQL_CURSOR_KEY,
 	SQL_REVOKE,
 	SQL_REVOKE_BY_USER,
@@ -22,6 +27,9 @@ enum statement {
 	SQL_AUDIT_BATCH,
 	SQL_STATEMENTS
 };
+
+/* From a list statement to its form for an empty page (the total in a row of its own). */
+#define LIST_TOTAL_ROW_FORM (SQL_LIST_PAGE_TOTAL_ROW - SQL_LIST_PAGE)
 
 /*
  * Filters are bound, never spliced: token_type IN (?, ?) gets both types, or
@@ -39,8 +47,6 @@ enum statement {
 #define LIST_DIRECT_OFFSET_MAX 40
 
 #define PAGE_COLUMNS "k.public_id, k.token_type, k.scope, k.created_at, k.expires_at, u.public_id"
-#define LIST_SELECT \
-	"SELECT part, public_id, token_type, scope, created_at, expires_at, user_id, total, id FROM ("
 /*
  * A keyset page: the rows below a cursor's position in list order.  Written
  * as an OR of two ranges, which MariaDB 10.11 seeks in the page index; the
@@ -72,93 +78,107 @@ static const struct db_statement statements[SQL_STATEMENTS] = {
 	    " WHERE k.token_hash = ? AND k.token_type = 'access_token'"
 	    "   AND k.revoked_at IS NULL AND k.expires_at > ?", .causal = true },
 	/*
-	 * Part 0 is one row carrying the exact total (sql/004_token_totals.sql
-	 * explains the arithmetic): the writers' counter rows summed, minus the
-	 * expired tokens not yet swept, plus the swept ones whose expiry lies
-	 * ahead; one walk over two ranges of oauth_tokens_unswept (the OR of two
-	 * ranges is one index scan; the row constructor (swept, expires_at) > (?, ?)
-	 * would not be a range in MariaDB 10.11).  Part 1 is the page: shallow
-	 * pages read whole rows in list order straight from the page index
-	 * (SQL_LIST_PAGE); deep ones walk that index to the offset and then fetch
-	 * the page's rows by primary key, a deferred join (SQL_LIST_PAGE_DEEP).
-	 * Params: client, type, type | client, now, now, type, type | client,
-	 * now, type, type, limit, offset.
+	 * The list: one statement per request, whose every row carries the exact
+	 * total next to a token of the page (TOTAL, an uncorrelated subquery the
+	 * server evaluates once).  sql/004_token_totals.sql explains the
+	 * arithmetic: the writers' counter rows summed, minus the expired tokens
+	 * not yet swept, plus the swept ones whose expiry lies ahead; one walk
+	 * over two ranges of oauth_tokens_unswept (the OR of two ranges is one
+	 * index scan; the row constructor (swept, expires_at) > (?, ?) would not
+	 * be a range in MariaDB 10.11).  Shallow pages read whole rows in list
+	 * order straight from the page index (SQL_LIST_PAGE); deep ones walk that
+	 * index to the offset and then fetch the page's rows by primary key, a
+	 * deferred join (SQL_LIST_PAGE_DEEP).
+	 *
+	 * A page with no rows carries no total: then the same request runs the
+	 * *_TOTAL_ROW form, a UNION ALL of one row holding the total (part 0) and
+	 * the page (part 1), so that total and items still come from one
+	 * snapshot.  That form alone would do for every page, but its union and
+	 * derived table cost the server about 1.5 times as much (bench/run (a),
+	 * docs/PERFORMANCE.md), so it only serves empty pages.
+	 *
+	 * Columns of both forms: part, public_id, token_type, scope, created_at,
+	 * expires_at, user_id, total, id.  Params: client, type, type | client,
+	 * now, now, type, type (the total) | client, now, type, type, limit,
+	 * offset (the page).
 	 */
-#define LIST_TOTAL \
-	    "SELECT 0 AS part, NULL AS public_id, NULL AS token_type, NULL AS scope,"\
-	    "        NULL AS created_at, NULL AS expires_at, NULL AS user_id, NULL AS id,"\
-	    "        CAST((SELECT COALESCE(SUM(live), 0) FROM oauth_token_totals"\
-	    "               WHERE oauth_client_id = ? AND token_type IN (?, ?))"\
-	    "           + (SELECT COALESCE(SUM(IF(swept, 1, -1)), 0) FROM oauth_tokens"\
-	    "               WHERE oauth_client_id = ? AND revoked_at IS NULL"\
-	    "                 AND ((swept = 0 AND expires_at <= ?) OR (swept = 1 AND expires_at > ?))"\
-	    "                 AND token_type IN (?, ?))"\
-	    "           AS UNSIGNED) AS total"
-	[SQL_LIST_PAGE] = { "token list",
-	    LIST_SELECT
-	    LIST_TOTAL
-	    " UNION ALL"
-	    " (SELECT 1, " PAGE_COLUMNS ", k.id, NULL"
-	    "   FROM oauth_tokens k LEFT JOIN users u ON u.id = k.user_id"
-	    "  WHERE k.oauth_client_id = ? AND k." ACTIVE
-	    "  ORDER BY k.created_at DESC, k.id DESC LIMIT ? OFFSET ?)"
-	    ") AS result ORDER BY part, created_at DESC, id DESC", false },
-	[SQL_LIST_PAGE_DEEP] = { "token list",
-	    LIST_SELECT
-	    LIST_TOTAL
-	    " UNION ALL"
-	    " SELECT 1, " PAGE_COLUMNS ", k.id, NULL"
-	    "   FROM (SELECT id FROM oauth_tokens"
-	    "          WHERE oauth_client_id = ? AND " ACTIVE
-	    "          ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?) AS page"
-	    "   JOIN oauth_tokens k ON k.id = page.id"
-	    "   LEFT JOIN users u ON u.id = k.user_id"
-	    ") AS result ORDER BY part, created_at DESC, id DESC", false },
-	/* One user's tokens are few: counted directly.  Params: user, client,
-	 * now, type, type | user, client, now, type, type, limit, offset. */
-#define LIST_TOTAL_BY_USER \
-	    " SELECT 0 AS part, NULL AS public_id, NULL AS token_type, NULL AS scope,"\
-	    "        NULL AS created_at, NULL AS expires_at, NULL AS user_id, NULL AS id,"\
-	    "        (SELECT COUNT(*) FROM oauth_tokens k JOIN users u ON u.id = k.user_id"\
-	    "          WHERE u.public_id = ? AND k.oauth_client_id = ? AND k." ACTIVE ") AS total"
-	[SQL_LIST_PAGE_BY_USER] = { "token list",
-	    LIST_SELECT
-	    LIST_TOTAL_BY_USER
-	    " UNION ALL"
-	    " SELECT 1, " PAGE_COLUMNS ", k.id, NULL"
-	    "   FROM (SELECT k.id FROM oauth_tokens k JOIN users u ON u.id = k.user_id"
-	    "          WHERE u.public_id = ? AND k.oauth_client_id = ? AND k." ACTIVE
-	    "          ORDER BY k.created_at DESC, k.id DESC LIMIT ? OFFSET ?) AS page"
-	    "   JOIN oauth_tokens k ON k.id = page.id"
-	    "   LEFT JOIN users u ON u.id = k.user_id"
-	    ") AS result ORDER BY part, created_at DESC, id DESC", false },
-	/* A keyset page.  Params as SQL_LIST_PAGE, with the cursor's created_at,
+#define TOTAL \
+	    "CAST((SELECT COALESCE(SUM(live), 0) FROM oauth_token_totals"\
+	    "       WHERE oauth_client_id = ? AND token_type IN (?, ?))"\
+	    "   + (SELECT COALESCE(SUM(IF(swept, 1, -1)), 0) FROM oauth_tokens"\
+	    "       WHERE oauth_client_id = ? AND revoked_at IS NULL"\
+	    "         AND ((swept = 0 AND expires_at <= ?) OR (swept = 1 AND expires_at > ?))"\
+	    "         AND token_type IN (?, ?))"\
+	    "   AS UNSIGNED)"
+	/* One user's tokens are few: counted directly.  Params: user, client, now,
+	 * type, type; the page's params then start with the user too. */
+#define TOTAL_BY_USER \
+	    "(SELECT COUNT(*) FROM oauth_tokens k JOIN users u ON u.id = k.user_id"\
+	    "  WHERE u.public_id = ? AND k.oauth_client_id = ? AND k." ACTIVE ")"
+#define ROWS_WITH(total) "SELECT 1 AS part, " PAGE_COLUMNS ", " total " AS total, k.id"
+#define TOTAL_ROW(total) \
+	"SELECT part, public_id, token_type, scope, created_at, expires_at, user_id, total, id FROM ("\
+	" SELECT 0 AS part, NULL AS public_id, NULL AS token_type, NULL AS scope,"\
+	"        NULL AS created_at, NULL AS expires_at, NULL AS user_id, NULL AS id,"\
+	"        " total " AS total"\
+	" UNION ALL"
+#define TOTAL_ROW_END ") AS result ORDER BY part, created_at DESC, id DESC"
+#define PAGE_ROWS \
+	    " FROM oauth_tokens k LEFT JOIN users u ON u.id = k.user_id"\
+	    " WHERE k.oauth_client_id = ? AND k." ACTIVE\
+	    " ORDER BY k.created_at DESC, k.id DESC LIMIT ? OFFSET ?"
+#define PAGE_ROWS_DEEP \
+	    " FROM (SELECT id FROM oauth_tokens"\
+	    "        WHERE oauth_client_id = ? AND " ACTIVE\
+	    "        ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?) AS page"\
+	    " JOIN oauth_tokens k ON k.id = page.id"\
+	    " LEFT JOIN users u ON u.id = k.user_id"
+#define PAGE_ROWS_BY_USER \
+	    " FROM (SELECT k.id FROM oauth_tokens k JOIN users u ON u.id = k.user_id"\
+	    "        WHERE u.public_id = ? AND k.oauth_client_id = ? AND k." ACTIVE\
+	    "        ORDER BY k.created_at DESC, k.id DESC LIMIT ? OFFSET ?) AS page"\
+	    " JOIN oauth_tokens k ON k.id = page.id"\
+	    " LEFT JOIN users u ON u.id = k.user_id"
+	/* A keyset page: the page's params with the cursor's created_at,
 	 * created_at, id before the limit, and no offset.  FORCE INDEX: left to
 	 * itself, MariaDB 10.11 reads oauth_tokens_page by ref on (client,
 	 * revoked_at) from the newest token down to the cursor (0.7 s at depth
 	 * 400,000 of the bench's hot client) instead of the range that starts at
 	 * the cursor (key_len 27, under 1 ms at any depth). */
+#define PAGE_ROWS_AFTER \
+	    " FROM oauth_tokens k FORCE INDEX (oauth_tokens_page)"\
+	    " LEFT JOIN users u ON u.id = k.user_id"\
+	    " WHERE k.oauth_client_id = ? AND k." ACTIVE " AND " BELOW_CURSOR\
+	    " ORDER BY k.created_at DESC, k.id DESC LIMIT ?"
+#define PAGE_ROWS_AFTER_BY_USER \
+	    " FROM oauth_tokens k JOIN users u ON u.id = k.user_id"\
+	    " WHERE u.public_id = ? AND k.oauth_client_id = ? AND k." ACTIVE " AND " BELOW_CURSOR\
+	    " ORDER BY k.created_at DESC, k.id DESC LIMIT ?"
+#define IN_LIST_ORDER " ORDER BY k.created_at DESC, k.id DESC"
+	[SQL_LIST_PAGE] = { "token list", ROWS_WITH(TOTAL) PAGE_ROWS, false },
+	[SQL_LIST_PAGE_DEEP] = { "token list",
+	    ROWS_WITH(TOTAL) PAGE_ROWS_DEEP IN_LIST_ORDER, false },
+	[SQL_LIST_PAGE_BY_USER] = { "token list",
+	    ROWS_WITH(TOTAL_BY_USER) PAGE_ROWS_BY_USER IN_LIST_ORDER, false },
 	[SQL_LIST_AFTER] = { "token list after a cursor",
-	    LIST_SELECT
-	    LIST_TOTAL
-	    " UNION ALL"
-	    " (SELECT 1, " PAGE_COLUMNS ", k.id, NULL"
-	    "   FROM oauth_tokens k FORCE INDEX (oauth_tokens_page)"
-	    "   LEFT JOIN users u ON u.id = k.user_id"
-	    "  WHERE k.oauth_client_id = ? AND k." ACTIVE " AND " BELOW_CURSOR
-	    "  ORDER BY k.created_at DESC, k.id DESC LIMIT ?)"
-	    ") AS result ORDER BY part, created_at DESC, id DESC", false },
-	/* Params as SQL_LIST_PAGE_BY_USER, with the cursor's created_at, created_at,
-	 * id before the limit, and no offset. */
+	    ROWS_WITH(TOTAL) PAGE_ROWS_AFTER, false },
 	[SQL_LIST_AFTER_BY_USER] = { "token list after a cursor",
-	    LIST_SELECT
-	    LIST_TOTAL_BY_USER
-	    " UNION ALL"
-	    " (SELECT 1, " PAGE_COLUMNS ", k.id, NULL"
-	    "   FROM oauth_tokens k JOIN users u ON u.id = k.user_id"
-	    "  WHERE u.public_id = ? AND k.oauth_client_id = ? AND k." ACTIVE " AND " BELOW_CURSOR
-	    "  ORDER BY k.created_at DESC, k.id DESC LIMIT ?)"
-	    ") AS result ORDER BY part, created_at DESC, id DESC", false },
+	    ROWS_WITH(TOTAL_BY_USER) PAGE_ROWS_AFTER_BY_USER, false },
+	[SQL_LIST_PAGE_TOTAL_ROW] = { "token list",
+	    TOTAL_ROW(TOTAL) " (SELECT 1, " PAGE_COLUMNS ", k.id, NULL" PAGE_ROWS ")"
+	    TOTAL_ROW_END, false },
+	[SQL_LIST_PAGE_DEEP_TOTAL_ROW] = { "token list",
+	    TOTAL_ROW(TOTAL) " SELECT 1, " PAGE_COLUMNS ", k.id, NULL" PAGE_ROWS_DEEP
+	    TOTAL_ROW_END, false },
+	[SQL_LIST_PAGE_BY_USER_TOTAL_ROW] = { "token list",
+	    TOTAL_ROW(TOTAL_BY_USER) " SELECT 1, " PAGE_COLUMNS ", k.id, NULL" PAGE_ROWS_BY_USER
+	    TOTAL_ROW_END, false },
+	[SQL_LIST_AFTER_TOTAL_ROW] = { "token list after a cursor",
+	    TOTAL_ROW(TOTAL) " (SELECT 1, " PAGE_COLUMNS ", k.id, NULL" PAGE_ROWS_AFTER ")"
+	    TOTAL_ROW_END, false },
+	[SQL_LIST_AFTER_BY_USER_TOTAL_ROW] = { "token list after a cursor",
+	    TOTAL_ROW(TOTAL_BY_USER) " (SELECT 1, " PAGE_COLUMNS ", k.id, NULL"
+	    PAGE_ROWS_AFTER_BY_USER ")" TOTAL_ROW_END, false },
 	/* The page-cursor key: one row, made by sql/006. */
 	[SQL_CURSOR_KEY] = { "page-cursor key",
 	    "SELECT secret FROM api_secrets WHERE name = 'page_cursor'", false },
@@ -308,17 +328,22 @@ store_authorize(struct store *st, const unsigned char hash[32], const char *clie
 
 /* ---- the list ----------------------------------------------------------- */
 
-/* Columns of a list row: part, public_id, token_type, scope, created_at,
- * expires_at, user_id, total, id. */
+/* Columns of a list row, in both forms: part, public_id, token_type, scope,
+ * created_at, expires_at, user_id, total, id. */
 enum { COL_PART, COL_ID, COL_TYPE, COL_SCOPE, COL_CREATED, COL_EXPIRES, COL_USER, COL_TOTAL,
 	COL_PK };
 
-/* Part 0's total, then part 1's rows handed to each(), from statement s. */
+/*
+ * The total and the page's rows (handed to each()) from statement s, in
+ * either form: rows that each carry the total, or a part 0 row with the total
+ * before the part 1 rows.  *have_total is false when no row came back (an
+ * empty page in the first form).
+ */
 static enum aut_err
 read_list_once(struct store *st, const struct db_statement *s, struct db_params *p,
-    uint64_t *total, store_row_fn each, void *ctx)
+    uint64_t *total, bool *have_total, store_row_fn each, void *ctx)
 {
-	bool more = false, have_total = false;
+	bool more = false;
 	struct db_row r;
 	struct token_row row;
 	uint64_t total_col = 0;
@@ -337,14 +362,16 @@ read_list_once(struct store *st, const struct db_statement *s, struct db_params 
 	db_col_u64(&r, &row.pk);
 
 	*total = 0;
+	*have_total = false;
 	err = db_execute(st->db, s, p, &r);
 	while (err == AUT_OK && (err = db_fetch(st->db, s, &r, &more)) == AUT_OK && more) {
-		if (part == 0) {
-			*total = db_col_null(&r, COL_TOTAL) ? 0 : total_col;
-			have_total = true;
-			continue;
+		if (!*have_total && !db_col_null(&r, COL_TOTAL)) {
+			*total = total_col;
+			*have_total = true;
 		}
-		if (!have_total || db_col_null(&r, COL_TYPE) || db_col_null(&r, COL_ID) ||
+		if (part == 0)
+			continue;
+		if (!*have_total || db_col_null(&r, COL_TYPE) || db_col_null(&r, COL_ID) ||
 		    db_col_null(&r, COL_PK) ||
 		    db_col_length(&r, COL_ID) != sizeof(row.public_id)) {
 			log_error("token list: malformed result");
@@ -366,7 +393,7 @@ read_list_once(struct store *st, const struct db_statement *s, struct db_params 
 /* One list read on its way through db_run(). */
 struct list_job {
 	struct store *st;
-	const struct db_statement *s;
+	int which;                          /* SQL_LIST_*, the rows-with-total form */
 	struct db_params *p;
 	uint64_t *total;
 	store_row_fn each;
@@ -377,23 +404,36 @@ static enum aut_err
 list_work(struct db *db, void *ctx)
 {
 	const struct list_job *j = ctx;
+	bool have_total = false;
+	enum aut_err err;
 
 	(void)db;
-	return read_list_once(j->st, j->s, j->p, j->total, j->each, j->ctx);
+	err = read_list_once(j->st, &statements[j->which], j->p, j->total, &have_total,
+	    j->each, j->ctx);
+	/* An empty page: its total, and any row that appeared meanwhile, from
+	 * the form that always has a row. */
+	if (err == AUT_OK && !have_total)
+		err = read_list_once(j->st, &statements[j->which + LIST_TOTAL_ROW_FORM], j->p,
+		    j->total, &have_total, j->each, j->ctx);
+	if (err == AUT_OK && !have_total) {
+		log_error("token list: no total in the result");
+		return AUT_ERR_INTERNAL;
+	}
+	return err;
 }
 
-/* read_list_once() as a read: run once more on another server if its server
- * went away before any row came back. */
+/* list_work() as a read: run once more on another server if its server went
+ * away before any row came back. */
 static enum aut_err
-read_list(struct store *st, const struct db_statement *s, struct db_params *p,
-    uint64_t *total, store_row_fn each, void *ctx)
+read_list(struct store *st, int which, struct db_params *p, uint64_t *total,
+    store_row_fn each, void *ctx)
 {
-	struct list_job job = { st, s, p, total, each, ctx };
+	struct list_job job = { st, which, p, total, each, ctx };
 
-	return db_run(st->db, DB_READ, s->what, list_work, &job);
+	return db_run(st->db, DB_READ, statements[which].what, list_work, &job);
 }
 
-/* The parameters of part 0 (the total) and the filters of part 1. */
+/* The parameters of the total, then those of the page's filters. */
 static void
 param_total_and_filters(struct db_params *p, uint64_t client_pk,
     const struct token_filters *f, time_t now)
@@ -430,8 +470,8 @@ store_list_page(struct store *st, uint64_t client_pk, const struct token_filters
 	param_total_and_filters(&p, client_pk, f, now);
 	db_param_u64(&p, limit);
 	db_param_u64(&p, offset);
-	return read_list(st, &statements[by_user ? SQL_LIST_PAGE_BY_USER :
-	    offset < LIST_DIRECT_OFFSET_MAX ? SQL_LIST_PAGE : SQL_LIST_PAGE_DEEP], &p,
+	return read_list(st, by_user ? SQL_LIST_PAGE_BY_USER :
+	    offset < LIST_DIRECT_OFFSET_MAX ? SQL_LIST_PAGE : SQL_LIST_PAGE_DEEP, &p,
 	    total, each, ctx);
 }
 
@@ -449,7 +489,7 @@ store_list_after(struct store *st, uint64_t client_pk, const struct token_filter
 	db_param_time(&p, (time_t)after->created_at, 0);
 	db_param_u64(&p, after->id);
 	db_param_u64(&p, limit);
-	return read_list(st, &statements[by_user ? SQL_LIST_AFTER_BY_USER : SQL_LIST_AFTER], &p,
+	return read_list(st, by_user ? SQL_LIST_AFTER_BY_USER : SQL_LIST_AFTER, &p,
 	    total, each, ctx);
 }
 
@@ -673,20 +713,40 @@ static enum aut_err
 revoke_work(struct db *db, void *ctx)
 {
 	struct revoke_job *job = ctx;
-	struct db_params p;
-	struct timespec at;
 	enum aut_err err;
 
+	(void)db;
 	job->found = true;
 	job->revoked = 0;
 	err = job->r->token_id != NULL ? revoke_one(job) : revoke_all(job);
 	if (err != AUT_OK || !job->found)
 		return err;   /* no such token: nothing changed, nothing to audit */
 	job->audit->affected = job->revoked;
+	return store_audit_write(job->st, job->audit);
+}
+
+enum aut_err
+store_revoke_within(struct store *st, const struct revocation *r, time_t now,
+    struct audit_entry *audit, bool *found, uint64_t *revoked)
+{
+	struct revoke_job job = { .st = st, .r = r, .now = now, .audit = audit };
+	enum aut_err err = revoke_work(st->db, &job);
+
+	*found = err == AUT_OK && job.found;
+	*revoked = err == AUT_OK ? job.revoked : 0;
+	return err;
+}
+
+enum aut_err
+store_audit_write(struct store *st, const struct audit_entry *audit)
+{
+	struct db_params p;
+	struct timespec at;
+
 	clock_gettime(CLOCK_REALTIME, &at);
 	db_params_init(&p);
-	param_audit(&p, &at, job->audit);
-	return db_execute(db, &statements[SQL_AUDIT], &p, NULL);
+	param_audit(&p, &at, audit);
+	return db_execute(st->db, &statements[SQL_AUDIT], &p, NULL);
 }
 
 enum aut_err

@@ -118,4 +118,15 @@ struct revocation {
 enum aut_err store_revoke(struct store *st, const struct revocation *r, time_t now,
     struct audit_entry *audit, bool *found, uint64_t *revoked);
 
+/*
+ * The same revocation and audit row, run inside a transaction the caller
+ * holds (work under db_run(DB_TRANSACTION)): autionalctl's deletes revoke a
+ * client's or a user's tokens in the transaction that deletes it.
+ */
+enum aut_err store_revoke_within(struct store *st, const struct revocation *r, time_t now,
+    struct audit_entry *audit, bool *found, uint64_t *revoked);
+
+/* Write one audit row now (in the caller's transaction, if one is open). */
+enum aut_err store_audit_write(struct store *st, const struct audit_entry *audit);
+
 #endif

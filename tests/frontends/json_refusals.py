@@ -20,10 +20,15 @@ CASE names run a subset (e.g. "no-worker" alone, after a kill -9).
 """
 
 import json
+import os
 import re
 import socket
 import sys
 import urllib.parse
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "stack"))
+sys.dont_write_bytecode = True
+from stacklib import dechunk  # noqa: E402  (the one HTTP de-chunker of the tests)
 
 API = "/admin/oauth/clients/json_refusal_probe/tokens"
 TOKEN_AUTH = "Bearer " + "t" * 10240          # a 10 kB signed-JWT-sized token
@@ -123,18 +128,6 @@ def parse(raw):
     if "chunked" in ",".join(headers.get("transfer-encoding", [])).lower():
         body = dechunk(body)
     return int(m.group(1)), headers, body
-
-
-def dechunk(data):
-    out = b""
-    while data:
-        size_line, _, data = data.partition(b"\r\n")
-        size = int(size_line.split(b";")[0], 16)
-        if size == 0:
-            break
-        out += data[:size]
-        data = data[size + 2:]
-    return out
 
 
 def check(name, raw, allowed, program):

@@ -49,7 +49,7 @@ __all__ = [
     # SQL
     "MARIADB", "SQL_UTC", "mariadb_args", "sql", "sql1", "q", "mariadb_ctl",
     # HTTP
-    "PATH_FMT", "Resp", "request", "new_rid", "parse_base", "RESPONSES", "SENT_CREDENTIALS",
+    "PATH_FMT", "Resp", "dechunk", "request", "new_rid", "parse_base", "RESPONSES", "SENT_CREDENTIALS",
     "shorten",
     # answers of the API
     "CONTENT_TYPE", "REALM", "TS_RE", "RID_RE", "ITEM_ID_RE", "ERROR_KEYS", "ENVELOPE_KEYS",
@@ -268,6 +268,19 @@ def _bad_constant(c):
     raise ValueError("non-JSON constant %s" % c)
 
 
+
+def dechunk(data):
+    """The body of an HTTP/1.1 chunked message (chunk extensions and trailers dropped)."""
+    out = b""
+    while data:
+        size_line, _, data = data.partition(b"\r\n")
+        size = int(size_line.split(b";")[0], 16)
+        if size == 0:
+            break
+        out += data[:size]
+        data = data[size + 2:]
+    return out
+
 class Resp:
     """One HTTP response, parsed from the raw bytes of a Connection: close exchange.
     parse_error says why it is not a well-formed response (a socket error too)."""
@@ -311,15 +324,7 @@ class Resp:
             self.body = rest
             return
         if "chunked" in (self.header("transfer-encoding") or "").lower():
-            body = b""
-            while True:
-                size, _, rest = rest.partition(b"\r\n")
-                n = int(size.split(b";")[0], 16)
-                if n == 0:
-                    break
-                body += rest[:n]
-                rest = rest[n + 2:]
-            rest = body
+            rest = dechunk(rest)
         self.body = rest
         try:
             self.json = json.loads(rest.decode("utf-8"), object_pairs_hook=_no_dup_keys,

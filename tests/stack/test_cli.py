@@ -52,8 +52,11 @@ ONE_TEMPLATE = "/admin/oauth/clients/{client_id}/tokens/{token_id}"
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 TOKEN_ID_RE = re.compile(r"^tok_[0-9a-f]{32}$")
 AUDIT_TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
-COMMANDS = ("migrate", "tenant create", "user create", "client create", "token issue",
-            "token revoke", "purge", "audit")
+COMMANDS = ("migrate", "tenant create", "tenant list", "tenant show", "tenant update",
+            "tenant delete", "user create", "user list", "user show", "user update",
+            "user delete", "client create", "client list", "client show", "client update",
+            "client delete", "token issue", "token list", "token show", "token revoke",
+            "purge", "sweep", "audit")
 
 # The suite's own ids.
 TA, TB = "ten_ctl_a", "ten_ctl_b"
@@ -260,7 +263,7 @@ def t_command_help(cmd):
 def t_usage_errors():
     usage_error(ctl(config=False), "missing command")
     usage_error(ctl("frobnicate", config=False), "unknown command")
-    usage_error(ctl("token", config=False), "issue, revoke")
+    usage_error(ctl("token", config=False), "issue, list, show, revoke")
     usage_error(ctl("token", "frob", config=False), "token frob")
     usage_error(ctl("--bogus", "purge", config=False), "--bogus")
     usage_error(ctl("purge", "--bogus", config=False), "--bogus")

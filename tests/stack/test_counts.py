@@ -745,8 +745,11 @@ def t_writers_probe():
 def snapshot():
     """{id: (public_id hex, revoked_at epoch or None, expires_at epoch, client pk)}
     of every token row (all clients)."""
-    out = sql("SELECT id, LOWER(HEX(public_id)), COALESCE(UNIX_TIMESTAMP(revoked_at), -1),"
-              " UNIX_TIMESTAMP(expires_at), oauth_client_id FROM oauth_tokens")
+    # TIMESTAMPDIFF, not UNIX_TIMESTAMP: other suites' tokens may expire after
+    # 2038, where MariaDB 10.11's UNIX_TIMESTAMP() is NULL.
+    out = sql("SELECT id, LOWER(HEX(public_id)),"
+              " COALESCE(TIMESTAMPDIFF(SECOND, '1970-01-01', revoked_at), -1),"
+              " TIMESTAMPDIFF(SECOND, '1970-01-01', expires_at), oauth_client_id FROM oauth_tokens")
     res = {}
     for l in out:
         a, b, c, d, e = l.split("\t")
