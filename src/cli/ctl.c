@@ -206,6 +206,44 @@ ctl_check_id(const struct ctl *ctl, const char *option, const char *value)
 	return -1;
 }
 
+int
+ctl_check_lookup(const struct ctl *ctl, const char *option, const char *value)
+{
+	if (value == NULL)
+		return ctl_usage(ctl, "%s is required", option);
+	if (!ctl_valid_name(value, CTL_LOOKUP_MAX))
+		return ctl_usage(ctl, "bad %s: 1-%d characters of UTF-8 text, no control characters",
+		    option, CTL_LOOKUP_MAX);
+	return -1;
+}
+
+int
+ctl_token_filters(const struct ctl *ctl, const char *user, const char *type,
+    struct token_filters *f)
+{
+	int rc;
+
+	memset(f, 0, sizeof(*f));
+	if (user != NULL) {
+		if ((rc = ctl_check_lookup(ctl, "--user", user)) >= 0)
+			return rc;
+		/* Never cut to fit: a prefix may be another user's id. */
+		if (strlen(user) >= sizeof(f->user_id))
+			return ctl_usage(ctl, "bad --user: a user id is at most %d bytes",
+			    TOKEN_USER_ID_MAX);
+		memcpy(f->user_id, user, strlen(user) + 1);
+	}
+	if (type == NULL)
+		f->token_type = TOKEN_TYPE_ANY;
+	else if (strcmp(type, "access_token") == 0)
+		f->token_type = TOKEN_TYPE_ACCESS;
+	else if (strcmp(type, "refresh_token") == 0)
+		f->token_type = TOKEN_TYPE_REFRESH;
+	else
+		return ctl_usage(ctl, "bad --type '%s': access_token or refresh_token", type);
+	return -1;
+}
+
 bool
 ctl_valid_name(const char *s, size_t max_chars)
 {

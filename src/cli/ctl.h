@@ -175,6 +175,19 @@ bool ctl_valid_id(const char *s);
 /* A required id option (--id, --tenant, --client ...): -1 when given and
  * valid, else the message and exit status 2. */
 int ctl_check_id(const struct ctl *ctl, const char *option, const char *value);
+/*
+ * An option naming an object that exists (show, update, delete, token list, a
+ * --tenant filter): any id the schema holds, whoever created it (the API and
+ * issuers accept client ids of up to 255 characters of any text), so 1-255
+ * characters of UTF-8 without control characters; one that names nothing is
+ * "no such ..." (status 1), not a usage error.  ctl_check_id is for create.
+ */
+#define CTL_LOOKUP_MAX 255
+int ctl_check_lookup(const struct ctl *ctl, const char *option, const char *value);
+/* --user (a lookup, at most TOKEN_USER_ID_MAX bytes) and --type, either NULL,
+ * into token filters; -1 when valid, else the usage status. */
+int ctl_token_filters(const struct ctl *ctl, const char *user, const char *type,
+    struct token_filters *f);
 
 /* Valid UTF-8, 1..max_chars characters, no control characters. */
 bool ctl_valid_name(const char *s, size_t max_chars);

@@ -47,6 +47,7 @@ struct change_job {
 	char actor[CTL_ACTOR_MAX + 1];
 	bool found;              /* the object exists */
 	bool refused;            /* tenant delete: not empty, no --force */
+	bool unchanged;          /* update: the object had that value already */
 	struct ctl_object obj;   /* the object, as locked */
 	uint64_t revoked;        /* active tokens revoked */
 	uint64_t tokens;         /* token rows deleted */
@@ -212,13 +213,21 @@ update_work(struct db *db, void *ctx)
 
 	if (err != AUT_OK || !job->found)
 		return err;
+	/* Already so: nothing to write and nothing to audit. */
+	job->unchanged = job->kind == CTL_USER ? o->is_admin == a->admin :
+	    strcmp(o->name, a->name) == 0;
+	if (job->unchanged)
+		return AUT_OK;
+	/* The audit row names the old value and the new one. */
 	if (job->kind == CTL_USER) {
 		err = ctl_dir_set_admin(db, o->pk, a->admin);
 		change = one_field("user_id", json_object_new_string(o->id));
+		ctl_json_put(change, "was_admin", json_object_new_boolean(o->is_admin));
 		ctl_json_put(change, "is_admin", json_object_new_boolean(a->admin));
 	} else {
 		err = ctl_dir_rename(db, job->kind, o->pk, a->name);
-		change = one_field("name", json_object_new_string(a->name));
+		change = one_field("old_name", json_object_new_string(o->name));
+		ctl_json_put(change, "name", json_object_new_string(a->name));
 	}
 	if (err != AUT_OK) {
 		json_object_put(change);
@@ -261,7 +270,7 @@ run_update(struct ctl *ctl, int argc, char **argv, enum ctl_kind k, const struct
 	int rc;
 
 	if ((rc = ctl_parse_options(ctl, argc, argv, lo, change_option, &a)) >= 0 ||
-	    (rc = ctl_check_id(ctl, "--id", a.id)) >= 0)
+	    (rc = ctl_check_lookup(ctl, "--id", a.id)) >= 0)
 		return rc;
 	if (k == CTL_USER && !a.has_admin)
 		return ctl_usage(ctl, "nothing to change: give --admin or --no-admin");
@@ -275,7 +284,8 @@ run_update(struct ctl *ctl, int argc, char **argv, enum ctl_kind k, const struct
 	if ((rc = ctl_open(ctl)) != 0 || (rc = run_job(ctl, &job, update_work, "update")) >= 0)
 		return rc;
 	if (!ctl->json) {
-		printf("updated %s %s\n", ctl_kinds[k].name, a.id);
+		printf("%s %s %s\n", job.unchanged ? "unchanged (it was so already):" : "updated",
+		    ctl_kinds[k].name, a.id);
 		return CTL_EXIT_OK;
 	}
 	err = ctl_dir_find(ctl->db, k, a.id, false, &found, &o);
@@ -292,7 +302,7 @@ run_delete(struct ctl *ctl, int argc, char **argv, enum ctl_kind k, const struct
 	int rc;
 
 	if ((rc = ctl_parse_options(ctl, argc, argv, lo, change_option, &a)) >= 0 ||
-	    (rc = ctl_check_id(ctl, "--id", a.id)) >= 0 ||
+	    (rc = ctl_check_lookup(ctl, "--id", a.id)) >= 0 ||
 	    (rc = ctl_open(ctl)) != 0 || (rc = run_job(ctl, &job, delete_work, "delete")) >= 0)
 		return rc;
 	if (ctl->json) {

@@ -139,7 +139,7 @@ run_list(struct ctl *ctl, int argc, char **argv, enum ctl_kind k, const struct o
 
 	if ((rc = ctl_parse_options(ctl, argc, argv, lo, object_option, &a)) >= 0)
 		return rc;
-	if (a.filter.tenant_id != NULL && (rc = ctl_check_id(ctl, "--tenant",
+	if (a.filter.tenant_id != NULL && (rc = ctl_check_lookup(ctl, "--tenant",
 	    a.filter.tenant_id)) >= 0)
 		return rc;
 	if (a.filter.match != NULL && !ctl_valid_name(a.filter.match, 200))
@@ -149,6 +149,17 @@ run_list(struct ctl *ctl, int argc, char **argv, enum ctl_kind k, const struct o
 	    (rc = ctl_parse_paging(ctl, &a.paging, ctl->conf.page_size_max, &page,
 	    &page_size)) >= 0)
 		return rc;
+	/* An unknown tenant is an error, not an empty list. */
+	if (a.filter.tenant_id != NULL) {
+		struct ctl_object t;
+		bool found = false;
+
+		err = ctl_dir_find(ctl->db, CTL_TENANT, a.filter.tenant_id, false, &found, &t);
+		if (err != AUT_OK)
+			return ctl_fail_err(ctl, err);
+		if (!found)
+			return ctl_fail(ctl, "no tenant '%s'", a.filter.tenant_id);
+	}
 	if (ctl->json ? (out.items = json_object_new_array()) == NULL :
 	    (out.table = ctl_table_new(ncolumns[k], headers[k])) == NULL)
 		return ctl_fail(ctl, "out of memory");
@@ -192,7 +203,7 @@ run_show(struct ctl *ctl, int argc, char **argv, enum ctl_kind k)
 	int rc;
 
 	if ((rc = ctl_parse_options(ctl, argc, argv, longopts, object_option, &a)) >= 0 ||
-	    (rc = ctl_check_id(ctl, "--id", a.id)) >= 0 || (rc = ctl_open(ctl)) != 0)
+	    (rc = ctl_check_lookup(ctl, "--id", a.id)) >= 0 || (rc = ctl_open(ctl)) != 0)
 		return rc;
 	err = ctl_dir_find(ctl->db, k, a.id, false, &found, &o);
 	if (err == AUT_OK && found && k == CTL_CLIENT)

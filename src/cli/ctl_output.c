@@ -173,6 +173,10 @@ ctl_print_list_footer(unsigned long page, unsigned int page_size, uint64_t total
 	paging_compute(page, page_size, total, &pg);
 	if (total == 0)
 		printf("no %s\n", plural);
+	else if (pg.page > pg.total_pages)
+		printf("page %lu is past the last page (%llu), %llu %s in all\n", pg.page,
+		    (unsigned long long)pg.total_pages, (unsigned long long)total,
+		    total == 1 ? singular : plural);
 	else
 		printf("page %lu of %llu, %llu %s in all\n", pg.page,
 		    (unsigned long long)pg.total_pages, (unsigned long long)total,

@@ -48,24 +48,16 @@ token_option(struct ctl *ctl, int c, const char *arg, void *ctx)
 	return ctl_usage(ctl, "unknown option");
 }
 
-static bool
-valid_type(const char *s)
-{
-	return strcmp(s, "access_token") == 0 || strcmp(s, "refresh_token") == 0;
-}
-
 /* Validate --client, --user and --type (when given); -1 when valid. */
 static int
 check_common(struct ctl *ctl, const struct token_args *a)
 {
+	struct token_filters f;
 	int rc;
 
-	if ((rc = ctl_check_id(ctl, "--client", a->client)) >= 0 ||
-	    (a->user != NULL && (rc = ctl_check_id(ctl, "--user", a->user)) >= 0))
+	if ((rc = ctl_check_lookup(ctl, "--client", a->client)) >= 0)
 		return rc;
-	if (a->type != NULL && !valid_type(a->type))
-		return ctl_usage(ctl, "bad --type '%s': access_token or refresh_token", a->type);
-	return -1;
+	return ctl_token_filters(ctl, a->user, a->type, &f);
 }
 
 /*

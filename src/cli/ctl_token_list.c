@@ -82,21 +82,9 @@ check_filters(struct ctl *ctl, const struct list_args *a, struct token_filters *
 {
 	int rc;
 
-	memset(f, 0, sizeof(*f));
-	if ((rc = ctl_check_id(ctl, "--client", a->client)) >= 0 ||
-	    (a->user != NULL && (rc = ctl_check_id(ctl, "--user", a->user)) >= 0))
+	if ((rc = ctl_check_lookup(ctl, "--client", a->client)) >= 0)
 		return rc;
-	if (a->user != NULL)
-		snprintf(f->user_id, sizeof(f->user_id), "%s", a->user);
-	if (a->type == NULL)
-		f->token_type = TOKEN_TYPE_ANY;
-	else if (strcmp(a->type, "access_token") == 0)
-		f->token_type = TOKEN_TYPE_ACCESS;
-	else if (strcmp(a->type, "refresh_token") == 0)
-		f->token_type = TOKEN_TYPE_REFRESH;
-	else
-		return ctl_usage(ctl, "bad --type '%s': access_token or refresh_token", a->type);
-	return -1;
+	return ctl_token_filters(ctl, a->user, a->type, f);
 }
 
 /* The client, by public id; -1 when found, else the exit status. */
@@ -305,7 +293,7 @@ run_token_show(struct ctl *ctl, int argc, char **argv)
 	int rc;
 
 	if ((rc = ctl_parse_options(ctl, argc, argv, longopts, list_option, &a)) >= 0 ||
-	    (rc = ctl_check_id(ctl, "--client", a.client)) >= 0)
+	    (rc = ctl_check_lookup(ctl, "--client", a.client)) >= 0)
 		return rc;
 	if (a.id == NULL)
 		return ctl_usage(ctl, "--id is required");

@@ -69,6 +69,21 @@ NOAUDIT_USER = "ctl_noaudit"
 BAD_IDS = ["", "has space", "quote'", 'dq"', "semi;colon", "x" * 65, "tab\tid", "ünï",
            "a/b", "x'; DROP TABLE tenants; --", "%41", "new\nline"]
 
+
+
+def bad_lookups(make_args, option, missing):
+    """An option naming an existing object, given each of BAD_IDS: a usage error
+    (2) for what cannot be an id at all (empty, control characters, a user id
+    over its 64 bytes), else exit 1 saying `missing` (ids create refuses may
+    still exist: issuers write them)."""
+    for bad in BAD_IDS:
+        if bad == "" or any(ord(c) < 32 for c in bad) or (
+                option == "--user" and len(bad.encode()) > 64):
+            usage_error(ctl(*make_args(bad)), option)
+        else:
+            failure(ctl(*make_args(bad)), missing)
+
+
 ISSUED = []          # every token text issued, for the secrets scans
 SHARED = {}          # values one test leaves for the next
 
@@ -466,10 +481,10 @@ def t_issue_errors():
     # a user of another tenant
     failure(ctl("token", "issue", "--client", C_WEB, "--user", UB_ADMIN,
                 "--type", "access_token"), UB_ADMIN)
-    for bad in BAD_IDS:
-        usage_error(ctl("token", "issue", "--client", bad, "--type", "access_token"), "--client")
-        usage_error(ctl("token", "issue", "--client", C_WEB, "--user", bad,
-                        "--type", "access_token"), "--user")
+    bad_lookups(lambda bad: ("token", "issue", "--client", bad, "--type", "access_token"),
+                "--client", "no client")
+    bad_lookups(lambda bad: ("token", "issue", "--client", C_WEB, "--user", bad,
+                             "--type", "access_token"), "--user", "no user")
     usage_error(ctl("token", "issue", "--client", C_WEB), "--type")
     usage_error(ctl("token", "issue", "--type", "access_token"), "--client")
     for t in ("bearer", "", "ACCESS_TOKEN", "access_token "):
@@ -590,10 +605,10 @@ def t_revoke_one_errors():
     usage_error(ctl("token", "revoke", "--client", C_WEB, "--id", other["id"],
                     "--user", UA_ADMIN), "--user")
     usage_error(ctl("token", "revoke", "--client", C_WEB, "--all", "--type", "x"), "--type")
-    for bad in BAD_IDS:
-        usage_error(ctl("token", "revoke", "--client", bad, "--all"), "--client")
-        usage_error(ctl("token", "revoke", "--client", C_WEB, "--all", "--user", bad),
-                    "--user")
+    bad_lookups(lambda bad: ("token", "revoke", "--client", bad, "--all"), "--client",
+                "no client")
+    bad_lookups(lambda bad: ("token", "revoke", "--client", C_WEB, "--all", "--user", bad),
+                "--user", "no user")
     failure(ctl("token", "revoke", "--client", C_WEB, "--all", "--user", "usr_ctl_nope"),
             "no user")
     failure(ctl("token", "revoke", "--client", C_WEB, "--all", "--user", UB_ADMIN), "no user")

@@ -178,24 +178,34 @@ def t_user_client_list():
     expect(names == ["CLIENT_ID", "TENANT", "NAME", "CREATED (UTC)"] and
            rows[0][:3] == [C_B, TB, "name of " + C_B] and footer.endswith("1 client in all"),
            "client list text %r %r %r" % (names, rows, footer))
-    j = ok_json("user", "list", "--tenant", "ten_obj_none")
-    expect(j["total"] == 0 and j["items"] == [], "unknown tenant lists nothing: %r" % j)
-    expect(ok(ctl("client", "list", "--tenant", "ten_obj_none")).endswith("no clients\n"),
-           "empty list footer")
+    ok(ctl("tenant", "create", "--id", "ten_objx_empty", "--name", "no clients"))
+    try:
+        expect(ok(ctl("client", "list", "--tenant", "ten_objx_empty")).endswith("no clients\n"),
+               "empty list footer")
+    finally:
+        ok(ctl("tenant", "delete", "--id", "ten_objx_empty"))
 
 
 def t_list_bad_input():
     for args, mention in ((["tenant", "list", "--page", "0"], "--page"),
                           (["tenant", "list", "--page-size", str(PAGE_SIZE_MAX + 1)],
                            "--page-size"),
-                          (["user", "list", "--tenant", "bad id"], "--tenant"),
+                          (["user", "list", "--tenant", "bad\nid"], "--tenant"),
                           (["tenant", "list", "--tenant", TA], "--tenant"),
                           (["client", "list", "--admin"], "--admin"),
                           (["user", "list", "--admin", "--no-admin"], "--no-admin"),
                           (["user", "list", "extra"], "extra"),
                           (["tenant", "show"], "--id"),
-                          (["client", "show", "--id", "a'b"], "--id")):
+                          (["client", "show", "--id", "a\tb"], "--id"),
+                          (["client", "show", "--id", "c" * 256], "--id")):
         usage_error(ctl(*args), mention)
+    # Lookups take any id the schema may hold: one that names nothing is exit 1.
+    failure(ctl("client", "show", "--id", "a'b"), "no client")
+    failure(ctl("user", "list", "--tenant", "ten_obj_missing"), "no tenant")
+    # Past the last page: an empty table that says so.
+    out = ok(ctl("tenant", "list", "--match", "ten_obj_", "--page", "9"))
+    expect(out.rstrip("\n").split("\n")[-1] == "page 9 is past the last page (1), 2 tenants"
+           " in all", "footer %r" % out)
 
 
 def t_show():
@@ -228,8 +238,15 @@ def t_update():
     expect(sql1("SELECT CONCAT('[', name, ']') FROM oauth_clients WHERE client_id = %s"
                 % q(C_B)) == "[]", "client not renamed")
     expect(audit_rows(since) == [
-        audit("tenant.update", TB, "", {"name": "Object B, renamed"}, 1),
-        audit("client.update", TB, C_B, {"name": ""}, 1)], "audit %r" % audit_rows(since))
+        audit("tenant.update", TB, "", {"old_name": "Object B", "name": "Object B, renamed"}, 1),
+        audit("client.update", TB, C_B, {"old_name": "name of " + C_B, "name": ""}, 1)],
+        "audit %r" % audit_rows(since))
+    # The same values again: nothing written, nothing audited, and it says so.
+    out = unchanged(lambda *a: ok(ctl(*a)), "tenant", "update", "--id", TB,
+                    "--name", "Object B, renamed")
+    expect(out == "unchanged (it was so already): tenant %s\n" % TB, "text %r" % out)
+    unchanged(lambda *a: ok(ctl(*a)), "client", "update", "--id", C_B, "--name", "")
+    unchanged(lambda *a: ok(ctl(*a)), "user", "update", "--id", UA_ADMIN, "--admin")
 
 
 def t_user_admin_rights():
@@ -245,8 +262,10 @@ def t_user_admin_rights():
     expect(sql1("SELECT is_admin FROM users WHERE public_id = %s" % q(UA_ADMIN)) == "1", "db")
     expect(request("GET", PATH_FMT.format(C_HOME), auth=token).status == 200, "after --admin")
     expect(audit_rows(since, TA)[-2:] == [
-        audit("user.update", TA, "", {"user_id": UA_ADMIN, "is_admin": False}, 1),
-        audit("user.update", TA, "", {"user_id": UA_ADMIN, "is_admin": True}, 1)],
+        audit("user.update", TA, "", {"user_id": UA_ADMIN, "was_admin": True,
+                                      "is_admin": False}, 1),
+        audit("user.update", TA, "", {"user_id": UA_ADMIN, "was_admin": False,
+                                      "is_admin": True}, 1)],
         "audit %r" % audit_rows(since, TA))
 
 
@@ -357,6 +376,25 @@ def t_token_list_bad_input():
     usage_error(ctl("token", "list", "--client", C_PAGED, "--cursor", "x" * 44), "--cursor")
     usage_error(ctl("token", "list", "--client", C_PAGED, "--page-size", "0"), "--page-size")
     failure(ctl("token", "list", "--client", "cli_obj_missing"), "no client")
+    # A user id is never cut to fit its buffer (a prefix may be another user's id).
+    usage_error(ctl("token", "list", "--client", C_PAGED, "--user", UA_MEMBER + "x" * 64),
+                "--user")
+    usage_error(ctl("token", "revoke", "--client", C_PAGED, "--all", "--user",
+                    UA_MEMBER + "x" * 64), "--user")
+
+
+def t_foreign_client_id():
+    """A client whose id the create command would refuse (issuers and the API take
+    up to 255 characters of any text) can be shown, listed and deleted."""
+    cid = "cli_obj_mobile:app/ü " + "x" * 200
+    sql("INSERT INTO oauth_clients (tenant_id, client_id, name) SELECT id, %s, 'foreign'"
+        " FROM tenants WHERE public_id = %s" % (q(cid), q(TB)))
+    j = ok_json("client", "show", "--id", cid)
+    expect(j["client_id"] == cid and j["tenant_id"] == TB, "show %r" % j)
+    expect(ok_json("token", "list", "--client", cid)["total"] == 0, "token list")
+    ok(ctl("client", "delete", "--id", cid))
+    expect(sql1("SELECT COUNT(*) FROM oauth_clients WHERE client_id = %s" % q(cid)) == "0",
+           "not deleted")
 
 
 def t_token_show():
@@ -419,7 +457,8 @@ def t_client_delete_refused():
     unchanged(lambda *a: usage_error(ctl(*a), "--id"), "client", "delete")
     unchanged(lambda *a: usage_error(ctl(*a), "extra"), "client", "delete", "--id", C_B,
               "extra")
-    unchanged(lambda *a: usage_error(ctl(*a), "--id"), "client", "delete", "--id", "a b")
+    unchanged(lambda *a: usage_error(ctl(*a), "--id"), "client", "delete", "--id", "a\tb")
+    unchanged(lambda *a: failure(ctl(*a), "no client"), "client", "delete", "--id", "a b")
     unchanged(lambda *a: failure(ctl(*a), "no user"), "user", "delete", "--id", "usr_obj_nope")
     unchanged(lambda *a: usage_error(ctl(*a), "--name"), "user", "delete", "--id", UB,
               "--name", "x")
@@ -508,6 +547,12 @@ def t_completion():
     expect(complete("tenant", "delete", "--id", "x", "--f") == ["--force"], "--f")
     expect(complete("client", "delete", "--") == ["--id", "--config", "--json", "--help"],
            "client delete options %r" % complete("client", "delete", "--"))
+    # what is on the line already is not offered again, nor the opposite of --admin
+    got = complete("user", "update", "--id", "x", "--admin", "--")
+    expect(got == ["--config", "--json", "--help"], "after --id x --admin: %r" % got)
+    got = complete("user", "list", "--no-admin", "--json", "--")
+    expect("--admin" not in got and "--json" not in got and "--tenant" in got,
+           "after --no-admin --json: %r" % got)
     # every command's options, as its usage line names them, are offered
     commands = re.findall(r"^  ([a-z]+)(?: ([a-z]+)\b)?", ok(ctl("--help", config=False)),
                           re.M)
@@ -532,7 +577,8 @@ def main():
         return summary()
     test("tenant list: --match (id, UTF-8 name, case), paging, total, aligned text", t_tenant_list)
     test("user list / client list: --tenant, --admin/--no-admin, paging, text", t_user_client_list)
-    test("list and show: bad input is exit 2", t_list_bad_input)
+    test("list and show: bad input is exit 2, an unknown id or tenant exit 1, past the last"
+         " page said so", t_list_bad_input)
     test("tenant/user/client show: both forms, active tokens, unknown id exit 1", t_show)
     test("tenant/client update: rows renamed, audit rows", t_update)
     test("user update --no-admin: API 403 at once; --admin: 200 again; audit rows",
@@ -549,6 +595,8 @@ def main():
          t_token_list_text)
     test("token list: bad input exit 2, unknown client exit 1", t_token_list_bad_input)
     test("token show: fields and state, never the text or hash; errors", t_token_show)
+    test("a client id create refuses (':', '/', space, 220 chars) can be shown and deleted",
+         t_foreign_client_id)
     test("client delete: revoked and audited, then every token row, counters, client; "
          "its tokens get 401", t_client_delete)
     test("delete refused (unknown id, --force on a client, missing --id, extra argument): "
