@@ -6,6 +6,11 @@
 
 #include "../core/log.h"
 
+/* The database server a session is on, as the migration lock row names it:
+ * its host, port and data directory (three nodes on one host differ), as
+ * sql/004's counter shards name it. */
+#define THIS_SERVER "CONCAT(@@hostname, ':', @@port, ':', @@datadir)"
+
 enum statement {
 	SQL_TENANT_INSERT,
 	SQL_TENANT_PK,
@@ -17,6 +22,9 @@ enum statement {
 	SQL_AUDIT_LIST,
 	SQL_MIGRATE_LOCK,
 	SQL_MIGRATE_UNLOCK,
+	SQL_LOCK_ROW_TAKE,
+	SQL_LOCK_ROW_READ,
+	SQL_LOCK_ROW_REMOVE,
 	SQL_HAS_MIGRATIONS,
 	SQL_VERSIONS,
 	SQL_RECORD_VERSION,
@@ -56,9 +64,22 @@ static const struct db_statement statements[SQL_STATEMENTS] = {
 	    "   AND (? IS NULL OR action = ?) AND (? IS NULL OR occurred_at >= ?)"
 	    " ORDER BY occurred_at DESC, id DESC LIMIT ?", false },
 	[SQL_MIGRATE_LOCK] = { "migration lock",
-	    "SELECT GET_LOCK('autional.migrate', 60)", false },
+	    "SELECT GET_LOCK('autional.migrate', ?)", false },
 	[SQL_MIGRATE_UNLOCK] = { "migration unlock",
 	    "SELECT RELEASE_LOCK('autional.migrate')", false },
+	/* The cluster-wide lock: one row of a fixed key.  Two nodes inserting it
+	 * at once: one commits, the other meets it (0 rows) or fails
+	 * certification (1213) and meets it when it tries again. */
+	[SQL_LOCK_ROW_TAKE] = { "migration lock row insert",
+	    "INSERT IGNORE INTO schema_migration_lock (id, holder, server, taken_at)"
+	    " VALUES (1, ?, " THIS_SERVER ", UTC_TIMESTAMP(6))", false },
+	[SQL_LOCK_ROW_READ] = { "migration lock row read",
+	    "SELECT holder, server, taken_at, GREATEST(0, TIMESTAMPDIFF(SECOND, taken_at, UTC_TIMESTAMP(6))),"
+	    "       server = " THIS_SERVER
+	    "  FROM schema_migration_lock WHERE id = 1", false },
+	/* NULL holder: whoever holds it (--break-lock). */
+	[SQL_LOCK_ROW_REMOVE] = { "migration lock row delete",
+	    "DELETE FROM schema_migration_lock WHERE id = 1 AND (? IS NULL OR holder = ?)", false },
 	[SQL_HAS_MIGRATIONS] = { "schema_migrations lookup",
 	    "SELECT COUNT(*) FROM information_schema.tables"
 	    " WHERE table_schema = DATABASE() AND table_name = 'schema_migrations'", false },
@@ -333,13 +354,24 @@ ctl_store_audit_list(struct ctl_store *st, const struct ctl_audit_filter *f,
 /* ---- migrations ----------------------------------------------------------- */
 
 enum aut_err
-ctl_store_migrate_lock(struct ctl_store *st, bool *got)
+ctl_store_migrate_lock(struct ctl_store *st, unsigned int wait_seconds, bool *got)
 {
+	const struct db_statement *s = &statements[SQL_MIGRATE_LOCK];
+	struct db_params p;
+	struct db_row r;
 	uint64_t v = 0;
-	bool is_null = false;
-	enum aut_err err = single_number(st, SQL_MIGRATE_LOCK, &v, &is_null);
+	bool found = false;
+	enum aut_err err;
 
-	*got = err == AUT_OK && !is_null && v == 1;
+	*got = false;
+	db_params_init(&p);
+	db_param_u64(&p, wait_seconds);
+	db_row_init(&r);
+	db_col_u64(&r, &v);
+	err = db_execute(st->db, s, &p, &r);
+	if (err == AUT_OK)
+		err = db_fetch_one(st->db, s, &r, &found);
+	*got = err == AUT_OK && found && !db_col_null(&r, 0) && v == 1;
 	return err;
 }
 
@@ -351,6 +383,75 @@ ctl_store_migrate_unlock(struct ctl_store *st)
 	if (!db_connected(st->db))
 		return AUT_OK;          /* the lock went with the connection */
 	return single_number(st, SQL_MIGRATE_UNLOCK, &v, NULL);
+}
+
+enum aut_err
+ctl_store_lock_table(struct ctl_store *st)
+{
+	static const char ddl[] =
+	    "CREATE TABLE IF NOT EXISTS schema_migration_lock ("
+	    " id TINYINT UNSIGNED NOT NULL PRIMARY KEY COMMENT 'always 1',"
+	    " holder VARCHAR(255) NOT NULL COMMENT 'the autionalctl migrate that holds it',"
+	    " server VARCHAR(1024) NOT NULL COMMENT 'host:port:datadir of its session',"
+	    " taken_at DATETIME(6) NOT NULL COMMENT 'UTC'"
+	    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
+	    " COMMENT='autionalctl migrate: one row while a migrate runs (any node)'";
+
+	return db_exec_text(st->db, ddl, sizeof(ddl) - 1, "migration lock table");
+}
+
+enum aut_err
+ctl_store_lock_row_take(struct ctl_store *st, const char *holder, bool *got)
+{
+	const struct db_statement *s = &statements[SQL_LOCK_ROW_TAKE];
+	struct db_params p;
+	enum aut_err err;
+
+	db_params_init(&p);
+	db_param_string(&p, holder);
+	err = db_execute(st->db, s, &p, NULL);
+	*got = err == AUT_OK && db_affected_rows(st->db, s) == 1;
+	return err;
+}
+
+enum aut_err
+ctl_store_lock_row_read(struct ctl_store *st, struct ctl_lock_row *out, bool *found)
+{
+	const struct db_statement *s = &statements[SQL_LOCK_ROW_READ];
+	struct db_row r;
+	unsigned long usec = 0;
+	signed char same = 0;
+	enum aut_err err;
+
+	memset(out, 0, sizeof(*out));
+	db_row_init(&r);
+	db_col_text(&r, out->holder, sizeof(out->holder));
+	db_col_text(&r, out->server, sizeof(out->server));
+	db_col_time(&r, &out->taken_at, &usec);
+	db_col_u64(&r, &out->age_seconds);
+	db_col_tiny(&r, &same);
+	err = db_execute(st->db, s, NULL, &r);
+	if (err == AUT_OK)
+		err = db_fetch_one(st->db, s, &r, found);
+	if (err != AUT_OK || !*found)
+		return err;
+	out->this_server = same == 1;
+	return AUT_OK;
+}
+
+enum aut_err
+ctl_store_lock_row_remove(struct ctl_store *st, const char *holder, bool *removed)
+{
+	const struct db_statement *s = &statements[SQL_LOCK_ROW_REMOVE];
+	struct db_params p;
+	enum aut_err err;
+
+	db_params_init(&p);
+	db_param_string_or_null(&p, holder);
+	db_param_string_or_null(&p, holder);
+	err = db_execute(st->db, s, &p, NULL);
+	*removed = err == AUT_OK && db_affected_rows(st->db, s) == 1;
+	return err;
 }
 
 enum aut_err

@@ -91,9 +91,33 @@ enum aut_err ctl_store_audit_list(struct ctl_store *st, const struct ctl_audit_f
 
 /* ---- migrations ----------------------------------------------------------- */
 
-/* Take the advisory lock that serialises migrate runs (waits up to 60 s). */
-enum aut_err ctl_store_migrate_lock(struct ctl_store *st, bool *got);
+/* Take the advisory lock that serialises migrate runs on one server (GET_LOCK:
+ * it holds on the session's own node only); waits up to wait_seconds. */
+enum aut_err ctl_store_migrate_lock(struct ctl_store *st, unsigned int wait_seconds, bool *got);
 enum aut_err ctl_store_migrate_unlock(struct ctl_store *st);
+
+/*
+ * The cluster-wide migration lock: the one row of schema_migration_lock,
+ * which exists while a migrate runs on any node of a Galera cluster.
+ */
+struct ctl_lock_row {
+	char holder[1021];       /* VARCHAR(255) utf8mb4: "autionalctl pid N on HOST" */
+	char server[4097];       /* VARCHAR(1024): the holder's "host:port:datadir" */
+	struct tm taken_at;      /* UTC */
+	uint64_t age_seconds;    /* since taken_at, by the server's clock */
+	bool this_server;        /* the holder's session was on this session's server */
+};
+
+/* Create schema_migration_lock if it does not exist (DDL: cluster-wide). */
+enum aut_err ctl_store_lock_table(struct ctl_store *st);
+/* Insert the row as holder; *got false when someone else's is there. */
+enum aut_err ctl_store_lock_row_take(struct ctl_store *st, const char *holder, bool *got);
+/* The row, if there is one. */
+enum aut_err ctl_store_lock_row_read(struct ctl_store *st, struct ctl_lock_row *out,
+    bool *found);
+/* Delete the row if holder holds it (NULL: whoever does). */
+enum aut_err ctl_store_lock_row_remove(struct ctl_store *st, const char *holder,
+    bool *removed);
 
 /* Versions in schema_migrations (none when the table does not exist yet). */
 typedef enum aut_err (*ctl_version_fn)(void *ctx, unsigned int version);

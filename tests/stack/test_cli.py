@@ -809,10 +809,11 @@ def write_conf(path, db, user=None, password=None):
 
 
 def schema_of(db):
-    """What the migrations make, comparable across databases."""
+    """What the migrations make, comparable across databases (schema_migration_lock is
+    migrate's own, made by the command, not by a migration)."""
     out = []
     for t in sql("SELECT table_name FROM information_schema.tables WHERE table_schema = %s"
-                 " ORDER BY 1" % q(db), db=""):
+                 " AND table_name <> 'schema_migration_lock' ORDER BY 1" % q(db), db=""):
         create = sql("SHOW CREATE TABLE `%s`.`%s`" % (db, t), db="")[0]
         out.append(re.sub(r" AUTO_INCREMENT=\d+", "", create))
     out += sql("SELECT CONCAT_WS(' ', trigger_name, action_timing, event_manipulation,"
@@ -977,6 +978,50 @@ def t_migrate_concurrent():
     applied = [len(json.loads(out)["applied"]) for out, _ in outs]
     n = len([f for f in os.listdir(os.path.join(SRCDIR, "sql")) if re.match(r"^\d+_", f)])
     expect(sorted(applied) == [0, n], "applied counts %r, want one run to apply %d" % (applied, n))
+    expect(sql("SELECT holder FROM schema_migration_lock", db=db) == [],
+           "the migration lock row was left behind")
+
+
+def t_migrate_lock_row():
+    """A lock row left by a dead run: removed on its own server; another server's waits."""
+    conf = os.path.join(WORK, "mig.conf")
+    sqldir = os.path.join(SRCDIR, "sql")
+    take = ("INSERT INTO schema_migration_lock (id, holder, server, taken_at)"
+            " VALUES (1, %s, %s, UTC_TIMESTAMP(6) - INTERVAL 1 HOUR)")
+    here = "CONCAT(@@hostname, ':', @@port, ':', @@datadir)"
+    # a migrate killed on this server: the next one removes its row and runs
+    sql(take % (q("autionalctl migrate (pid 1 on gone)"), here), db=MIG_DB)
+    r = ctl("--json", "migrate", "--sql-dir", sqldir, config=conf)
+    expect(r.rc == 0 and json.loads(r.out)["applied"] == [], "want exit 0: " + r.describe())
+    expect("removed the migration lock of autionalctl migrate (pid 1 on gone)" in r.err,
+           "no word of the stale lock: " + r.describe())
+    expect(sql("SELECT COUNT(*) FROM schema_migration_lock", db=MIG_DB) == ["0"],
+           "the stale row is still there")
+    # a run on another node (as Galera would show it): wait, then fail naming it
+    sql(take % (q("autionalctl migrate (pid 2 on elsewhere)"), q("node9:3306:/var/lib/mysql/")),
+        db=MIG_DB)
+    t0 = time.monotonic()
+    r = ctl("migrate", "--sql-dir", sqldir, "--wait", "2", config=conf)
+    took = time.monotonic() - t0
+    failure(r, "the migration lock is held by autionalctl migrate (pid 2 on elsewhere) on"
+               " node9:3306:/var/lib/mysql/ since ")
+    expect("waiting up to 2 s" in r.err and "--break-lock" in r.err,
+           "want the wait said and --break-lock named: " + r.describe())
+    expect(took >= 2, "gave up after %.1f s, before --wait 2 was over" % took)
+    expect(sql("SELECT holder FROM schema_migration_lock", db=MIG_DB) ==
+           ["autionalctl migrate (pid 2 on elsewhere)"], "the failed run touched the row")
+    # a dry run changes nothing and does not wait for the row
+    j = ok_json("migrate", "--sql-dir", sqldir, "--dry-run", config=conf)
+    expect(j["pending"] == [], "dry run %r" % j)
+    # --break-lock removes it, says whose it was, and runs
+    r = ctl("migrate", "--sql-dir", sqldir, "--break-lock", config=conf)
+    expect(r.rc == 0 and r.out.startswith("schema version "), "want exit 0: " + r.describe())
+    expect("--break-lock removed the migration lock of autionalctl migrate (pid 2 on elsewhere)"
+           in r.err, "not said whose lock was broken: " + r.describe())
+    expect(sql("SELECT COUNT(*) FROM schema_migration_lock", db=MIG_DB) == ["0"],
+           "the row is still there after --break-lock")
+    usage_error(ctl("migrate", "--wait", "soon", config=conf), "--wait")
+    usage_error(ctl("migrate", "--wait", "2d", config=conf), "--wait")
 
 
 # ---------------------------------------------------------------- tests: secrets
@@ -1062,6 +1107,8 @@ def main():
     test("migrate: DELIMITER, quotes and comments; failure names file:line; fixed file "
          "applies; malformed files", t_migrate_splitting)
     test("migrate: two concurrent runs apply each migration once", t_migrate_concurrent)
+    test("migrate: a lock row left by a dead run on this server is removed; another server's"
+         " is waited for (--wait), named, and removed by --break-lock", t_migrate_lock_row)
 
     test("no token text in the database or the program's log", t_no_secrets)
 

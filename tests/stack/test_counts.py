@@ -1216,9 +1216,9 @@ def t_truncate_scratch():
 SWEEP_CLIENTS = ("cli_counts_sw", "cli_counts_sr")
 
 
-def run_sweep(batch=None):
+def run_sweep(batch=None, config=None):
     """`autionalctl sweep --json` as the purge account (sql/accounts.sql); its report."""
-    args = [CTL, "--config", PURGE_CONFIG, "sweep", "--json"]
+    args = [CTL, "--config", config or PURGE_CONFIG, "sweep", "--json"]
     if batch:
         args[4:4] = ["--batch", str(batch)]
     p = subprocess.run(args, capture_output=True, timeout=120)
@@ -1350,16 +1350,42 @@ def t_sweep_unswept():
     expect(n == 0, "%d unexpired tokens still marked swept after a sweep" % n)
 
 
+def purge_config_servers():
+    """The servers of PURGE_CONFIG's db_servers (a Galera stage's nodes), or []."""
+    with open(PURGE_CONFIG) as f:
+        for line in f:
+            k, eq, v = line.partition("=")
+            if eq and k.strip() == "db_servers":
+                return [s.strip() for s in v.split(",") if s.strip()]
+    return []
+
+
 def t_sweep_folded():
     """After a sweep with no writer busy, this node's counter rows of the suite's
     clients are one per (client, type): the node's own row (connection part 0),
-    next to the rebuild's shard 0; the sum is unchanged (checked by the totals)."""
-    run_sweep()
+    next to the rebuild's shard 0; the sum is unchanged (checked by the totals).
+    With the program on several Galera nodes (db_servers), each node has counter
+    rows of its own and a sweep folds its own node's: it runs on every node, and
+    every node's rows are folded."""
     ids = ",".join(str(PK[c]) for c in CLIENTS)
-    node = sql("SELECT CRC32(CONCAT(@@hostname, ':', @@port, ':', @@datadir))")[0]
+    servers = purge_config_servers()
+    if not servers:
+        run_sweep()
+        node = sql("SELECT CRC32(CONCAT(@@hostname, ':', @@port, ':', @@datadir))")[0]
+        mine = "shard <> %s << 32" % node
+    else:
+        with open(PURGE_CONFIG) as f:
+            lines = [l for l in f if l.partition("=")[0].strip() != "db_servers"]
+        for i, server in enumerate(servers):
+            one = os.path.join(WORK, "purge-node%d.conf" % i)
+            fd = os.open(one, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write("".join(lines) + "db_socket = %s\n" % server)
+            run_sweep(config=one)
+        mine = "(shard & 0xFFFFFFFF) <> 0"
     bad = sql("SELECT oauth_client_id, token_type, shard >> 32, shard & 0xFFFFFFFF, live"
               " FROM oauth_token_totals WHERE oauth_client_id IN (%s) AND shard <> 0"
-              " AND shard <> %s << 32" % (ids, node))
+              " AND %s" % (ids, mine))
     expect(not bad, "counter rows left unfolded: %s" % bad[:5])
     check_totals(combos(list(CLIENTS[1:]), (None,)), "after folding")
     expect_counts_consistent(None, "all clients after folding: ")
