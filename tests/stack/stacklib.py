@@ -6,7 +6,7 @@ input stays possible), the checks every answer of the API must pass (the
 SimpleResponse envelope {code, message, timestamp}, the list envelope, the
 revocation answer, errors), and the TAP-like output: "ok - name" or
 "not ok - name: why" per check, then the "N passed, N failed" line tests/run
-adds up.  Not executable: tests/run runs only the executable files here.
+adds up.  Not executable: tests/run runs the executable test_*.py files here.
 
 A suite:
 
