@@ -169,6 +169,17 @@ ctl_json_put(json_object *obj, const char *key, json_object *value)
 	/* A NULL value (out of memory) leaves the key out; json-c takes value. */
 	if (obj != NULL && value != NULL && json_object_object_add(obj, key, value) != 0)
 		json_object_put(value);
+	else if (obj == NULL)
+		json_object_put(value);
+}
+
+bool
+ctl_json_append(json_object *array, json_object *value)
+{
+	if (array != NULL && value != NULL && json_object_array_add(array, value) == 0)
+		return true;
+	json_object_put(value);
+	return false;
 }
 
 int

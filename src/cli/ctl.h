@@ -119,6 +119,9 @@ int ctl_print_json(json_object *value);
 
 /* Add key → value (NULL value: out of memory, reported later by ctl_print_json). */
 void ctl_json_put(json_object *obj, const char *key, json_object *value);
+/* Append value to array (which takes it); false, and value freed, when either
+ * is NULL or out of memory. */
+bool ctl_json_append(json_object *array, json_object *value);
 
 /* ---- output for people: aligned columns ------------------------------------ */
 

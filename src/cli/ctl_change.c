@@ -245,7 +245,7 @@ run_job(struct ctl *ctl, struct change_job *job, db_work_fn work, const char *wh
 	enum aut_err err;
 
 	ctl_actor(job->actor);
-	job->now = time(NULL);
+	job->now = db_clock_now();
 	err = db_run(ctl->db, DB_TRANSACTION, what, work, job);
 	if (err != AUT_OK)
 		return ctl_fail_err(ctl, err);

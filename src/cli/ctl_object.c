@@ -207,7 +207,7 @@ run_show(struct ctl *ctl, int argc, char **argv, enum ctl_kind k)
 		return rc;
 	err = ctl_dir_find(ctl->db, k, a.id, false, &found, &o);
 	if (err == AUT_OK && found && k == CTL_CLIENT)
-		err = store_list_page(ctl->store, o.pk, &none, time(NULL), 0, 0, &tokens,
+		err = store_list_page(ctl->store, o.pk, &none, db_clock_now(), 0, 0, &tokens,
 		    count_tokens, NULL);
 	if (err != AUT_OK)
 		return ctl_fail_err(ctl, err);

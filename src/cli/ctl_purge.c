@@ -56,7 +56,7 @@ run_purge(struct ctl *ctl, int argc, char **argv)
 	if ((rc = ctl_open(ctl)) != 0)
 		return rc;
 
-	a.opt.cutoff = time(NULL) - a.retention;
+	a.opt.cutoff = db_clock_now() - a.retention;
 	err = purge_run(ctl->db, &a.opt, &res);
 	if (err != AUT_OK)
 		return ctl_fail(ctl, "failed (%s); %llu expired and %llu revoked tokens were"

@@ -49,8 +49,6 @@ enum statement {
 /* This node's shard numbers: (node << 32) | connection id, as the triggers write them. */
 #define NODE_SHARD "(CRC32(CONCAT(@@hostname, ':', @@port, ':', @@datadir)) << 32)"
 
-/* Ids of tokens, as a JSON array, to join by primary key. */
-#define TAKEN_IDS "JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH '$')) AS taken"
 
 static const struct db_statement statements[SQL_STATEMENTS] = {
 	/* Params: client, now, batch.  Both walk a range of oauth_tokens_unswept. */
@@ -64,9 +62,9 @@ static const struct db_statement statements[SQL_STATEMENTS] = {
 	    " FOR UPDATE SKIP LOCKED", false },
 	/* Params: the ids taken (locked by this transaction, so still as read). */
 	[SQL_SWEEP_MARK] = { "sweep",
-	    "UPDATE oauth_tokens k JOIN " TAKEN_IDS " ON k.id = taken.id SET k.swept = 1", false },
+	    "UPDATE oauth_tokens k JOIN " PURGE_TAKEN_IDS " ON k.id = taken.id SET k.swept = 1", false },
 	[SQL_UNSWEEP_MARK] = { "sweep",
-	    "UPDATE oauth_tokens k JOIN " TAKEN_IDS " ON k.id = taken.id SET k.swept = 0", false },
+	    "UPDATE oauth_tokens k JOIN " PURGE_TAKEN_IDS " ON k.id = taken.id SET k.swept = 0", false },
 	/* Params: client.  The signed count as its positive and negative part
 	 * (unsigned columns). */
 	[SQL_FOLD_TAKE] = { "sweep: fold",
@@ -101,81 +99,13 @@ struct sweep_result {
 	uint64_t clients;          /* clients visited */
 };
 
-/* Add a JSON value to an array; false when out of memory (the value is freed). */
-static bool
-json_append(json_object *array, json_object *v)
-{
-	if (v != NULL && json_object_array_add(array, v) == 0)
-		return true;
-	json_object_put(v);
-	return false;
-}
-
-/* One batch of step 1 or 2 of one client, one transaction (run again on a deadlock). */
-struct mark_batch {
-	const struct db_statement *take;   /* locks up to size tokens, skipping held ones */
-	const struct db_statement *mark;   /* changes the tokens taken */
-	uint64_t client_pk;
-	time_t now;
-	uint64_t size;
-	uint64_t taken;                    /* tokens the last run locked */
-	uint64_t marked;                   /* and changed */
-};
-
-static enum aut_err
-run_mark_batch(struct db *db, void *ctx)
-{
-	struct mark_batch *b = ctx;
-	json_object *ids = json_object_new_array();
-	struct db_params p;
-	struct db_row r;
-	uint64_t id = 0;
-	bool more = false;
-	enum aut_err err;
-
-	b->taken = b->marked = 0;
-	if (ids == NULL)
-		return AUT_ERR_NOMEM;
-	db_params_init(&p);
-	db_param_u64(&p, b->client_pk);
-	db_param_time(&p, b->now, 0);
-	db_param_u64(&p, b->size);
-	db_row_init(&r);
-	db_col_u64(&r, &id);
-	err = db_execute(db, b->take, &p, &r);
-	while (err == AUT_OK && (err = db_fetch(db, b->take, &r, &more)) == AUT_OK && more) {
-		if (!json_append(ids, json_object_new_uint64(id))) {
-			db_discard(db, b->take);
-			err = AUT_ERR_NOMEM;
-			break;
-		}
-		b->taken++;
-	}
-	if (err == AUT_OK && b->taken > 0) {
-		db_params_init(&p);
-		db_param_string(&p, json_object_to_json_string_ext(ids, JSON_C_TO_STRING_PLAIN));
-		err = db_execute(db, b->mark, &p, NULL);
-		if (err == AUT_OK)
-			b->marked = db_affected_rows(db, b->mark);
-	}
-	json_object_put(ids);
-	return err;
-}
-
-/* Step 1 or 2 of one client: batches until one finds fewer tokens than it may take. */
+/* Step 1 or 2 of one client: locked batches (purge.h); held rows wait for the next sweep. */
 static enum aut_err
 mark_batches(struct db *db, enum statement take, enum statement mark, uint64_t client_pk,
     time_t now, uint64_t batch, uint64_t *changed)
 {
-	struct mark_batch b = { &statements[take], &statements[mark], client_pk, now, batch, 0, 0 };
-	enum aut_err err;
-
-	do {
-		err = purge_run_patiently(db, DB_TRANSACTION, b.take->what, run_mark_batch, &b);
-		if (err == AUT_OK)
-			*changed += b.marked;
-	} while (err == AUT_OK && b.taken == batch && b.marked > 0);
-	return err;
+	return purge_locked_batches(db, &statements[take], &statements[mark], NULL, client_pk,
+	    now, (unsigned int)batch, 0, changed);
 }
 
 /* The fold of one client, one transaction (db_run may run it again). */
@@ -217,9 +147,9 @@ run_fold(struct db *db, void *ctx)
 			log_error("sweep: token type '%s' in oauth_token_totals", type);
 			err = AUT_ERR_INTERNAL;
 		} else if ((row = json_object_new_array()) == NULL ||
-		    !json_append(rows, row) ||
-		    !json_append(row, json_object_new_string(type)) ||
-		    !json_append(row, json_object_new_uint64(shard))) {
+		    !ctl_json_append(rows, row) ||
+		    !ctl_json_append(row, json_object_new_string(type)) ||
+		    !ctl_json_append(row, json_object_new_uint64(shard))) {
 			err = AUT_ERR_NOMEM;
 		}
 		if (err != AUT_OK) {

@@ -194,7 +194,7 @@ run_token_issue(struct ctl *ctl, int argc, char **argv)
 	t.client_pk = client.pk;
 	t.has_user = a.user != NULL;
 	t.scope = a.scope ? a.scope : "";
-	t.created_at = time(NULL);
+	t.created_at = db_clock_now();
 	t.expires_at = t.created_at + lifetime;
 	err = ctl_store_token_insert(ctl->cst, &t);
 	if (err != AUT_OK) {
@@ -313,7 +313,7 @@ run_token_revoke(struct ctl *ctl, int argc, char **argv)
 		.request_id = "",
 		.status = 0,
 	};
-	err = store_revoke(ctl->store, &r, time(NULL), &audit, &found, &revoked);
+	err = store_revoke(ctl->store, &r, db_clock_now(), &audit, &found, &revoked);
 	if (err != AUT_OK)
 		rc = ctl_fail_err(ctl, err);
 	else if (!found)

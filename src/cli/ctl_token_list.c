@@ -132,7 +132,7 @@ print_page(struct ctl *ctl, struct page_reader *pr, const struct paging *pg,
 	enum aut_err err;
 
 	if (pr->json != NULL) {
-		err = render_list_finish(pr->json, pg, next, time(NULL), &body, &len);
+		err = render_list_finish(pr->json, pg, next, db_clock_now(), &body, &len);
 		pr->json = NULL;
 		if (err != AUT_OK)
 			return ctl_fail_err(ctl, err);
@@ -163,7 +163,7 @@ list_page(struct ctl *ctl, const struct list_args *a, const struct token_filters
 	unsigned long page;
 	uint64_t total = 0;
 	struct paging pg;
-	time_t now = time(NULL);
+	time_t now = db_clock_now();
 	enum aut_err err;
 	int rc;
 
@@ -241,7 +241,7 @@ print_token(struct ctl *ctl, const struct ctl_object *c, const char *id,
 {
 	char made[TIMEFMT_RFC3339_LEN], expires[TIMEFMT_RFC3339_LEN];
 	char revoked[TIMEFMT_RFC3339_LEN] = "-";
-	const char *state = t->revoked ? "revoked" : t->expires <= time(NULL) ? "expired" : "active";
+	const char *state = t->revoked ? "revoked" : t->expires <= db_clock_now() ? "expired" : "active";
 
 	if (timefmt_rfc3339_tm(&t->created_at, made) != 0 ||
 	    timefmt_rfc3339_tm(&t->expires_at, expires) != 0 ||

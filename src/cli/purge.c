@@ -1,35 +1,55 @@
 /* purge.c: the SQL of the batched clean-up of expired and revoked tokens. */
 #include "purge.h"
 
+#include <stddef.h>
 #include <string.h>
+
+#include <json.h>
+
+#include "ctl.h"
 
 enum statement {
 	SQL_NEXT_CLIENTS,
-	SQL_DELETE_EXPIRED,
-	SQL_DELETE_REVOKED,
-	SQL_DELETE_REVOKED_EXPIRED,
+	SQL_TAKE_EXPIRED,
+	SQL_TAKE_REVOKED,
+	SQL_TAKE_REVOKED_EXPIRED,
+	SQL_LEFT_EXPIRED,
+	SQL_LEFT_REVOKED,
+	SQL_LEFT_REVOKED_EXPIRED,
+	SQL_DELETE_TAKEN,
 	SQL_STATEMENTS
 };
 
 #define CLIENTS_PER_QUERY 256
 
+/* What each kind of dead token is: params client, cutoff.  Each walks a
+ * per-client index range (oauth_tokens_unswept, whose swept column the IN
+ * keeps in the range; oauth_tokens_page), never the whole table.  The third
+ * (revoked recently but expired long ago: dead on both counts) walks the
+ * client's revoked rows, which the second keeps few. */
+#define EXPIRED \
+	"FROM oauth_tokens WHERE oauth_client_id = ?"\
+	" AND revoked_at IS NULL AND swept IN (0, 1) AND expires_at < ?"
+#define REVOKED "FROM oauth_tokens WHERE oauth_client_id = ? AND revoked_at < ?"
+#define REVOKED_EXPIRED \
+	"FROM oauth_tokens WHERE oauth_client_id = ? AND revoked_at IS NOT NULL AND expires_at < ?"
+/* Take: lock up to a batch (the third param) of them, passing over rows a
+ * writer holds.  Left: is any still there (a consistent read, no lock)? */
+#define TAKE(kind) "SELECT id " kind " LIMIT ? FOR UPDATE SKIP LOCKED"
+#define LEFT(kind) "SELECT 1 " kind " LIMIT 1"
+
 static const struct db_statement statements[SQL_STATEMENTS] = {
 	[SQL_NEXT_CLIENTS] = { "purge client list",
 	    "SELECT id FROM oauth_clients WHERE id > ? ORDER BY id LIMIT 256", false },
-	/* Both deletes walk a per-client index range (oauth_tokens_unswept,
-	 * whose swept column the IN keeps in the range; oauth_tokens_page),
-	 * never the whole table. */
-	[SQL_DELETE_EXPIRED] = { "purge",
-	    "DELETE FROM oauth_tokens WHERE oauth_client_id = ?"
-	    " AND revoked_at IS NULL AND swept IN (0, 1) AND expires_at < ? LIMIT ?", false },
-	[SQL_DELETE_REVOKED] = { "purge",
-	    "DELETE FROM oauth_tokens WHERE oauth_client_id = ?"
-	    " AND revoked_at < ? LIMIT ?", false },
-	/* Revoked recently but expired long ago: dead on both counts.  Walks the
-	 * client's revoked rows, which the statement above keeps few. */
-	[SQL_DELETE_REVOKED_EXPIRED] = { "purge",
-	    "DELETE FROM oauth_tokens WHERE oauth_client_id = ?"
-	    " AND revoked_at IS NOT NULL AND expires_at < ? LIMIT ?", false },
+	[SQL_TAKE_EXPIRED] = { "purge", TAKE(EXPIRED), false },
+	[SQL_TAKE_REVOKED] = { "purge", TAKE(REVOKED), false },
+	[SQL_TAKE_REVOKED_EXPIRED] = { "purge", TAKE(REVOKED_EXPIRED), false },
+	[SQL_LEFT_EXPIRED] = { "purge", LEFT(EXPIRED), false },
+	[SQL_LEFT_REVOKED] = { "purge", LEFT(REVOKED), false },
+	[SQL_LEFT_REVOKED_EXPIRED] = { "purge", LEFT(REVOKED_EXPIRED), false },
+	/* Params: the ids taken, as a JSON array (locked by this transaction). */
+	[SQL_DELETE_TAKEN] = { "purge",
+	    "DELETE k FROM oauth_tokens k JOIN " PURGE_TAKEN_IDS " ON k.id = taken.id", false },
 };
 
 const struct db_table purge_statements = { statements, SQL_STATEMENTS };
@@ -65,54 +85,107 @@ purge_run_patiently(struct db *db, enum db_mode mode, const char *what, db_work_
 	return err;
 }
 
-/* One batch statement with its values, for db_run(). */
-struct purge_batch {
-	const struct db_statement *s;
-	struct db_params params;
+/* One batch: take, then act on what was taken; one transaction (run again from
+ * the start after a deadlock or certification failure). */
+struct locked_batch {
+	const struct db_statement *take, *act;
+	uint64_t client_pk;
+	time_t at;
+	uint64_t size;
+	uint64_t taken;                    /* rows the last run locked */
+	uint64_t acted;                    /* and changed */
 };
 
 static enum aut_err
-run_batch(struct db *db, void *ctx)
+run_locked_batch(struct db *db, void *ctx)
 {
-	struct purge_batch *b = ctx;
+	struct locked_batch *b = ctx;
+	json_object *ids = json_object_new_array();
+	struct db_params p;
+	struct db_row r;
+	uint64_t id = 0;
+	bool more = false;
+	enum aut_err err;
 
-	return db_execute(db, b->s, &b->params, NULL);
+	b->taken = b->acted = 0;
+	if (ids == NULL)
+		return AUT_ERR_NOMEM;
+	db_params_init(&p);
+	db_param_u64(&p, b->client_pk);
+	db_param_time(&p, b->at, 0);
+	db_param_u64(&p, b->size);
+	db_row_init(&r);
+	db_col_u64(&r, &id);
+	err = db_execute(db, b->take, &p, &r);
+	while (err == AUT_OK && (err = db_fetch(db, b->take, &r, &more)) == AUT_OK && more) {
+		if (!ctl_json_append(ids, json_object_new_uint64(id))) {
+			db_discard(db, b->take);
+			err = AUT_ERR_NOMEM;
+			break;
+		}
+		b->taken++;
+	}
+	if (err == AUT_OK && b->taken > 0) {
+		db_params_init(&p);
+		db_param_string(&p, json_object_to_json_string_ext(ids, JSON_C_TO_STRING_PLAIN));
+		err = db_execute(db, b->act, &p, NULL);
+		if (err == AUT_OK)
+			b->acted = db_affected_rows(db, b->act);
+	}
+	json_object_put(ids);
+	return err;
+}
+
+/* Is a row of `left` (params: client, instant) still there? */
+static enum aut_err
+any_left(struct db *db, const struct db_statement *left, uint64_t client_pk, time_t at,
+    bool *found)
+{
+	struct db_params p;
+	struct db_row r;
+	uint64_t one = 0;
+	bool more = false;
+	enum aut_err err;
+
+	*found = false;
+	db_params_init(&p);
+	db_param_u64(&p, client_pk);
+	db_param_time(&p, at, 0);
+	db_row_init(&r);
+	db_col_u64(&r, &one);
+	err = db_execute(db, left, &p, &r);
+	while (err == AUT_OK && (err = db_fetch(db, left, &r, &more)) == AUT_OK && more)
+		*found = true;
+	return err;
 }
 
 enum aut_err
-purge_batches(struct db *db, const struct db_statement *s, uint64_t client_pk, time_t at,
-    unsigned int batch, unsigned int pause, uint64_t *changed)
+purge_locked_batches(struct db *db, const struct db_statement *take,
+    const struct db_statement *act, const struct db_statement *left, uint64_t client_pk,
+    time_t at, unsigned int batch, unsigned int pause, uint64_t *changed)
 {
-	struct purge_batch b = { .s = s };
+	struct locked_batch b = { take, act, client_pk, at, batch, 0, 0 };
 	double give_up = seconds_now() + PURGE_PATIENCE_SECONDS;
-	unsigned int size = batch;
-	uint64_t n;
+	bool found;
 	enum aut_err err;
 
 	for (;;) {
-		db_params_init(&b.params);
-		db_param_u64(&b.params, client_pk);
-		db_param_time(&b.params, at, 0);
-		db_param_u64(&b.params, size);
-		/* db_run has already tried this batch DB_BUSY_ATTEMPTS times: a
-		 * batch that keeps losing deadlocks to live writers is halved
-		 * (down to one row) and tried again, until PURGE_PATIENCE_SECONDS
-		 * without progress have passed. */
-		err = db_run(db, DB_AUTOCOMMIT, s->what, run_batch, &b);
-		if (err == AUT_ERR_DB_BUSY && seconds_now() < give_up) {
-			size = size > 1 ? size / 2 : 1;
-			pause_ms(PURGE_BUSY_PAUSE_MS);
-			continue;
-		}
+		err = purge_run_patiently(db, DB_TRANSACTION, take->what, run_locked_batch, &b);
 		if (err != AUT_OK)
 			return err;
-		n = db_affected_rows(db, s);
-		*changed += n;
-		if (n < size)
+		*changed += b.acted;
+		if (b.taken == batch && b.acted > 0) {
+			pause_ms(pause);
+			continue;
+		}
+		/* The last batch was short: done, unless rows were passed over
+		 * because writers held them; those are tried again once their
+		 * writers commit, for up to PURGE_PATIENCE_SECONDS. */
+		if (left == NULL || seconds_now() >= give_up)
 			return AUT_OK;
-		give_up = seconds_now() + PURGE_PATIENCE_SECONDS;
-		size = size < batch / 2 ? size * 2 : batch;
-		pause_ms(pause);
+		if ((err = any_left(db, left, client_pk, at, &found)) != AUT_OK || !found)
+			return err;
+		pause_ms(PURGE_BUSY_PAUSE_MS);
 	}
 }
 
@@ -120,16 +193,19 @@ static enum aut_err
 purge_client(struct db *db, uint64_t client_pk, const struct purge_options *opt,
     struct purge_result *out)
 {
-	enum aut_err err;
+	static const struct { enum statement take, left; size_t out; } kinds[] = {
+		{ SQL_TAKE_EXPIRED, SQL_LEFT_EXPIRED, offsetof(struct purge_result, expired) },
+		{ SQL_TAKE_REVOKED, SQL_LEFT_REVOKED, offsetof(struct purge_result, revoked) },
+		{ SQL_TAKE_REVOKED_EXPIRED, SQL_LEFT_REVOKED_EXPIRED,
+		  offsetof(struct purge_result, revoked) },
+	};
+	enum aut_err err = AUT_OK;
 
-	err = purge_batches(db, &statements[SQL_DELETE_EXPIRED], client_pk, opt->cutoff,
-	    opt->batch, opt->pause_ms, &out->expired);
-	if (err == AUT_OK)
-		err = purge_batches(db, &statements[SQL_DELETE_REVOKED], client_pk, opt->cutoff,
-		    opt->batch, opt->pause_ms, &out->revoked);
-	if (err == AUT_OK)
-		err = purge_batches(db, &statements[SQL_DELETE_REVOKED_EXPIRED], client_pk,
-		    opt->cutoff, opt->batch, opt->pause_ms, &out->revoked);
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]) && err == AUT_OK; i++)
+		err = purge_locked_batches(db, &statements[kinds[i].take],
+		    &statements[SQL_DELETE_TAKEN], &statements[kinds[i].left], client_pk,
+		    opt->cutoff, opt->batch, opt->pause_ms,
+		    (uint64_t *)((char *)out + kinds[i].out));
 	return err;
 }
 

@@ -39,25 +39,32 @@ enum aut_err purge_each_client(struct db *db, purge_client_fn each, void *ctx,
     uint64_t *visited);
 
 /*
- * Housekeeping yields to live traffic.  A batch that db_run() gave up on
- * (DB_BUSY_ATTEMPTS deadlocks or lock waits in a row, beside revocations and
- * issuers) is tried again after PURGE_BUSY_PAUSE_MS, halved each time down to
- * one row, until PURGE_PATIENCE_SECONDS have passed without a batch done.
+ * Housekeeping yields to live traffic: it never waits on a live writer, so it
+ * can neither hold one up nor deadlock with one.  In one transaction per
+ * batch, `take` (params: client, instant, batch size; a SELECT id ... FOR
+ * UPDATE SKIP LOCKED) locks up to a batch of rows, passing over those a
+ * writer holds, and `act` (param: their ids as a JSON array, joined with
+ * PURGE_TAKEN_IDS) changes exactly those; batches follow each other (pause ms
+ * apart) until one takes less than a full batch.  Rows passed over are tried
+ * again while `left` (params: client, instant; may be NULL) still finds one,
+ * every PURGE_BUSY_PAUSE_MS, for up to PURGE_PATIENCE_SECONDS; then they wait
+ * for the next run.  A batch that fails with AUT_ERR_DB_BUSY after db_run()'s
+ * attempts (a Galera certification conflict, a lock wait) is run again the
+ * same way.  *changed counts the rows acted on.  The purge's deletes and the
+ * sweep's marks (ctl_sweep.c).  A plain DELETE or UPDATE over an index range
+ * locked that index's entry before the row, the opposite order of a writer
+ * changing the same token by its hash: one of the two was rolled back.
  */
 #define PURGE_PATIENCE_SECONDS 60
-#define PURGE_BUSY_PAUSE_MS 50
+#define PURGE_BUSY_PAUSE_MS 20
+#define PURGE_TAKEN_IDS "JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH '$')) AS taken"
 
-/*
- * Run s (params: client, instant, batch size; an UPDATE or DELETE ... LIMIT)
- * in autocommitted batches of up to batch rows until one changes fewer rows
- * than it was given, sleeping pause ms between two full batches; *changed
- * counts the rows.  The purge's deletes and the sweep's marks.
- */
-enum aut_err purge_batches(struct db *db, const struct db_statement *s, uint64_t client_pk,
+enum aut_err purge_locked_batches(struct db *db, const struct db_statement *take,
+    const struct db_statement *act, const struct db_statement *left, uint64_t client_pk,
     time_t at, unsigned int batch, unsigned int pause, uint64_t *changed);
 
 /* db_run(), run again after a pause while it fails with AUT_ERR_DB_BUSY, for
- * up to PURGE_PATIENCE_SECONDS: for housekeeping work that cannot be halved. */
+ * up to PURGE_PATIENCE_SECONDS. */
 enum aut_err purge_run_patiently(struct db *db, enum db_mode mode, const char *what,
     db_work_fn work, void *ctx);
 
