@@ -104,8 +104,9 @@ static enum aut_err
 mark_batches(struct db *db, enum statement take, enum statement mark, uint64_t client_pk,
     time_t now, uint64_t batch, uint64_t *changed)
 {
-	return purge_locked_batches(db, &statements[take], &statements[mark], NULL, client_pk,
-	    now, (unsigned int)batch, 0, changed);
+	const struct purge_steps steps = { NULL, &statements[take], &statements[mark], NULL };
+
+	return purge_locked_batches(db, &steps, client_pk, now, (unsigned int)batch, 0, changed);
 }
 
 /* The fold of one client, one transaction (db_run may run it again). */

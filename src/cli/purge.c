@@ -1,7 +1,6 @@
 /* purge.c: the SQL of the batched clean-up of expired and revoked tokens. */
 #include "purge.h"
 
-#include <stddef.h>
 #include <string.h>
 
 #include <json.h>
@@ -10,6 +9,9 @@
 
 enum statement {
 	SQL_NEXT_CLIENTS,
+	SQL_PEEK_EXPIRED,
+	SQL_PEEK_REVOKED,
+	SQL_PEEK_REVOKED_EXPIRED,
 	SQL_TAKE_EXPIRED,
 	SQL_TAKE_REVOKED,
 	SQL_TAKE_REVOKED_EXPIRED,
@@ -22,25 +24,39 @@ enum statement {
 
 #define CLIENTS_PER_QUERY 256
 
-/* What each kind of dead token is: params client, cutoff.  Each walks a
+/* What each kind of dead token is: params client, cutoff.  Read through a
  * per-client index range (oauth_tokens_unswept, whose swept column the IN
  * keeps in the range; oauth_tokens_page), never the whole table.  The third
  * (revoked recently but expired long ago: dead on both counts) walks the
  * client's revoked rows, which the second keeps few. */
 #define EXPIRED \
-	"FROM oauth_tokens WHERE oauth_client_id = ?"\
-	" AND revoked_at IS NULL AND swept IN (0, 1) AND expires_at < ?"
-#define REVOKED "FROM oauth_tokens WHERE oauth_client_id = ? AND revoked_at < ?"
+	"k.oauth_client_id = ? AND k.revoked_at IS NULL AND k.swept IN (0, 1) AND k.expires_at < ?"
+#define REVOKED "k.oauth_client_id = ? AND k.revoked_at < ?"
 #define REVOKED_EXPIRED \
-	"FROM oauth_tokens WHERE oauth_client_id = ? AND revoked_at IS NOT NULL AND expires_at < ?"
-/* Take: lock up to a batch (the third param) of them, passing over rows a
- * writer holds.  Left: is any still there (a consistent read, no lock)? */
-#define TAKE(kind) "SELECT id " kind " LIMIT ? FOR UPDATE SKIP LOCKED"
-#define LEFT(kind) "SELECT 1 " kind " LIMIT 1"
+	"k.oauth_client_id = ? AND k.revoked_at IS NOT NULL AND k.expires_at < ?"
+/*
+ * Peek: up to a batch (the third param) of them, by hash, without locking.
+ * Take: lock those that still are, passing over rows a writer holds, in the
+ * order a writer locks a token it changes by hash (the hash index, then the
+ * row): a lock taken through the range index first is the opposite order,
+ * and the DELETE then waited on a writer waiting on it (a deadlock whose
+ * victim was the writer).  Params: the hashes (JSON array of hex), client,
+ * cutoff.  Left: is any still there (a consistent read, no lock)?
+ */
+#define PEEK(kind) "SELECT HEX(k.token_hash) FROM oauth_tokens k WHERE " kind " LIMIT ?"
+#define TAKE(kind) \
+	"SELECT STRAIGHT_JOIN k.id" \
+	" FROM JSON_TABLE(?, '$[*]' COLUMNS (h CHAR(64) PATH '$')) AS peeked" \
+	" JOIN oauth_tokens k FORCE INDEX (oauth_tokens_hash) ON k.token_hash = UNHEX(peeked.h)" \
+	" WHERE " kind " FOR UPDATE SKIP LOCKED"
+#define LEFT(kind) "SELECT 1 FROM oauth_tokens k WHERE " kind " LIMIT 1"
 
 static const struct db_statement statements[SQL_STATEMENTS] = {
 	[SQL_NEXT_CLIENTS] = { "purge client list",
 	    "SELECT id FROM oauth_clients WHERE id > ? ORDER BY id LIMIT 256", false },
+	[SQL_PEEK_EXPIRED] = { "purge", PEEK(EXPIRED), false },
+	[SQL_PEEK_REVOKED] = { "purge", PEEK(REVOKED), false },
+	[SQL_PEEK_REVOKED_EXPIRED] = { "purge", PEEK(REVOKED_EXPIRED), false },
 	[SQL_TAKE_EXPIRED] = { "purge", TAKE(EXPIRED), false },
 	[SQL_TAKE_REVOKED] = { "purge", TAKE(REVOKED), false },
 	[SQL_TAKE_REVOKED_EXPIRED] = { "purge", TAKE(REVOKED_EXPIRED), false },
@@ -85,10 +101,10 @@ purge_run_patiently(struct db *db, enum db_mode mode, const char *what, db_work_
 	return err;
 }
 
-/* One batch: take, then act on what was taken; one transaction (run again from
- * the start after a deadlock or certification failure). */
+/* One batch of purge_locked_batches(), one transaction (run again from the
+ * start after a deadlock or certification failure). */
 struct locked_batch {
-	const struct db_statement *take, *act;
+	const struct purge_steps *steps;
 	uint64_t client_pk;
 	time_t at;
 	uint64_t size;
@@ -96,42 +112,82 @@ struct locked_batch {
 	uint64_t acted;                    /* and changed */
 };
 
+/* Run s with params p; every row's one column appended to the array: as a
+ * number (ids) or as text (hashes in hex). */
+static enum aut_err
+column_to_json(struct db *db, const struct db_statement *s, struct db_params *p,
+    bool numbers, json_object *array, uint64_t *rows)
+{
+	struct db_row r;
+	char text[72];
+	uint64_t number = 0;
+	bool more = false;
+	enum aut_err err;
+
+	*rows = 0;
+	db_row_init(&r);
+	if (numbers)
+		db_col_u64(&r, &number);
+	else
+		db_col_text(&r, text, sizeof(text));
+	err = db_execute(db, s, p, &r);
+	while (err == AUT_OK && (err = db_fetch(db, s, &r, &more)) == AUT_OK && more) {
+		if (!ctl_json_append(array, numbers ? json_object_new_uint64(number) :
+		    json_object_new_string(text))) {
+			db_discard(db, s);
+			return AUT_ERR_NOMEM;
+		}
+		(*rows)++;
+	}
+	return err;
+}
+
 static enum aut_err
 run_locked_batch(struct db *db, void *ctx)
 {
 	struct locked_batch *b = ctx;
-	json_object *ids = json_object_new_array();
+	const struct purge_steps *st = b->steps;
+	json_object *peeked = NULL, *ids = json_object_new_array();
 	struct db_params p;
-	struct db_row r;
-	uint64_t id = 0;
-	bool more = false;
-	enum aut_err err;
+	uint64_t n = 0;
+	enum aut_err err = AUT_OK;
 
 	b->taken = b->acted = 0;
 	if (ids == NULL)
 		return AUT_ERR_NOMEM;
 	db_params_init(&p);
-	db_param_u64(&p, b->client_pk);
-	db_param_time(&p, b->at, 0);
-	db_param_u64(&p, b->size);
-	db_row_init(&r);
-	db_col_u64(&r, &id);
-	err = db_execute(db, b->take, &p, &r);
-	while (err == AUT_OK && (err = db_fetch(db, b->take, &r, &more)) == AUT_OK && more) {
-		if (!ctl_json_append(ids, json_object_new_uint64(id))) {
-			db_discard(db, b->take);
-			err = AUT_ERR_NOMEM;
-			break;
+	if (st->peek != NULL) {
+		/* take's params: what peek found, then client and instant */
+		if ((peeked = json_object_new_array()) == NULL) {
+			json_object_put(ids);
+			return AUT_ERR_NOMEM;
 		}
-		b->taken++;
+		db_param_u64(&p, b->client_pk);
+		db_param_time(&p, b->at, 0);
+		db_param_u64(&p, b->size);
+		err = column_to_json(db, st->peek, &p, false, peeked, &n);
+		db_params_init(&p);
+		db_param_string(&p, json_object_to_json_string_ext(peeked, JSON_C_TO_STRING_PLAIN));
+		db_param_u64(&p, b->client_pk);
+		db_param_time(&p, b->at, 0);
+	} else {
+		db_param_u64(&p, b->client_pk);
+		db_param_time(&p, b->at, 0);
+		db_param_u64(&p, b->size);
 	}
-	if (err == AUT_OK && b->taken > 0) {
+	if (err == AUT_OK && (st->peek == NULL || n > 0))
+		err = column_to_json(db, st->take, &p, true, ids, &b->taken);
+	/* A batch is full when peek found a whole one, even if some were held. */
+	if (st->peek != NULL && err == AUT_OK)
+		b->taken = n;
+	if (err == AUT_OK && json_object_array_length(ids) > 0) {
 		db_params_init(&p);
 		db_param_string(&p, json_object_to_json_string_ext(ids, JSON_C_TO_STRING_PLAIN));
-		err = db_execute(db, b->act, &p, NULL);
+		err = db_execute(db, st->act, &p, NULL);
 		if (err == AUT_OK)
-			b->acted = db_affected_rows(db, b->act);
+			b->acted = db_affected_rows(db, st->act);
 	}
+	json_object_put(peeked);
 	json_object_put(ids);
 	return err;
 }
@@ -160,17 +216,17 @@ any_left(struct db *db, const struct db_statement *left, uint64_t client_pk, tim
 }
 
 enum aut_err
-purge_locked_batches(struct db *db, const struct db_statement *take,
-    const struct db_statement *act, const struct db_statement *left, uint64_t client_pk,
+purge_locked_batches(struct db *db, const struct purge_steps *steps, uint64_t client_pk,
     time_t at, unsigned int batch, unsigned int pause, uint64_t *changed)
 {
-	struct locked_batch b = { take, act, client_pk, at, batch, 0, 0 };
+	struct locked_batch b = { steps, client_pk, at, batch, 0, 0 };
 	double give_up = seconds_now() + PURGE_PATIENCE_SECONDS;
 	bool found;
 	enum aut_err err;
 
 	for (;;) {
-		err = purge_run_patiently(db, DB_TRANSACTION, take->what, run_locked_batch, &b);
+		err = purge_run_patiently(db, DB_TRANSACTION, steps->take->what, run_locked_batch,
+		    &b);
 		if (err != AUT_OK)
 			return err;
 		*changed += b.acted;
@@ -181,9 +237,9 @@ purge_locked_batches(struct db *db, const struct db_statement *take,
 		/* The last batch was short: done, unless rows were passed over
 		 * because writers held them; those are tried again once their
 		 * writers commit, for up to PURGE_PATIENCE_SECONDS. */
-		if (left == NULL || seconds_now() >= give_up)
+		if (steps->left == NULL || seconds_now() >= give_up)
 			return AUT_OK;
-		if ((err = any_left(db, left, client_pk, at, &found)) != AUT_OK || !found)
+		if ((err = any_left(db, steps->left, client_pk, at, &found)) != AUT_OK || !found)
 			return err;
 		pause_ms(PURGE_BUSY_PAUSE_MS);
 	}
@@ -193,19 +249,20 @@ static enum aut_err
 purge_client(struct db *db, uint64_t client_pk, const struct purge_options *opt,
     struct purge_result *out)
 {
-	static const struct { enum statement take, left; size_t out; } kinds[] = {
-		{ SQL_TAKE_EXPIRED, SQL_LEFT_EXPIRED, offsetof(struct purge_result, expired) },
-		{ SQL_TAKE_REVOKED, SQL_LEFT_REVOKED, offsetof(struct purge_result, revoked) },
-		{ SQL_TAKE_REVOKED_EXPIRED, SQL_LEFT_REVOKED_EXPIRED,
-		  offsetof(struct purge_result, revoked) },
+	static const struct purge_steps kinds[] = {
+		{ &statements[SQL_PEEK_EXPIRED], &statements[SQL_TAKE_EXPIRED],
+		  &statements[SQL_DELETE_TAKEN], &statements[SQL_LEFT_EXPIRED] },
+		{ &statements[SQL_PEEK_REVOKED], &statements[SQL_TAKE_REVOKED],
+		  &statements[SQL_DELETE_TAKEN], &statements[SQL_LEFT_REVOKED] },
+		{ &statements[SQL_PEEK_REVOKED_EXPIRED], &statements[SQL_TAKE_REVOKED_EXPIRED],
+		  &statements[SQL_DELETE_TAKEN], &statements[SQL_LEFT_REVOKED_EXPIRED] },
 	};
+	uint64_t *counts[] = { &out->expired, &out->revoked, &out->revoked };
 	enum aut_err err = AUT_OK;
 
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]) && err == AUT_OK; i++)
-		err = purge_locked_batches(db, &statements[kinds[i].take],
-		    &statements[SQL_DELETE_TAKEN], &statements[kinds[i].left], client_pk,
-		    opt->cutoff, opt->batch, opt->pause_ms,
-		    (uint64_t *)((char *)out + kinds[i].out));
+		err = purge_locked_batches(db, &kinds[i], client_pk, opt->cutoff, opt->batch,
+		    opt->pause_ms, counts[i]);
 	return err;
 }
 

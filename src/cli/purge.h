@@ -41,27 +41,34 @@ enum aut_err purge_each_client(struct db *db, purge_client_fn each, void *ctx,
 /*
  * Housekeeping yields to live traffic: it never waits on a live writer, so it
  * can neither hold one up nor deadlock with one.  In one transaction per
- * batch, `take` (params: client, instant, batch size; a SELECT id ... FOR
- * UPDATE SKIP LOCKED) locks up to a batch of rows, passing over those a
- * writer holds, and `act` (param: their ids as a JSON array, joined with
- * PURGE_TAKEN_IDS) changes exactly those; batches follow each other (pause ms
- * apart) until one takes less than a full batch.  Rows passed over are tried
- * again while `left` (params: client, instant; may be NULL) still finds one,
- * every PURGE_BUSY_PAUSE_MS, for up to PURGE_PATIENCE_SECONDS; then they wait
- * for the next run.  A batch that fails with AUT_ERR_DB_BUSY after db_run()'s
- * attempts (a Galera certification conflict, a lock wait) is run again the
- * same way.  *changed counts the rows acted on.  The purge's deletes and the
- * sweep's marks (ctl_sweep.c).  A plain DELETE or UPDATE over an index range
- * locked that index's entry before the row, the opposite order of a writer
- * changing the same token by its hash: one of the two was rolled back.
+ * batch, `take` locks up to a batch of rows with SELECT id ... FOR UPDATE
+ * SKIP LOCKED, passing over those a writer holds, and `act` (param: their ids
+ * as a JSON array, joined with PURGE_TAKEN_IDS) changes exactly those.
+ * take's params are client, instant and batch size; with a `peek` (params
+ * client, instant, batch size; one text column), peek runs first without
+ * locking and take's params are its rows as a JSON array, client, instant.
+ * Batches follow each other (pause ms apart) until one comes back short.
+ * Rows passed over are tried again while `left` (params: client, instant;
+ * NULL: never) still finds one, every PURGE_BUSY_PAUSE_MS, for up to
+ * PURGE_PATIENCE_SECONDS; then they wait for the next run.  A batch that
+ * fails with AUT_ERR_DB_BUSY after db_run()'s attempts (a Galera
+ * certification conflict, a lock wait) is run again the same way.  *changed
+ * counts the rows acted on.  The purge's deletes and the sweep's marks.
  */
 #define PURGE_PATIENCE_SECONDS 60
 #define PURGE_BUSY_PAUSE_MS 20
 #define PURGE_TAKEN_IDS "JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH '$')) AS taken"
 
-enum aut_err purge_locked_batches(struct db *db, const struct db_statement *take,
-    const struct db_statement *act, const struct db_statement *left, uint64_t client_pk,
-    time_t at, unsigned int batch, unsigned int pause, uint64_t *changed);
+struct purge_steps {
+	const struct db_statement *peek;   /* NULL, or what take then locks */
+	const struct db_statement *take;
+	const struct db_statement *act;
+	const struct db_statement *left;   /* NULL: what take passed over waits */
+};
+
+enum aut_err purge_locked_batches(struct db *db, const struct purge_steps *steps,
+    uint64_t client_pk, time_t at, unsigned int batch, unsigned int pause,
+    uint64_t *changed);
 
 /* db_run(), run again after a pause while it fails with AUT_ERR_DB_BUSY, for
  * up to PURGE_PATIENCE_SECONDS. */
