@@ -229,23 +229,12 @@ def quiet_round(rnd):
         print("# quiet round %d: COUNT(*) moved: %s -> %s" % (rnd, want, after))
 
 
-class QuietReaders:
+class QuietReaders(tc.Readers):
+    """test_counts' reader threads, each answer checked against the one want."""
+
     def __init__(self, want, n=2):
-        self.want, self.count, self.wrong = want, 0, []
-        self.stop = tc.threading.Event()
-        self.lock = tc.threading.Lock()
-        self.threads = [tc.threading.Thread(target=self.run, args=(i,), daemon=True)
-                        for i in range(n)]
-
-    def __enter__(self):
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *a):
-        self.stop.set()
-        for t in self.threads:
-            t.join(60)
+        super().__init__([C], n)
+        self.want, self.wrong = want, []
 
     def run(self, i):
         order = list(TYPE_PAIRS)
