@@ -266,9 +266,9 @@ unusable(struct db *db, enum aut_err err)
 	return AUT_ERR_DB_UNAVAILABLE;
 }
 
-/* Connect to server i of the list. */
+/* One attempt to connect to server i of the list. */
 static enum aut_err
-connect_to(struct db *db, unsigned int i)
+connect_once(struct db *db, unsigned int i)
 {
 	const struct config *c = db->conf;
 	const struct db_server *sv = &db->servers[i];
@@ -296,8 +296,32 @@ connect_to(struct db *db, unsigned int i)
 	}
 	if (mysql_real_connect(db->conn, or_null(sv->host), or_null(c->db_user),
 	    or_null(c->db_password), c->db_name, sv->port, or_null(sv->socket), 0) == NULL)
-		return unusable(db, fail(db, NULL, "connect"));
-	return unusable(db, check_node(db));
+		return fail(db, NULL, "connect");
+	return check_node(db);
+}
+
+static void busy_pause(int attempt);
+
+/*
+ * Connect to server i of the list.  A new session whose first statement a
+ * Galera node rolls back (1213: its init command or check aborted by a
+ * replicated write set, seen once in the galera stage beside DDL on another
+ * node) is tried again at once, DB_CONNECT_BUSY_ATTEMPTS times in all; a
+ * server that keeps refusing new sessions so is held back (unusable()).
+ */
+#define DB_CONNECT_BUSY_ATTEMPTS 3
+
+static enum aut_err
+connect_to(struct db *db, unsigned int i)
+{
+	enum aut_err err = connect_once(db, i);
+
+	for (int attempt = 1; attempt < DB_CONNECT_BUSY_ATTEMPTS && err == AUT_ERR_DB_BUSY;
+	    attempt++) {
+		busy_pause(attempt);
+		err = connect_once(db, i);
+	}
+	return unusable(db, err);
 }
 
 /*
