@@ -178,15 +178,6 @@ run_list(struct ctl *ctl, int argc, char **argv, enum ctl_kind k, const struct o
 	return fflush(stdout) == 0 ? CTL_EXIT_OK : ctl_fail(ctl, "cannot print the result");
 }
 
-/* A client's active tokens: the API's exact total (store_list_page, counting only). */
-static enum aut_err
-count_tokens(void *ctx, const struct token_row *row)
-{
-	(void)ctx;
-	(void)row;
-	return AUT_OK;
-}
-
 static int
 run_show(struct ctl *ctl, int argc, char **argv, enum ctl_kind k)
 {
@@ -207,8 +198,7 @@ run_show(struct ctl *ctl, int argc, char **argv, enum ctl_kind k)
 		return rc;
 	err = ctl_dir_find(ctl->db, k, a.id, false, &found, &o);
 	if (err == AUT_OK && found && k == CTL_CLIENT)
-		err = store_list_page(ctl->store, o.pk, &none, db_clock_now(), 0, 0, &tokens,
-		    count_tokens, NULL);
+		err = store_count_active(ctl->store, o.pk, &none, db_clock_now(), &tokens);
 	if (err != AUT_OK)
 		return ctl_fail_err(ctl, err);
 	if (!found)

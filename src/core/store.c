@@ -18,6 +18,8 @@ enum statement {
 	SQL_LIST_PAGE_BY_USER_TOTAL_ROW,
 	SQL_LIST_AFTER_TOTAL_ROW,
 	SQL_LIST_AFTER_BY_USER_TOTAL_ROW,
+	SQL_COUNT,
+	SQL_COUNT_BY_USER,
 	SQL_CURSOR_KEY,
 	SQL_REVOKE,
 	SQL_REVOKE_BY_USER,
@@ -179,6 +181,9 @@ static const struct db_statement statements[SQL_STATEMENTS] = {
 	[SQL_LIST_AFTER_BY_USER_TOTAL_ROW] = { "token list after a cursor",
 	    TOTAL_ROW(TOTAL_BY_USER) " (SELECT 1, " PAGE_COLUMNS ", k.id, NULL"
 	    PAGE_ROWS_AFTER_BY_USER ")" TOTAL_ROW_END, false },
+	/* The total alone (a dry run's count): the total's params only. */
+	[SQL_COUNT] = { "token count", "SELECT " TOTAL, false },
+	[SQL_COUNT_BY_USER] = { "token count", "SELECT " TOTAL_BY_USER, false },
 	/* The page-cursor key: one row, made by sql/006. */
 	[SQL_CURSOR_KEY] = { "page-cursor key",
 	    "SELECT secret FROM api_secrets WHERE name = 'page_cursor'", false },
@@ -433,18 +438,16 @@ read_list(struct store *st, int which, struct db_params *p, uint64_t *total,
 	return db_run(st->db, DB_READ, statements[which].what, list_work, &job);
 }
 
-/* The parameters of the total, then those of the page's filters. */
+/* The parameters of the total (TOTAL or TOTAL_BY_USER). */
 static void
-param_total_and_filters(struct db_params *p, uint64_t client_pk,
-    const struct token_filters *f, time_t now)
+param_total(struct db_params *p, uint64_t client_pk, const struct token_filters *f,
+    time_t now)
 {
 	if (f->user_id[0] != '\0') {
-		for (int i = 0; i < 2; i++) {
-			db_param_string(p, f->user_id);
-			db_param_u64(p, client_pk);
-			db_param_time(p, now, 0);
-			param_types(p, f->token_type);
-		}
+		db_param_string(p, f->user_id);
+		db_param_u64(p, client_pk);
+		db_param_time(p, now, 0);
+		param_types(p, f->token_type);
 		return;
 	}
 	db_param_u64(p, client_pk);
@@ -453,9 +456,67 @@ param_total_and_filters(struct db_params *p, uint64_t client_pk,
 	db_param_time(p, now, 0);
 	db_param_time(p, now, 0);
 	param_types(p, f->token_type);
+}
+
+/* The parameters of the total, then those of the page's filters. */
+static void
+param_total_and_filters(struct db_params *p, uint64_t client_pk,
+    const struct token_filters *f, time_t now)
+{
+	param_total(p, client_pk, f, now);
+	if (f->user_id[0] != '\0')
+		db_param_string(p, f->user_id);
 	db_param_u64(p, client_pk);
 	db_param_time(p, now, 0);
 	param_types(p, f->token_type);
+}
+
+/* The exact total alone, one statement, on db (inside a caller's transaction
+ * or not). */
+static enum aut_err
+count_active(struct db *db, uint64_t client_pk, const struct token_filters *f, time_t now,
+    uint64_t *total)
+{
+	const struct db_statement *s =
+	    &statements[f->user_id[0] != '\0' ? SQL_COUNT_BY_USER : SQL_COUNT];
+	struct db_params p;
+	struct db_row r;
+	bool more = false;
+	enum aut_err err;
+
+	*total = 0;
+	db_params_init(&p);
+	param_total(&p, client_pk, f, now);
+	db_row_init(&r);
+	db_col_u64(&r, total);
+	err = db_execute(db, s, &p, &r);
+	while (err == AUT_OK && (err = db_fetch(db, s, &r, &more)) == AUT_OK && more)
+		;
+	return err;
+}
+
+struct count_job {
+	uint64_t client_pk;
+	const struct token_filters *filters;
+	time_t now;
+	uint64_t *total;
+};
+
+static enum aut_err
+count_work(struct db *db, void *ctx)
+{
+	const struct count_job *j = ctx;
+
+	return count_active(db, j->client_pk, j->filters, j->now, j->total);
+}
+
+enum aut_err
+store_count_active(struct store *st, uint64_t client_pk, const struct token_filters *f,
+    time_t now, uint64_t *total)
+{
+	struct count_job job = { client_pk, f, now, total };
+
+	return db_run(st->db, DB_READ, "token count", count_work, &job);
 }
 
 enum aut_err
@@ -640,14 +701,6 @@ struct revoke_job {
 	uint64_t revoked;
 };
 
-static enum aut_err
-count_only(void *ctx, const struct token_row *row)
-{
-	(void)ctx;
-	(void)row;
-	return AUT_ERR_INTERNAL;   /* limit 0: never called */
-}
-
 /* One token by public id: lock it, then revoke it unless revoked already. */
 static enum aut_err
 revoke_one(struct revoke_job *job)
@@ -694,8 +747,8 @@ revoke_all(struct revoke_job *job)
 	enum aut_err err;
 
 	if (r->dry_run)
-		return store_list_page(job->st, r->client_pk, &r->filters, job->now, 0, 0,
-		    &job->revoked, count_only, NULL);
+		return count_active(job->st->db, r->client_pk, &r->filters, job->now,
+		    &job->revoked);
 	db_params_init(&p);
 	db_param_time(&p, job->now, 0);
 	if (by_user)

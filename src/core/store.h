@@ -51,11 +51,15 @@ typedef enum aut_err (*store_row_fn)(void *ctx, const struct token_row *row);
  * The exact number of the client's tokens active at `now` that pass the
  * filters, and rows [offset, offset+limit) of them, newest first, from one
  * statement (one snapshot).  *total is known before the first row is handed
- * to each().  limit 0 counts only.
+ * to each().
  */
 enum aut_err store_list_page(struct store *st, uint64_t client_pk,
     const struct token_filters *filters, time_t now, uint64_t offset,
     unsigned int limit, uint64_t *total, store_row_fn each, void *ctx);
+
+/* The same exact total alone (no page), from one statement. */
+enum aut_err store_count_active(struct store *st, uint64_t client_pk,
+    const struct token_filters *filters, time_t now, uint64_t *total);
 
 /*
  * The same total, and the next `limit` rows after `after` in list order (a

@@ -6,20 +6,12 @@
 #include "../../src/core/config.h"
 #include "../../src/core/store.h"
 
-static enum aut_err
-no_rows(void *ctx, const struct token_row *row)
-{
-	(void)ctx;
-	(void)row;
-	return AUT_ERR_INTERNAL;   /* limit 0: never called */
-}
-
 /*
  * usage: store_probe CONFIG CLIENT_PK TYPE USER EPOCH...
  * TYPE is any, access_token or refresh_token; USER a public user id or "-".
- * Prints "EPOCH TOTAL" per instant, as store_list_page() computes it: the
- * same statement the API runs, so tests can pick instants the clock would
- * take an hour to reach (bucket boundaries).
+ * Prints "EPOCH TOTAL" per instant, as store_count_active() computes it: the
+ * total expression every list statement of the API carries (store.c TOTAL),
+ * so tests can pick instants the clock would take an hour to reach.
  */
 int
 main(int argc, char **argv)
@@ -53,8 +45,8 @@ main(int argc, char **argv)
 	for (int i = 5; i < argc; i++) {
 		uint64_t total = 0;
 		time_t at = (time_t)strtoll(argv[i], NULL, 10);
-		enum aut_err e = store_list_page(st, strtoull(argv[2], NULL, 10), &f, at, 0, 0,
-		    &total, no_rows, NULL);
+		enum aut_err e = store_count_active(st, strtoull(argv[2], NULL, 10), &f, at,
+		    &total);
 		if (e != AUT_OK) {
 			fprintf(stderr, "store_probe: %s\n", error_message(e));
 			rc = 1;
