@@ -156,24 +156,20 @@ run_locked_batch(struct db *db, void *ctx)
 	if (ids == NULL)
 		return AUT_ERR_NOMEM;
 	db_params_init(&p);
+	db_param_u64(&p, b->client_pk);
+	db_param_time(&p, b->at, 0);
+	db_param_u64(&p, b->size);
 	if (st->peek != NULL) {
 		/* take's params: what peek found, then client and instant */
 		if ((peeked = json_object_new_array()) == NULL) {
 			json_object_put(ids);
 			return AUT_ERR_NOMEM;
 		}
-		db_param_u64(&p, b->client_pk);
-		db_param_time(&p, b->at, 0);
-		db_param_u64(&p, b->size);
 		err = column_to_json(db, st->peek, &p, false, peeked, &n);
 		db_params_init(&p);
 		db_param_string(&p, json_object_to_json_string_ext(peeked, JSON_C_TO_STRING_PLAIN));
 		db_param_u64(&p, b->client_pk);
 		db_param_time(&p, b->at, 0);
-	} else {
-		db_param_u64(&p, b->client_pk);
-		db_param_time(&p, b->at, 0);
-		db_param_u64(&p, b->size);
 	}
 	if (err == AUT_OK && (st->peek == NULL || n > 0))
 		err = column_to_json(db, st->take, &p, true, ids, &b->taken);

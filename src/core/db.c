@@ -266,6 +266,17 @@ unusable(struct db *db, enum aut_err err)
 	return AUT_ERR_DB_UNAVAILABLE;
 }
 
+/* Sleep before attempt number `attempt` (1, 2, ...) of work that was rolled back. */
+static void
+busy_pause(int attempt)
+{
+	/* 2, 8, 18, 32... ms, so two retrying transactions fall out of step. */
+	long ms = 2L * attempt * attempt + (long)(clock() % 3);
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
 /* One attempt to connect to server i of the list. */
 static enum aut_err
 connect_once(struct db *db, unsigned int i)
@@ -299,8 +310,6 @@ connect_once(struct db *db, unsigned int i)
 		return fail(db, NULL, "connect");
 	return check_node(db);
 }
-
-static void busy_pause(int attempt);
 
 /*
  * Connect to server i of the list.  A new session whose first statement a
@@ -806,17 +815,6 @@ db_rollback(struct db *db)
 {
 	if (db->conn != NULL && mysql_query(db->conn, "ROLLBACK") != 0)
 		fail(db, NULL, "ROLLBACK");
-}
-
-/* Sleep before attempt number `attempt` (1, 2, ...) of work that was rolled back. */
-static void
-busy_pause(int attempt)
-{
-	/* 2, 8, 18, 32... ms, so two retrying transactions fall out of step. */
-	long ms = 2L * attempt * attempt + (long)(clock() % 3);
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
 }
 
 static enum aut_err
