@@ -27,6 +27,10 @@ GALERA_NODES=${GALERA_NODES:-3}
 GALERA_USER=${GALERA_USER:-mysql}
 GALERA_PROVIDER=${GALERA_PROVIDER:-/usr/lib/galera/libgalera_smm.so}
 GALERA_SYNC_TIMEOUT=${GALERA_SYNC_TIMEOUT:-120}   # seconds for a node to reach Synced
+# InnoDB buffer pool and gcache per node: small for tests; bench/lib-galera.sh
+# gives the nodes room for its data set.
+GALERA_BUFFER_POOL=${GALERA_BUFFER_POOL:-64M}
+GALERA_GCACHE=${GALERA_GCACHE:-64M}
 # Short group-communication timeouts: a dead node is dropped after about 3 s
 # instead of the default 5-15 s, so survivors stall less after a kill -9.
 GALERA_EVS=${GALERA_EVS:-"evs.keepalive_period=PT0.5S; evs.inactive_check_period=PT0.5S; evs.suspect_timeout=PT2S; evs.inactive_timeout=PT3S; evs.install_timeout=PT3S"}
@@ -73,13 +77,21 @@ port = $1
 user = $GALERA_USER
 default-time-zone = +00:00
 skip-name-resolve
-innodb_buffer_pool_size = 64M
+innodb_buffer_pool_size = $GALERA_BUFFER_POOL
 innodb_log_file_size = 32M
 innodb_flush_log_at_trx_commit = 2
 log_bin_trust_function_creators = 1
 # Write sets carry no statement text (a statement's literal values would
 # otherwise sit in the gcache file).
 binlog_annotate_row_events = OFF
+# No thread cache: a session's thread (and MariaDB's THD with it) is not
+# reused by the next connection.  With the cache, after API revocations
+# racing on several nodes (BF aborts on this one), a node once answered 1213
+# to the first statement of every new session for the rest of a run, as if
+# a reused THD carried the aborted transaction's wsrep state along (the class
+# of bug MariaDB fixed once in MDEV-29293).  The price is one thread created
+# per connection; the program keeps its connections.
+thread_cache_size = 0
 binlog_format = ROW
 innodb_autoinc_lock_mode = 2
 wsrep_on = ON
@@ -91,7 +103,7 @@ wsrep_node_address = 127.0.0.1:$2
 wsrep_node_incoming_address = 127.0.0.1:$1
 wsrep_sst_method = rsync
 wsrep_sst_receive_address = 127.0.0.1:$4
-wsrep_provider_options = "gmcast.listen_addr=tcp://127.0.0.1:$2; ist.recv_addr=127.0.0.1:$3; gcache.size=64M; $GALERA_EVS"
+wsrep_provider_options = "gmcast.listen_addr=tcp://127.0.0.1:$2; ist.recv_addr=127.0.0.1:$3; gcache.size=$GALERA_GCACHE; $GALERA_EVS"
 EOF
     chown -R "$GALERA_USER:" "$dir" || return 1
   done
