@@ -20,6 +20,7 @@ enum statement {
 	SQL_LIST_AFTER_BY_USER_TOTAL_ROW,
 	SQL_COUNT,
 	SQL_COUNT_BY_USER,
+	SQL_LIST_PAGE_FROM_END,
 	SQL_CURSOR_KEY,
 	SQL_REVOKE,
 	SQL_REVOKE_BY_USER,
@@ -47,6 +48,16 @@ enum statement {
  * at offset 0, 200 / 240 at 20, 380 / 220 at 40, 1280 / 290 at 200.
  */
 #define LIST_DIRECT_OFFSET_MAX 40
+/*
+ * From this offset on, a page is read in a snapshot that counts first, and a
+ * page nearer the oldest token than the newest is taken from that end
+ * (SQL_LIST_PAGE_FROM_END): its index walk is total - offset entries, not
+ * offset.  The count and the transaction cost about 0.3 ms, a walk of 1,000
+ * index entries about 0.5 ms.  Page 20,000 of 20 of the bench's hot client
+ * (offset 399,980 of 500,000): 193 ms walked from the newest, 47 ms from the
+ * oldest (`time mariadb -e`, bench data).
+ */
+#define LIST_FROM_END_OFFSET_MIN 1000
 
 #define PAGE_COLUMNS "k.public_id, k.token_type, k.scope, k.created_at, k.expires_at, u.public_id"
 /*
@@ -184,6 +195,20 @@ static const struct db_statement statements[SQL_STATEMENTS] = {
 	/* The total alone (a dry run's count): the total's params only. */
 	[SQL_COUNT] = { "token count", "SELECT " TOTAL, false },
 	[SQL_COUNT_BY_USER] = { "token count", "SELECT " TOTAL_BY_USER, false },
+	/*
+	 * Rows [offset, offset + limit) counted from the newest token are rows
+	 * [total - offset - limit, total - offset) counted from the oldest: the
+	 * page index walked upwards, then the page in list order.  The total,
+	 * counted before in the same snapshot, comes back in every row.  Params:
+	 * total, client, now, type, type, limit, offset from the oldest.
+	 */
+	[SQL_LIST_PAGE_FROM_END] = { "token list",
+	    "SELECT 1 AS part, " PAGE_COLUMNS ", CAST(? AS UNSIGNED) AS total, k.id"
+	    " FROM (SELECT id FROM oauth_tokens"
+	    "        WHERE oauth_client_id = ? AND " ACTIVE
+	    "        ORDER BY created_at, id LIMIT ? OFFSET ?) AS page"
+	    " JOIN oauth_tokens k ON k.id = page.id"
+	    " LEFT JOIN users u ON u.id = k.user_id" IN_LIST_ORDER, false },
 	/* The page-cursor key: one row, made by sql/006. */
 	[SQL_CURSOR_KEY] = { "page-cursor key",
 	    "SELECT secret FROM api_secrets WHERE name = 'page_cursor'", false },
@@ -519,6 +544,58 @@ store_count_active(struct store *st, uint64_t client_pk, const struct token_filt
 	return db_run(st->db, DB_READ, "token count", count_work, &job);
 }
 
+/* A deep page of a client's whole list (no user filter), in one snapshot. */
+struct deep_page_job {
+	struct store *st;
+	uint64_t client_pk;
+	const struct token_filters *filters;
+	time_t now;
+	uint64_t offset;
+	unsigned int limit;
+	uint64_t *total;
+	store_row_fn each;
+	void *ctx;
+};
+
+/*
+ * Count, then walk the page index from whichever end is nearer the page.  A
+ * page at or past the end has no rows: the count is the answer.
+ */
+static enum aut_err
+deep_page_work(struct db *db, void *ctx)
+{
+	const struct deep_page_job *j = ctx;
+	uint64_t total, from_oldest, page_total;
+	unsigned int limit = j->limit;
+	struct db_params p;
+	bool have_total;
+	enum aut_err err;
+
+	err = count_active(db, j->client_pk, j->filters, j->now, &total);
+	*j->total = total;
+	if (err != AUT_OK || j->offset >= total)
+		return err;
+	db_params_init(&p);
+	if (total - j->offset >= j->offset) {
+		param_total_and_filters(&p, j->client_pk, j->filters, j->now);
+		db_param_u64(&p, limit);
+		db_param_u64(&p, j->offset);
+		return read_list_once(j->st, &statements[SQL_LIST_PAGE_DEEP], &p, &page_total,
+		    &have_total, j->each, j->ctx);
+	}
+	if (limit > total - j->offset)
+		limit = (unsigned int)(total - j->offset);
+	from_oldest = total - j->offset - limit;
+	db_param_u64(&p, total);
+	db_param_u64(&p, j->client_pk);
+	db_param_time(&p, j->now, 0);
+	param_types(&p, j->filters->token_type);
+	db_param_u64(&p, limit);
+	db_param_u64(&p, from_oldest);
+	return read_list_once(j->st, &statements[SQL_LIST_PAGE_FROM_END], &p, &page_total,
+	    &have_total, j->each, j->ctx);
+}
+
 enum aut_err
 store_list_page(struct store *st, uint64_t client_pk, const struct token_filters *f,
     time_t now, uint64_t offset, unsigned int limit, uint64_t *total,
@@ -527,6 +604,12 @@ store_list_page(struct store *st, uint64_t client_pk, const struct token_filters
 	bool by_user = f->user_id[0] != '\0';
 	struct db_params p;
 
+	if (!by_user && offset >= LIST_FROM_END_OFFSET_MIN) {
+		struct deep_page_job job = { st, client_pk, f, now, offset, limit, total,
+		    each, ctx };
+
+		return db_run(st->db, DB_READ_SNAPSHOT, "token list", deep_page_work, &job);
+	}
 	db_params_init(&p);
 	param_total_and_filters(&p, client_pk, f, now);
 	db_param_u64(&p, limit);

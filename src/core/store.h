@@ -50,8 +50,9 @@ typedef enum aut_err (*store_row_fn)(void *ctx, const struct token_row *row);
 /*
  * The exact number of the client's tokens active at `now` that pass the
  * filters, and rows [offset, offset+limit) of them, newest first, from one
- * statement (one snapshot).  *total is known before the first row is handed
- * to each().
+ * snapshot (one statement; a deep page counts first, then reads its rows from
+ * the nearer end of the list).  *total is known before the first row is
+ * handed to each().
  */
 enum aut_err store_list_page(struct store *st, uint64_t client_pk,
     const struct token_filters *filters, time_t now, uint64_t offset,
