@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../core/log.h"
 #include "../core/text.h"
 
 #include "endpoint.h"
@@ -63,7 +64,10 @@ next_page(struct call *call, const unsigned char key[CURSOR_KEY_BYTES],
 	char client[3 * ROUTE_CLIENT_ID_MAX + 1];
 	size_t size;
 
-	cursor_encode(key, &scope, last, cursor);
+	if (cursor_encode(key, &scope, last, cursor) != 0) {
+		log_error("page cursor: HMAC-SHA-256 failed");
+		return AUT_ERR_INTERNAL;
+	}
 	if (text_percent_encode(call->client_id, strlen(call->client_id), client,
 	    sizeof(client)) < 0)
 		return AUT_ERR_INTERNAL;
