@@ -2,6 +2,7 @@
 #ifndef AUTIONAL_ENDPOINT_H
 #define AUTIONAL_ENDPOINT_H
 
+#include <stdbool.h>
 #include <time.h>
 
 #include "../core/config.h"
@@ -32,10 +33,17 @@ struct call {
 typedef enum aut_err (*endpoint_parse_fn)(struct call *call);
 /* Do the work and fill call->resp (status 200 and body) on success. */
 typedef enum aut_err (*endpoint_run_fn)(struct call *call);
+/* Optional: do the authorization and the work at once; *served false: not done. */
+typedef enum aut_err (*endpoint_try_fn)(struct call *call, const unsigned char hash[32],
+    bool *served);
 
 /* tokens_list.c: GET/HEAD .../tokens */
 enum aut_err tokens_list_parse(struct call *call);
 enum aut_err tokens_list_run(struct call *call);
+/* Before any authorization: the list and the authorization in one round trip,
+ * when the client is known; *served false: go the usual way. */
+enum aut_err tokens_list_try_authorized(struct call *call, const unsigned char hash[32],
+    bool *served);
 
 /* tokens_revoke.c: DELETE .../tokens and DELETE .../tokens/{token_id} */
 enum aut_err tokens_revoke_parse(struct call *call);

@@ -17,13 +17,16 @@ struct endpoint {
 	const char *method;
 	endpoint_parse_fn parse;
 	endpoint_run_fn run;
+	endpoint_try_fn try_authorized;     /* NULL: always authorize first */
 };
 
 static const struct endpoint endpoints[] = {
-	{ ROUTE_CLIENT_TOKENS, "GET", tokens_list_parse, tokens_list_run },
-	{ ROUTE_CLIENT_TOKENS, "HEAD", tokens_list_parse, tokens_list_run },
-	{ ROUTE_CLIENT_TOKENS, "DELETE", tokens_revoke_parse, tokens_revoke_all_run },
-	{ ROUTE_CLIENT_TOKEN, "DELETE", tokens_revoke_one_parse, tokens_revoke_one_run },
+	{ ROUTE_CLIENT_TOKENS, "GET", tokens_list_parse, tokens_list_run,
+	    tokens_list_try_authorized },
+	{ ROUTE_CLIENT_TOKENS, "HEAD", tokens_list_parse, tokens_list_run,
+	    tokens_list_try_authorized },
+	{ ROUTE_CLIENT_TOKENS, "DELETE", tokens_revoke_parse, tokens_revoke_all_run, NULL },
+	{ ROUTE_CLIENT_TOKEN, "DELETE", tokens_revoke_one_parse, tokens_revoke_one_run, NULL },
 };
 
 static const struct endpoint *
@@ -69,6 +72,14 @@ serve(struct call *call)
 		snprintf(call->message, sizeof(call->message),
 		    "client_id is not valid percent-encoding");
 
+	/* A request that would pass every check below may be served in one go. */
+	if (params_err == AUT_OK && client_err == AUT_OK && ep->try_authorized != NULL) {
+		bool served = false;
+
+		err = ep->try_authorized(call, hash, &served);
+		if (err != AUT_OK || served)
+			return err;
+	}
 	err = auth_require_admin(call->st, hash, call->client_id, call->now, &call->authz);
 	if (err != AUT_OK)
 		return err;

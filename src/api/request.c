@@ -36,6 +36,29 @@ safe_request_id(const char *s)
 	return n > 0 && n <= REQUEST_ID_MAX && s[n] == '\0';
 }
 
+/*
+ * 16 random bytes for a request id, from a pool filled 64 ids at a time: each
+ * RAND_bytes() call costs a getpid() system call (OpenSSL's fork check) and
+ * its generator's setup, once per request before.  Ids are not secrets (they
+ * are logged and returned); they only need to be unique.
+ */
+static void
+random_id_bytes(unsigned char out[16])
+{
+	static unsigned char pool[64 * 16];
+	static size_t used = sizeof(pool);
+
+	if (used == sizeof(pool)) {
+		if (RAND_bytes(pool, sizeof(pool)) != 1) {
+			memset(out, 0, 16);            /* still a valid (if dull) id */
+			return;
+		}
+		used = 0;
+	}
+	memcpy(out, pool + used, 16);
+	used += 16;
+}
+
 static void
 choose_request_id(struct request *req, char *const *envp)
 {
@@ -53,8 +76,7 @@ choose_request_id(struct request *req, char *const *envp)
 			return;
 		}
 	}
-	if (RAND_bytes(bytes, sizeof(bytes)) != 1)
-		memset(bytes, 0, sizeof(bytes));   /* still a valid (if dull) id */
+	random_id_bytes(bytes);
 	text_hex_encode(bytes, sizeof(bytes), req->request_id);
 }
 

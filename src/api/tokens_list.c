@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../core/log.h"
 #include "../core/text.h"
 
 #include "endpoint.h"
@@ -63,7 +64,10 @@ next_page(struct call *call, const unsigned char key[CURSOR_KEY_BYTES],
 	char client[3 * ROUTE_CLIENT_ID_MAX + 1];
 	size_t size;
 
-	cursor_encode(key, &scope, last, cursor);
+	if (cursor_encode(key, &scope, last, cursor) != 0) {
+		log_error("page cursor: HMAC-SHA-256 failed");
+		return AUT_ERR_INTERNAL;
+	}
 	if (text_percent_encode(call->client_id, strlen(call->client_id), client,
 	    sizeof(client)) < 0)
 		return AUT_ERR_INTERNAL;
@@ -109,60 +113,139 @@ audit_read(struct call *call, uint64_t total)
 	return err;
 }
 
-/*
- * A page by number (offset paging, as the contract defines it) or after a
- * cursor (keyset paging: the same cost at any depth).  Either way the total
- * is exact and the answer carries the cursor of the page after it.
- */
-enum aut_err
-tokens_list_run(struct call *call)
-{
-	const struct list_params *lp = &call->params.list;
-	bool by_cursor = lp->cursor[0] != '\0';
-	struct page_reader pr = { .want = lp->page_size };
-	struct cursor_position after;
-	struct cursor_scope scope = scope_of(call);
+/* A list request's page: its reader, and the cursor key and position. */
+struct list_page {
+	struct page_reader pr;
 	unsigned char key[CURSOR_KEY_BYTES];
-	char next[CURSOR_TEXT_MAX];
-	uint64_t total = 0;
-	struct paging pg;
-	bool more;
+	bool by_cursor;
+	struct cursor_position after;       /* when by_cursor */
+	uint64_t total;
+};
+
+/*
+ * The cursor key, the reader, and the position of a cursor page, decoded for
+ * scope's client.  A cursor that does not decode: AUT_ERR_BAD_PARAM with the
+ * message.
+ */
+static enum aut_err
+list_begin(struct call *call, const struct cursor_scope *scope, struct list_page *lp)
+{
+	const struct list_params *q = &call->params.list;
 	enum aut_err err;
 
-	err = store_cursor_key(call->st, key);
+	memset(lp, 0, sizeof(*lp));
+	lp->pr.want = q->page_size;
+	lp->by_cursor = q->cursor[0] != '\0';
+	err = store_cursor_key(call->st, lp->key);
 	if (err != AUT_OK)
 		return err;
-	if (by_cursor && cursor_decode(key, &scope, lp->cursor, strlen(lp->cursor), &after) != 0) {
+	if (lp->by_cursor &&
+	    cursor_decode(lp->key, scope, q->cursor, strlen(q->cursor), &lp->after) != 0) {
 		snprintf(call->message, sizeof(call->message), "cursor is not valid for this "
 		    "client and these filters: pass next_cursor unchanged, with the same filters");
 		return AUT_ERR_BAD_PARAM;
 	}
-	err = render_list_new(&pr.list);
-	/* One row more than the page shows, to know whether another page follows. */
-	if (err == AUT_OK && by_cursor)
-		err = store_list_after(call->st, call->authz.client_pk, &lp->filters,
-		    call->now, &after, lp->page_size + 1, &total, add_row, &pr);
-	else if (err == AUT_OK)
-		err = store_list_page(call->st, call->authz.client_pk, &lp->filters,
-		    call->now, (uint64_t)(lp->page - 1) * lp->page_size, lp->page_size + 1,
-		    &total, add_row, &pr);
-	if (err == AUT_OK)
-		err = audit_read(call, total);
-	more = pr.seen > pr.want;
+	return render_list_new(&lp->pr.list);
+}
+
+/* The rows are in: audit, the next page's cursor, the body. */
+static enum aut_err
+list_finish(struct call *call, struct list_page *lp)
+{
+	const struct list_params *q = &call->params.list;
+	bool more = lp->pr.seen > lp->pr.want;
+	char next[CURSOR_TEXT_MAX];
+	struct paging pg;
+	enum aut_err err;
+
+	err = audit_read(call, lp->total);
 	if (err == AUT_OK && more)
-		err = next_page(call, key, &pr.last, next);
+		err = next_page(call, lp->key, &lp->pr.last, next);
 	if (err != AUT_OK) {
-		render_list_free(pr.list);
+		render_list_free(lp->pr.list);
 		return err;
 	}
-	if (by_cursor) {
-		paging_compute(1, lp->page_size, total, &pg);
+	if (lp->by_cursor) {
+		paging_compute(1, q->page_size, lp->total, &pg);
 		pg.page = 0;                      /* a cursor page has no number */
 		pg.has_prev = true;
 		pg.has_next = more;
 	} else {
-		paging_compute(lp->page, lp->page_size, total, &pg);
+		paging_compute(q->page, q->page_size, lp->total, &pg);
 	}
-	return render_list_finish(pr.list, &pg, more ? next : NULL, call->now,
+	return render_list_finish(lp->pr.list, &pg, more ? next : NULL, call->now,
 	    &call->resp->body, &call->resp->body_len);
+}
+
+/* The offset of a numbered page. */
+static uint64_t
+page_offset(const struct list_params *q)
+{
+	return (uint64_t)(q->page - 1) * q->page_size;
+}
+
+/*
+ * A page by number (offset paging, as the contract defines it) or after a
+ * cursor (keyset paging: the same cost at any depth).  Either way the total
+ * is exact and the answer carries the cursor of the page after it.  The
+ * caller has been authorized (call->authz).
+ */
+enum aut_err
+tokens_list_run(struct call *call)
+{
+	const struct list_params *q = &call->params.list;
+	struct cursor_scope scope = scope_of(call);
+	struct list_page lp;
+	enum aut_err err;
+
+	err = list_begin(call, &scope, &lp);
+	if (err != AUT_OK)
+		return err;
+	/* One row more than the page shows, to know whether another page follows. */
+	if (lp.by_cursor)
+		err = store_list_after(call->st, call->authz.client_pk, &q->filters, call->now,
+		    &lp.after, q->page_size + 1, &lp.total, add_row, &lp.pr);
+	else
+		err = store_list_page(call->st, call->authz.client_pk, &q->filters, call->now,
+		    page_offset(q), q->page_size + 1, &lp.total, add_row, &lp.pr);
+	if (err != AUT_OK) {
+		render_list_free(lp.pr.list);
+		return err;
+	}
+	return list_finish(call, &lp);
+}
+
+/*
+ * The list and its authorization in one round trip, for a client this worker
+ * has listed before (store_list_authorized).  *served false: nothing was
+ * answered (or changed), and the request goes the usual way: authorization,
+ * then tokens_list_run, which also reports its errors in the contract's order.
+ */
+enum aut_err
+tokens_list_try_authorized(struct call *call, const unsigned char hash[32], bool *served)
+{
+	const struct list_params *q = &call->params.list;
+	struct cursor_scope scope;
+	struct list_page lp;
+	uint64_t client_pk;
+	enum aut_err err;
+
+	*served = false;
+	if (!store_known_client(call->st, call->client_id, &client_pk))
+		return AUT_OK;
+	call->authz.client_pk = client_pk;      /* the scope of a cursor */
+	scope = scope_of(call);
+	call->authz.client_pk = 0;
+	if (list_begin(call, &scope, &lp) != AUT_OK) {
+		call->message[0] = '\0';          /* reported, if at all, the usual way */
+		return AUT_OK;
+	}
+	err = store_list_authorized(call->st, hash, call->client_id, &q->filters, call->now,
+	    page_offset(q), lp.by_cursor ? &lp.after : NULL, q->page_size + 1, &call->authz,
+	    &lp.total, add_row, &lp.pr, served);
+	if (err != AUT_OK || !*served) {
+		render_list_free(lp.pr.list);
+		return err;
+	}
+	return list_finish(call, &lp);
 }

@@ -189,8 +189,8 @@ list_page(struct ctl *ctl, const struct list_args *a, const struct token_filters
 		err = audit_read(ctl, &c, f, total);
 	if (err != AUT_OK)
 		return ctl_fail_err(ctl, err);
-	if (pr->seen > pr->want)
-		cursor_encode(key, &scope, &pr->last, next);
+	if (pr->seen > pr->want && cursor_encode(key, &scope, &pr->last, next) != 0)
+		return ctl_fail_err(ctl, AUT_ERR_INTERNAL);
 	paging_compute(a->cursor ? 1 : page, pr->want, total, &pg);
 	if (a->cursor != NULL) {
 		pg.page = 0;                    /* a cursor page has no number */

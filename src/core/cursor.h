@@ -25,16 +25,17 @@ struct cursor_scope {
 
 /*
  * The cursor text for pos within scope, under key (a secret shared by every
- * worker of a deployment).  The text is base64url: safe in a URL as is.
+ * worker of a deployment), and 0; -1 when OpenSSL fails.  The text is
+ * base64url: safe in a URL as is.
  */
-void cursor_encode(const unsigned char key[CURSOR_KEY_BYTES],
+int cursor_encode(const unsigned char key[CURSOR_KEY_BYTES],
     const struct cursor_scope *scope, const struct cursor_position *pos,
     char out[CURSOR_TEXT_MAX]);
 
 /*
  * 0 and *pos when [text, text+len) is a cursor made with key for exactly this
  * scope; -1 when it is malformed, altered, or made for another client, other
- * filters or under another key.
+ * filters or under another key (or OpenSSL fails).
  */
 int cursor_decode(const unsigned char key[CURSOR_KEY_BYTES],
     const struct cursor_scope *scope, const char *text, size_t len,

@@ -822,9 +822,17 @@ run_once(struct db *db, enum db_mode mode, db_work_fn work, void *ctx)
 {
 	enum aut_err err;
 
-	if (mode != DB_TRANSACTION)
+	if (mode == DB_AUTOCOMMIT || mode == DB_READ)
 		return work(db, ctx);
-	err = db_begin(db);
+	if (mode == DB_READ_SNAPSHOT) {
+		/* For the next transaction only; InnoDB takes the snapshot at its
+		 * first read. */
+		err = control(db, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
+		if (err == AUT_OK)
+			err = control(db, "START TRANSACTION READ ONLY");
+	} else {
+		err = db_begin(db);
+	}
 	if (err == AUT_OK)
 		err = work(db, ctx);
 	if (err == AUT_OK)
@@ -869,7 +877,8 @@ db_run(struct db *db, enum db_mode mode, const char *what, db_work_fn work, void
 	 * idle), since a server that did not answer would only make the caller
 	 * wait a second timeout.
 	 */
-	if (mode == DB_READ && err == AUT_ERR_DB_UNAVAILABLE && db->rows == 0 &&
+	if ((mode == DB_READ || mode == DB_READ_SNAPSHOT) && err == AUT_ERR_DB_UNAVAILABLE &&
+	    db->rows == 0 &&
 	    (db->failover.n > 1 || now_seconds() - start < 1.0)) {
 		log_error("database: %s failed on %s before any row; once more", what,
 		    db->server_name);

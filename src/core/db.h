@@ -189,9 +189,12 @@ typedef enum aut_err (*db_work_fn)(struct db *db, void *ctx);
 enum db_mode {
 	DB_AUTOCOMMIT,             /* work is one statement, committed on its own */
 	DB_TRANSACTION,            /* work runs between BEGIN and COMMIT (ROLLBACK on error) */
-	DB_READ                    /* work only reads: on a server that went away before
+	DB_READ,                   /* work only reads: on a server that went away before
 	                              any row came back, it runs once more (on the next
 	                              server when there are several) */
+	DB_READ_SNAPSHOT           /* DB_READ whose statements all read one snapshot: a
+	                              read-only REPEATABLE READ transaction (the sessions
+	                              are READ COMMITTED, a snapshot per statement) */
 };
 
 /*

@@ -44,18 +44,41 @@ struct authorization {
 enum aut_err store_authorize(struct store *st, const unsigned char hash[32],
     const char *client_id, time_t now, struct authorization *out);
 
+/*
+ * The primary key an earlier store_authorize of this store found for
+ * client_id, if it is remembered (a hint: what uses it checks it).
+ */
+bool store_known_client(struct store *st, const char *client_id, uint64_t *pk);
+
 /* Called once per row, newest first; a non-OK return stops the listing. */
 typedef enum aut_err (*store_row_fn)(void *ctx, const struct token_row *row);
 
 /*
  * The exact number of the client's tokens active at `now` that pass the
  * filters, and rows [offset, offset+limit) of them, newest first, from one
- * statement (one snapshot).  *total is known before the first row is handed
- * to each().
+ * snapshot (one statement; a deep page counts first, then reads its rows from
+ * the nearer end of the list).  *total is known before the first row is
+ * handed to each().
  */
 enum aut_err store_list_page(struct store *st, uint64_t client_pk,
     const struct token_filters *filters, time_t now, uint64_t offset,
     unsigned int limit, uint64_t *total, store_row_fn each, void *ctx);
+
+/*
+ * store_list_page (offset below a few pages, after NULL) or store_list_after
+ * (after set), without a user filter, read in the same statement as the
+ * caller's authorization, for a client whose primary key an earlier
+ * store_authorize of this store found: rows come back only for a live access
+ * token of an administrator of the client's tenant, and then *authz is filled
+ * as store_authorize would.  *served false: not tried (client not seen, other
+ * filters, deeper page) or no row came back (no such caller, client renamed,
+ * or an empty page); nothing was handed to each(), and the caller authorizes
+ * and lists the usual way.  One round trip instead of two.
+ */
+enum aut_err store_list_authorized(struct store *st, const unsigned char hash[32],
+    const char *client_id, const struct token_filters *filters, time_t now, uint64_t offset,
+    const struct cursor_position *after, unsigned int limit, struct authorization *authz,
+    uint64_t *total, store_row_fn each, void *ctx, bool *served);
 
 /* The same exact total alone (no page), from one statement. */
 enum aut_err store_count_active(struct store *st, uint64_t client_pk,

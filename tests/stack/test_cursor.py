@@ -10,7 +10,9 @@ every page size from 1; Link and next_cursor lead to the same page; a walk sees
 every token that stays active for the whole walk exactly once while other
 tokens are issued and revoked between its pages; cursors are bound to the
 client and the filters (tampered, foreign, other filters: 400), and cursor with
-page is 400; HEAD carries the Link; the last page has neither.
+page is 400; HEAD carries the Link; the last page has neither.  Numbered pages
+deep in a longer list (read from its nearer end past the middle) match the rows
+and lead on by cursor.
 """
 
 import os
@@ -24,7 +26,8 @@ from stacklib import *  # noqa: E402,F401,F403
 
 RUN = secrets.token_hex(4)
 TENANT, ADMIN, OTHER_USER = "ten_cur_" + RUN, "usr_cur_admin_" + RUN, "usr_cur_u2_" + RUN
-CLIENT, CLIENT2 = "cli_cur_" + RUN, "cli_cur2_" + RUN
+CLIENT, CLIENT2, DEEP = "cli_cur_" + RUN, "cli_cur2_" + RUN, "cli_cur_deep_" + RUN
+DEEP_ACTIVE = 2613        # 27 pages of 100, the last one of 13
 BEARER = "cur-" + secrets.token_hex(16)
 PATH = "/admin/oauth/clients/%s/tokens"
 
@@ -62,6 +65,24 @@ def fixture():
         " UTC_TIMESTAMP() + INTERVAL 1 HOUR FROM seq_1_to_4;"
         % {"t": q(TENANT), "a": q(ADMIN), "u2": q(OTHER_USER), "c": q(CLIENT),
            "c2": q(CLIENT2), "b": q(BEARER), "r": q(RUN + "-c2-"), "rows": ", ".join(rows)})
+    # DEEP: DEEP_ACTIVE active tokens, three to a created_at second (ties), with
+    # expired and revoked ones among them (every 9th and every 13th of 3200).
+    sql("SET @t = (SELECT id FROM tenants WHERE public_id = %(t)s);"
+        "SET @u = (SELECT id FROM users WHERE public_id = %(a)s);"
+        "INSERT INTO oauth_clients (client_id, tenant_id) VALUES (%(d)s, @t);"
+        "SET @d = LAST_INSERT_ID();"
+        "INSERT INTO oauth_tokens (token_hash, token_type, oauth_client_id, user_id,"
+        " created_at, expires_at, revoked_at)"
+        " SELECT UNHEX(SHA2(CONCAT(%(r)s, seq), 256)),"
+        "  IF(seq %% 4, 'refresh_token', 'access_token'), @d, IF(seq %% 5, @u, NULL),"
+        "  UTC_TIMESTAMP() - INTERVAL 100000 SECOND + INTERVAL seq DIV 3 SECOND,"
+        "  IF(seq %% 9 = 0, UTC_TIMESTAMP() - INTERVAL 1 SECOND, UTC_TIMESTAMP() + INTERVAL 3 HOUR),"
+        "  IF(seq %% 13 = 0 AND seq %% 9 <> 0, UTC_TIMESTAMP(), NULL)"
+        "  FROM seq_1_to_3200;"
+        "DELETE FROM oauth_tokens WHERE oauth_client_id = @d AND revoked_at IS NULL"
+        " AND expires_at > UTC_TIMESTAMP() ORDER BY id DESC LIMIT %(extra)d;"
+        % {"t": q(TENANT), "a": q(ADMIN), "d": q(DEEP), "r": q(RUN + "-deep-"),
+           "extra": 3200 - 3200 // 9 - (3200 // 13 - 3200 // 117) - DEEP_ACTIVE})
 
 
 def expected(client, where=""):
@@ -241,6 +262,26 @@ def t_walk_while_writing():
            % (len(missing), sorted(missing)[:5]))
 
 
+def t_deep_pages():
+    """Every page by number of a list of 2,613, at sizes 100 and 7 around the
+    offsets where the reading changes (1,000: counted first; past the middle:
+    from the oldest end), is the rows' slice, with the exact total."""
+    want = expected(DEEP)
+    expect(len(want) == DEEP_ACTIVE, "fixture: %d active tokens, want %d"
+           % (len(want), DEEP_ACTIVE))
+    for size, pages in ((100, range(1, 29)),
+                        (7, (142, 143, 144, 145, 186, 187, 188, 189, 300, 373, 374, 375))):
+        for page in pages:
+            items = check_list(get(DEEP, page=page, page_size=size), page, size, len(want))
+            got = [it["id"] for it in items]
+            expect(got == want[(page - 1) * size:page * size],
+                   "page %d of size %d differs from the rows" % (page, size))
+    r = get(DEEP, page=300, page_size=7)
+    r = get(DEEP, cursor=r.json["next_cursor"], page_size=7)
+    expect(check_cursor_page(r, len(want), 7, True) == want[2100:2107],
+           "the cursor of page 300 does not lead to page 301")
+
+
 def main():
     require("BASE_URL", "DB_SOCKET", "DB_NAME")
     fixture()
@@ -252,6 +293,8 @@ def main():
     test("tampered, foreign, other-filter cursors and cursor+page are 400; nothing audited",
          t_refusals)
     test("a walk while tokens are issued and revoked sees each stable token once", t_walk_while_writing)
+    test("deep numbered pages, read from either end of a longer list, match the rows",
+         t_deep_pages)
     return summary()
 
 

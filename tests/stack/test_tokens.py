@@ -690,6 +690,49 @@ def t_admin_demoted():
     check_list(get("cli_alpha_web", auth=BEARERS["admin2"]), 1, 20, 5)
 
 
+def t_client_replaced_while_warm():
+    """A worker that has listed a client goes by the client as it is now: the
+    client deleted and made again under the same client_id (a new row), moved
+    to another tenant, or gone."""
+    def make(n, scope):
+        sql("INSERT INTO oauth_clients (client_id, tenant_id, name) VALUES ('cli_alpha_swap', 1,"
+            " 'Alpha: replaced while warm'); SET @c = LAST_INSERT_ID();"
+            "INSERT INTO oauth_tokens (token_hash, token_type, oauth_client_id, user_id, scope,"
+            " created_at, expires_at) SELECT UNHEX(SHA2(CONCAT('h2-swap-%s-', seq), 256)),"
+            " 'access_token', @c, 2, '%s', UTC_TIMESTAMP() - INTERVAL seq SECOND,"
+            " UTC_TIMESTAMP() + INTERVAL 1 HOUR FROM seq_1_to_%d" % (scope, scope, n))
+
+    def drop():
+        sql("DELETE k FROM oauth_tokens k JOIN oauth_clients c ON c.id = k.oauth_client_id"
+            " WHERE c.client_id = 'cli_alpha_swap';"
+            "DELETE FROM oauth_clients WHERE client_id = 'cli_alpha_swap'")
+
+    make(2, "swap-old")
+    try:
+        for _ in range(6):      # every worker has listed it
+            items = check_list(admin_get("cli_alpha_swap"), 1, 20, 2)
+        drop()
+        make(3, "swap-new")
+        for i in range(6):
+            items = check_list(admin_get("cli_alpha_swap"), 1, 20, 3)
+            expect({it["scope"] for it in items} == {"swap-new"},
+                   "request %d after the client was replaced: %r" % (i + 1, items))
+        sql("UPDATE oauth_clients SET tenant_id = 2 WHERE client_id = 'cli_alpha_swap'")
+        for i in range(6):
+            r = admin_get("cli_alpha_swap")
+            expect(r.status == 404, "request %d after the move to another tenant: %s"
+                   % (i + 1, r.describe()))
+        sql("UPDATE oauth_clients SET tenant_id = 1 WHERE client_id = 'cli_alpha_swap'")
+        check_list(admin_get("cli_alpha_swap"), 1, 20, 3)
+        drop()
+        for i in range(6):
+            r = admin_get("cli_alpha_swap")
+            expect(r.status == 404, "request %d after the client was deleted: %s"
+                   % (i + 1, r.describe()))
+    finally:
+        drop()
+
+
 def t_paging_follows_store():
     sql("UPDATE oauth_tokens SET revoked_at = UTC_TIMESTAMP() WHERE oauth_client_id = 2"
         " AND scope IN ('p-01', 'p-02', 'p-03', 'p-04', 'p-05')")
@@ -1017,6 +1060,7 @@ def main():
     test("bearer expired while workers are warm: 401 on the next requests",
          t_bearer_expired_while_warm)
     test("admin demoted: 403 on the next requests", t_admin_demoted)
+    test("client replaced, moved or deleted: the next lists follow", t_client_replaced_while_warm)
     test("total and items from one snapshot while tokens are revoked concurrently",
          t_snapshot_consistent)
     if MARIADB_CTL and MARIADB_DIR:

@@ -121,9 +121,35 @@ test_distinct(void)
 	    "distinct: three positions, three cursors");
 }
 
+/*
+ * The text of one cursor, as every release since cursors came (issue 10)
+ * made it: a worker of a new release accepts the cursors an old one handed
+ * out, and the other way round, while a deployment upgrades worker by worker.
+ * Made twice, and after a cursor under another key, so the kept HMAC context
+ * is checked on every path (first key, same key again, a key change).
+ */
+static void
+test_known_answer(void)
+{
+	static const char want[] = "QQAAAABpVbkAAAAAAAAAAGM2JspQiXTCMT8BAiPxzkR_";
+	struct cursor_scope scope = { .client_pk = 42, .user_id = "usr_1", .token_type = 1 };
+	struct cursor_position pos = { 1767225600, 99 };
+	unsigned char other_key[CURSOR_KEY_BYTES];
+	char text[CURSOR_TEXT_MAX];
+
+	memset(other_key, 'k', sizeof(other_key));
+	for (int round = 0; round < 2; round++) {
+		CHECK_INT(cursor_encode(key, &scope, &pos, text), 0, "known answer %d: made", round);
+		CHECK_STR(text, want, "known answer %d: the same text as ever", round);
+		CHECK_INT(cursor_encode(other_key, &scope, &pos, text), 0, "other key %d: made", round);
+		CHECK_INT(strcmp(text, want) != 0, 1, "other key %d: another text", round);
+	}
+}
+
 int
 main(void)
 {
+	test_known_answer();
 	test_round_trip();
 	test_bound_to_scope();
 	test_tampered();
