@@ -49,7 +49,7 @@ galera_sql() {
   mariadb --no-defaults -S "$(mariadb_socket "$(galera_node "$n")")" -u "$(id -un)" -N -B \
     --init-command="SET SESSION wsrep_sync_wait = 1" "$DB" "$@"
 }
-galera_pids() { local n; for ((n = 1; n <= GALERA_NODES; n++)); do echo "$(read_pid "$(galera_node "$n")/server.pid")"; done; }
+galera_pids() { local n; for ((n = 1; n <= GALERA_NODES; n++)); do printf '%s\n' "$(read_pid "$(galera_node "$n")/server.pid")"; done; }
 
 # galera_bench_cleanup: bench/run's cleanup calls it.
 galera_bench_cleanup() {
@@ -62,7 +62,7 @@ galera_bench_cleanup() {
 # data set, one sweep per node (as on the single server), the program's
 # configuration with db_servers listing every node.
 galera_setup() {
-  local n servers= t0 f
+  local n servers='' t0 f
   GALERA_DIR=$WORK/cluster
   step "galera: starting a $GALERA_NODES-node cluster (buffer pool $GALERA_BUFFER_POOL, gcache $GALERA_GCACHE per node)"
   t0=$SECONDS
@@ -94,7 +94,7 @@ galera_setup() {
 
 # galera_workers_nodes: how many of the program's sessions each node holds ("1/1/1").
 galera_workers_nodes() {
-  local n out= user
+  local n out='' user
   user=$(mariadb_account_user api)
   for ((n = 1; n <= GALERA_NODES; n++)); do
     out+="${out:+/}$(galera_sql "$n" -e "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE user = '$user'")"
@@ -118,13 +118,14 @@ galera_check() {
 # galera_row KEY PATH CLIENT: bench/run's row measurement against the cluster;
 # CPU per request sums the three mariadbd.
 galera_row() {
-  local key=$1 check db0 w0 l0 lt_pid workers
+  local key=$1 check db0 w0 l0 lt_pid workers nodes
   check=$(galera_check "$2" "$3") || return 1
   lt_pid=$(read_pid "$GALERA_LT/lighttpd.pid")
   mapfile -t workers < <(bench_workers "$GALERA_LT" "$PROG")
-  db0=$(ticks_of $(galera_pids)) w0=$(ticks_of "${workers[@]}") l0=$(ticks_of "$lt_pid")
+  mapfile -t nodes < <(galera_pids)
+  db0=$(ticks_of "${nodes[@]}") w0=$(ticks_of "${workers[@]}") l0=$(ticks_of "$lt_pid")
   URL=$GALERA_URL run_wrk "galera-$key" "$WRK_THREADS" "$WRK_CONNS" "$WRK_DURATION" "$2"
-  GALERA_ROW[$key]="$RPS|$P50|$P99|$(cpu_per_request $(($(ticks_of $(galera_pids)) - db0)) "$REQS")"
+  GALERA_ROW[$key]="$RPS|$P50|$P99|$(cpu_per_request $(($(ticks_of "${nodes[@]}") - db0)) "$REQS")"
   GALERA_ROW[$key]+="|$(cpu_per_request $(($(ticks_of "${workers[@]}") - w0)) "$REQS")"
   GALERA_ROW[$key]+="|$(cpu_per_request $(($(ticks_of "$lt_pid") - l0)) "$REQS")|$REQS requests, $check"
   ((BAD == 0)) || GALERA_ROW[$key]+="; INVALID: $BAD non-2xx/socket errors"
@@ -136,7 +137,7 @@ galera_row() {
 # time from the kill until the last answer that was not a prompt (< 1 s) 200,
 # and the slowest answer; then the node rejoins by IST.
 galera_failover() {
-  local user victim n wrk_pid t_kill out t0
+  local user victim n t_kill out t0
   user=$(mariadb_account_user api)
   victim=
   for ((n = 1; n <= GALERA_NODES; n++)); do
@@ -147,7 +148,6 @@ galera_failover() {
   step "galera: failover: wrk -t1 -c8 and 4 probes on (a) for ${FAILOVER_SECONDS}s; node $victim killed -9 at ${FAILOVER_KILL_AT}s"
   wrk -t1 -c8 -d"${FAILOVER_SECONDS}s" --latency --timeout 30s -H "$AUTH" "$GALERA_URL$A_PATH" \
     >"$WORK/wrk-galera-failover.txt" 2>&1 &
-  wrk_pid=$!
   python3 - "$GALERA_URL$A_PATH" "$TOKEN" "$FAILOVER_SECONDS" "$WORK/failover-probe.txt" <<'PY' &
 import http.client, sys, threading, time, urllib.parse
 url, token, seconds, out = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
@@ -222,7 +222,7 @@ galera_inserts() {
 # galera_totals_exact: the API's total for cli_bench_hot equals COUNT(*) of
 # its active tokens on every node (after the writers).
 galera_totals_exact() {
-  local n api count out= same=1
+  local n api count out='' same=1
   api=$(curl -s -H "$AUTH" "$GALERA_URL$B_PATH" | jq -r '.total')
   for ((n = 1; n <= GALERA_NODES; n++)); do
     count=$(galera_sql "$n" -e "SELECT COUNT(*) FROM oauth_tokens k JOIN oauth_clients c ON c.id = k.oauth_client_id
@@ -257,7 +257,7 @@ galera_bench() {
 }
 
 galera_table() {
-  local k s g
+  local r s g g_rps g_p50 g_p99 g_db g_w g_lt g_note
   grow() { # NAME SINGLE_KEY GALERA_KEY
     IFS='|' read -r g_rps g_p50 g_p99 g_db g_w g_lt g_note <<<"${GALERA_ROW[$3]}"
     printf '| %s | %s / %s | %.2f / %.2f | %.2f / %.2f | %s / %s | %s / %s | %s / %s | %s |\n' "$1" \
