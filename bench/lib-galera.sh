@@ -78,8 +78,14 @@ galera_setup() {
     >"$WORK/gen-data-galera.log" 2>&1 || { cat "$WORK/gen-data-galera.log" >&2; return 1; }
   GALERA_ROW[load]="$((SECONDS - t0)) s through node 1 ($(grep '^gen-data: loaded' "$WORK/gen-data-galera.log"))"
   step "galera: ${GALERA_ROW[load]}"
+  # The load's write sets are applied on nodes 2 and 3 after node 1 committed them.
+  galera_applied || return 1
   for ((n = 1; n <= GALERA_NODES; n++)); do
     mariadb_write_config "$(galera_node "$n")" "$WORK/purge-node$n.conf" 100 purge || return 1
+    # As bench/run's own configuration: a sweep's first batches replicate
+    # tens of thousands of rows each, a COMMIT longer than the tests' 3 s.
+    sed -i 's/^db_read_timeout = .*/db_read_timeout = 30/; s/^db_write_timeout = .*/db_write_timeout = 30/' \
+      "$WORK/purge-node$n.conf"
     if [ -n "$HAS_SWEEP" ]; then
       "$CTL" --config "$WORK/purge-node$n.conf" sweep --json >"$WORK/sweep-node$n.log" 2>&1 ||
         { cat "$WORK/sweep-node$n.log" >&2; return 1; }
@@ -90,6 +96,22 @@ galera_setup() {
   (umask 077 && sed -e "s|^db_socket = .*|db_servers = $servers|" \
     -e "s|^db_password = .*|db_password = $(mariadb_account_password "$(galera_node 1)" api)|" \
     "$CONF" >"$GALERA_CONF") || return 1
+}
+
+# galera_applied: until every node's queue of write sets to apply is empty
+# (at most 10 minutes).
+galera_applied() {
+  local n i q
+  for ((i = 0; i < 3000; i++)); do
+    q=0
+    for ((n = 1; n <= GALERA_NODES; n++)); do
+      q=$((q + $(galera_sql "$n" -e "SHOW GLOBAL STATUS LIKE 'wsrep_local_recv_queue'" | cut -f2)))
+    done
+    ((q == 0)) && return 0
+    sleep 0.2
+  done
+  echo "galera: the nodes did not catch up with the load" >&2
+  return 1
 }
 
 # galera_workers_nodes: how many of the program's sessions each node holds ("1/1/1").
