@@ -31,6 +31,9 @@ GALERA_SYNC_TIMEOUT=${GALERA_SYNC_TIMEOUT:-120}   # seconds for a node to reach 
 # gives the nodes room for its data set.
 GALERA_BUFFER_POOL=${GALERA_BUFFER_POOL:-64M}
 GALERA_GCACHE=${GALERA_GCACHE:-64M}
+# 0: no thread cache (see the my.cnf below); GALERA_THREAD_CACHE_SIZE=10 shows
+# test_cluster.py's racing revocations check failing with one.
+GALERA_THREAD_CACHE_SIZE=${GALERA_THREAD_CACHE_SIZE:-0}
 # Short group-communication timeouts: a dead node is dropped after about 3 s
 # instead of the default 5-15 s, so survivors stall less after a kill -9.
 GALERA_EVS=${GALERA_EVS:-"evs.keepalive_period=PT0.5S; evs.inactive_check_period=PT0.5S; evs.suspect_timeout=PT2S; evs.inactive_timeout=PT3S; evs.install_timeout=PT3S"}
@@ -91,7 +94,7 @@ binlog_annotate_row_events = OFF
 # a reused THD carried the aborted transaction's wsrep state along (the class
 # of bug MariaDB fixed once in MDEV-29293).  The price is one thread created
 # per connection; the program keeps its connections.
-thread_cache_size = 0
+thread_cache_size = $GALERA_THREAD_CACHE_SIZE
 binlog_format = ROW
 innodb_autoinc_lock_mode = 2
 wsrep_on = ON
