@@ -282,6 +282,25 @@ def t_deep_pages():
            "the cursor of page 300 does not lead to page 301")
 
 
+def t_deep_pages_filtered():
+    """The same with token_type=refresh_token (3 in 4 of the list, about 1,960):
+    pages 11 on of 100 are read from the oldest end; they hold only that type
+    and are the filtered rows' slice, with the filtered total."""
+    want = expected(DEEP, "AND k.token_type = 'refresh_token'")
+    size = 100
+    last = (len(want) + size - 1) // size
+    expect(len(want) > 1100, "fixture: %d refresh tokens, want more than 1,100"
+           % len(want))
+    for page in range(10, last + 2):
+        r = get(DEEP, page=page, page_size=size, token_type="refresh_token")
+        items = check_list(r, page, size, len(want))
+        got = [it["id"] for it in items]
+        expect(got == want[(page - 1) * size:page * size],
+               "page %d of the refresh tokens differs from the rows" % page)
+        expect({it["token_type"] for it in items} <= {"refresh_token"},
+               "page %d of the refresh tokens holds another type" % page)
+
+
 def main():
     require("BASE_URL", "DB_SOCKET", "DB_NAME")
     fixture()
@@ -295,6 +314,8 @@ def main():
     test("a walk while tokens are issued and revoked sees each stable token once", t_walk_while_writing)
     test("deep numbered pages, read from either end of a longer list, match the rows",
          t_deep_pages)
+    test("deep numbered pages of one token type match the filtered rows",
+         t_deep_pages_filtered)
     return summary()
 
 
