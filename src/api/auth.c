@@ -6,6 +6,8 @@
 
 #include <openssl/evp.h>
 
+#include "../core/log.h"
+
 /* RFC 6750 b64token: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=" */
 static int
 valid_b64token(const char *t, size_t n)
@@ -33,10 +35,11 @@ sha256(const void *data, size_t len, unsigned char out[32])
 	static EVP_MD *md;
 	unsigned int outlen = 0;
 
-	if (md == NULL && (md = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL)
+	if ((md == NULL && (md = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL) ||
+	    EVP_Digest(data, len, out, &outlen, md, NULL) != 1 || outlen != 32) {
+		log_error("bearer token: SHA-256 failed in OpenSSL");
 		return AUT_ERR_INTERNAL;
-	if (EVP_Digest(data, len, out, &outlen, md, NULL) != 1 || outlen != 32)
-		return AUT_ERR_INTERNAL;
+	}
 	return AUT_OK;
 }
 

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,20 @@ on_term(int sig)
 	FCGX_ShutdownPending();
 }
 
+/* Seconds a queued read audit may wait for a quiet moment. */
+#define AUDIT_MAX_WAIT_SECONDS 1
+
+/* SIGALRM: the queued read audits have waited AUDIT_MAX_WAIT_SECONDS. */
+static volatile sig_atomic_t audit_due;
+static bool audit_timer_armed;
+
+static void
+on_alarm(int sig)
+{
+	(void)sig;
+	audit_due = 1;
+}
+
 static int
 install_signals(void)
 {
@@ -45,6 +60,9 @@ install_signals(void)
 	sa.sa_handler = on_term;
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0)
+		return -1;
+	sa.sa_handler = on_alarm;
+	if (sigaction(SIGALRM, &sa, NULL) != 0)
 		return -1;
 	return 0;
 }
@@ -76,16 +94,37 @@ adopt_systemd_socket(void)
 }
 
 /*
- * Write queued read audits when no request is waiting on the listening socket:
- * under load they go out in full batches, at rest at once.
+ * Write queued read audits when no request is waiting on the listening
+ * socket (under load they go out in full batches, at rest at once), or when
+ * they have waited a second.  The timer matters where workers share one
+ * socket (spawn-fcgi -F, systemd): a worker that saw a request waiting and
+ * then lost it to another blocks in accept() with its queue, until the alarm
+ * interrupts the accept (FCGI_FAIL_ACCEPT_ON_INTR) and the loop comes here.
  */
 static void
-flush_audit_when_idle(struct store *st)
+write_audits_when_due(struct store *st)
 {
 	struct pollfd listener = { .fd = 0, .events = POLLIN };
 
-	if (store_audit_pending(st) && poll(&listener, 1, 0) == 0 &&
-	    store_audit_flush(st) != AUT_OK)
+	if (audit_due) {
+		audit_due = 0;
+		audit_timer_armed = false;
+	} else if (!store_audit_pending(st)) {
+		return;
+	} else if (poll(&listener, 1, 0) != 0) {
+		if (!audit_timer_armed) {             /* once per batch, not per request */
+			alarm(AUDIT_MAX_WAIT_SECONDS);
+			audit_timer_armed = true;
+		}
+		return;
+	}
+	if (!store_audit_pending(st))
+		return;
+	if (audit_timer_armed) {
+		alarm(0);
+		audit_timer_armed = false;
+	}
+	if (store_audit_flush(st) != AUT_OK)
 		log_error("audit: queued read audits not written yet");
 }
 
@@ -197,26 +236,36 @@ main(void)
 		return 0;
 	}
 
-	if (FCGX_InitRequest(&fcgi, 0, 0) != 0) {
+	/* An accept() interrupted by a signal returns (the audit timer, SIGTERM). */
+	if (FCGX_InitRequest(&fcgi, 0, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
 		log_error("FCGX_InitRequest failed");
 		return 1;
 	}
 	/*
-	 * SIGTERM is held back while a request is served, so no system call of
-	 * that request is interrupted: the request completes, then the loop ends.
+	 * SIGTERM (and the audit timer) are held back while a request is served,
+	 * so no system call of that request is interrupted: the request
+	 * completes, then the loop ends (or writes the audits).
 	 */
-	sigset_t term;
-	sigemptyset(&term);
-	sigaddset(&term, SIGTERM);
-	sigaddset(&term, SIGINT);
+	sigset_t held;
+	sigemptyset(&held);
+	sigaddset(&held, SIGTERM);
+	sigaddset(&held, SIGINT);
+	sigaddset(&held, SIGALRM);
 	for (;;) {
-		flush_audit_when_idle(st);
-		if (stopping || FCGX_Accept_r(&fcgi) < 0)
+		int rc;
+
+		write_audits_when_due(st);
+		if (stopping)
 			break;
-		sigprocmask(SIG_BLOCK, &term, NULL);
+		rc = FCGX_Accept_r(&fcgi);
+		if (rc == -EINTR && !stopping)
+			continue;                     /* the audit timer */
+		if (rc < 0)
+			break;
+		sigprocmask(SIG_BLOCK, &held, NULL);
 		serve(fcgi.envp, &conf, st, put_fcgi, fcgi.out);
 		FCGX_Finish_r(&fcgi);
-		sigprocmask(SIG_UNBLOCK, &term, NULL);
+		sigprocmask(SIG_UNBLOCK, &held, NULL);
 	}
 	FCGX_Free(&fcgi, 1);
 	store_free(st);

@@ -139,11 +139,19 @@ list_begin(struct call *call, const struct cursor_scope *scope, struct list_page
 	err = store_cursor_key(call->st, lp->key);
 	if (err != AUT_OK)
 		return err;
-	if (lp->by_cursor &&
-	    cursor_decode(lp->key, scope, q->cursor, strlen(q->cursor), &lp->after) != 0) {
-		snprintf(call->message, sizeof(call->message), "cursor is not valid for this "
-		    "client and these filters: pass next_cursor unchanged, with the same filters");
-		return AUT_ERR_BAD_PARAM;
+	if (lp->by_cursor) {
+		int bad = cursor_decode(lp->key, scope, q->cursor, strlen(q->cursor), &lp->after);
+
+		if (bad == -2) {
+			log_error("page cursor: HMAC-SHA-256 failed");
+			return AUT_ERR_INTERNAL;
+		}
+		if (bad != 0) {
+			snprintf(call->message, sizeof(call->message), "cursor is not valid for "
+			    "this client and these filters: pass next_cursor unchanged, with the "
+			    "same filters");
+			return AUT_ERR_BAD_PARAM;
+		}
 	}
 	return render_list_new(&lp->pr.list);
 }

@@ -175,7 +175,9 @@ list_page(struct ctl *ctl, const struct list_args *a, const struct token_filters
 	if ((err = store_cursor_key(ctl->store, key)) != AUT_OK)
 		return ctl_fail_err(ctl, err);
 	if (a->cursor != NULL &&
-	    cursor_decode(key, &scope, a->cursor, strlen(a->cursor), &after) != 0)
+	    (rc = cursor_decode(key, &scope, a->cursor, strlen(a->cursor), &after)) == -2)
+		return ctl_fail(ctl, "page cursor: HMAC-SHA-256 failed (OpenSSL)");
+	if (a->cursor != NULL && rc != 0)
 		return ctl_usage(ctl, "bad --cursor: not valid for this client and these filters"
 		    " (pass next_cursor unchanged, with the same filters)");
 	/* One row more than the page shows, to know whether another page follows. */
@@ -190,7 +192,7 @@ list_page(struct ctl *ctl, const struct list_args *a, const struct token_filters
 	if (err != AUT_OK)
 		return ctl_fail_err(ctl, err);
 	if (pr->seen > pr->want && cursor_encode(key, &scope, &pr->last, next) != 0)
-		return ctl_fail_err(ctl, AUT_ERR_INTERNAL);
+		return ctl_fail(ctl, "page cursor: HMAC-SHA-256 failed (OpenSSL)");
 	paging_compute(a->cursor ? 1 : page, pr->want, total, &pg);
 	if (a->cursor != NULL) {
 		pg.page = 0;                    /* a cursor page has no number */

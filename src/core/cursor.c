@@ -144,7 +144,7 @@ cursor_decode(const unsigned char key[CURSOR_KEY_BYTES], const struct cursor_sco
 	if (EVP_DecodeBlock(raw, b64, (int)len) != CURSOR_BYTES || raw[0] != CURSOR_VERSION)
 		return -1;
 	if (mac(key, scope, raw, want) != 0)
-		return -1;
+		return -2;
 	if (CRYPTO_memcmp(want, raw + POSITION_BYTES, MAC_BYTES) != 0)
 		return -1;
 	pos->created_at = (int64_t)get_u64(raw + 1);

@@ -35,7 +35,8 @@ int cursor_encode(const unsigned char key[CURSOR_KEY_BYTES],
 /*
  * 0 and *pos when [text, text+len) is a cursor made with key for exactly this
  * scope; -1 when it is malformed, altered, or made for another client, other
- * filters or under another key (or OpenSSL fails).
+ * filters or under another key; -2 when OpenSSL fails (our failure, not the
+ * caller's: no cursor is accepted).
  */
 int cursor_decode(const unsigned char key[CURSOR_KEY_BYTES],
     const struct cursor_scope *scope, const char *text, size_t len,

@@ -54,12 +54,13 @@ enum statement {
  * From this offset on, a page is read in a snapshot that counts first, and a
  * page nearer the oldest token than the newest is taken from that end
  * (SQL_LIST_PAGE_FROM_END): its index walk is total - offset entries, not
- * offset.  The count and the transaction cost about 0.3 ms, a walk of 1,000
- * index entries about 0.5 ms.  Page 20,000 of 20 of the bench's hot client
- * (offset 399,980 of 500,000): 193 ms walked from the newest, 47 ms from the
- * oldest (`time mariadb -e`, bench data).
+ * offset.  The snapshot and the count cost about 1 ms (4 more round trips:
+ * page 51 of 20 of the bench's hot client took 2.4 ms in one statement,
+ * 3.5 ms this way), a walk of 10,000 index entries 5-7 ms.  Page 20,000 of 20
+ * of the hot client (offset 399,980 of 500,000): 193 ms walked from the
+ * newest, 47 ms from the oldest (`time mariadb -e`, bench data).
  */
-#define LIST_FROM_END_OFFSET_MIN 1000
+#define LIST_FROM_END_OFFSET_MIN 10000
 
 #define PAGE_COLUMNS "k.public_id, k.token_type, k.scope, k.created_at, k.expires_at, u.public_id"
 /*

@@ -27,7 +27,8 @@ from stacklib import *  # noqa: E402,F401,F403
 RUN = secrets.token_hex(4)
 TENANT, ADMIN, OTHER_USER = "ten_cur_" + RUN, "usr_cur_admin_" + RUN, "usr_cur_u2_" + RUN
 CLIENT, CLIENT2, DEEP = "cli_cur_" + RUN, "cli_cur2_" + RUN, "cli_cur_deep_" + RUN
-DEEP_ACTIVE = 2613        # 27 pages of 100, the last one of 13
+DEEP_ROWS = 26000         # rows of DEEP: every 9th expired, every 13th other one revoked
+DEEP_ACTIVE = 21013       # 211 pages of 100, the last one of 13
 BEARER = "cur-" + secrets.token_hex(16)
 PATH = "/admin/oauth/clients/%s/tokens"
 
@@ -66,7 +67,7 @@ def fixture():
         % {"t": q(TENANT), "a": q(ADMIN), "u2": q(OTHER_USER), "c": q(CLIENT),
            "c2": q(CLIENT2), "b": q(BEARER), "r": q(RUN + "-c2-"), "rows": ", ".join(rows)})
     # DEEP: DEEP_ACTIVE active tokens, three to a created_at second (ties), with
-    # expired and revoked ones among them (every 9th and every 13th of 3200).
+    # expired and revoked ones among them (every 9th and every 13th of DEEP_ROWS).
     sql("SET @t = (SELECT id FROM tenants WHERE public_id = %(t)s);"
         "SET @u = (SELECT id FROM users WHERE public_id = %(a)s);"
         "INSERT INTO oauth_clients (client_id, tenant_id) VALUES (%(d)s, @t);"
@@ -78,11 +79,12 @@ def fixture():
         "  UTC_TIMESTAMP() - INTERVAL 100000 SECOND + INTERVAL seq DIV 3 SECOND,"
         "  IF(seq %% 9 = 0, UTC_TIMESTAMP() - INTERVAL 1 SECOND, UTC_TIMESTAMP() + INTERVAL 3 HOUR),"
         "  IF(seq %% 13 = 0 AND seq %% 9 <> 0, UTC_TIMESTAMP(), NULL)"
-        "  FROM seq_1_to_3200;"
+        "  FROM seq_1_to_%(n)d;"
         "DELETE FROM oauth_tokens WHERE oauth_client_id = @d AND revoked_at IS NULL"
         " AND expires_at > UTC_TIMESTAMP() ORDER BY id DESC LIMIT %(extra)d;"
         % {"t": q(TENANT), "a": q(ADMIN), "d": q(DEEP), "r": q(RUN + "-deep-"),
-           "extra": 3200 - 3200 // 9 - (3200 // 13 - 3200 // 117) - DEEP_ACTIVE})
+           "n": DEEP_ROWS, "extra": DEEP_ROWS - DEEP_ROWS // 9
+           - (DEEP_ROWS // 13 - DEEP_ROWS // 117) - DEEP_ACTIVE})
 
 
 def expected(client, where=""):
@@ -262,24 +264,49 @@ def t_walk_while_writing():
            % (len(missing), sorted(missing)[:5]))
 
 
+def check_pages(want, size, pages, **filters):
+    """Each numbered page is the rows' slice, with the exact total."""
+    for page in pages:
+        items = check_list(get(DEEP, page=page, page_size=size, **filters), page, size,
+                           len(want))
+        got = [it["id"] for it in items]
+        expect(got == want[(page - 1) * size:page * size],
+               "page %d of size %d %s differs from the rows" % (page, size, filters))
+        if filters.get("token_type"):
+            expect({it["token_type"] for it in items} <= {filters["token_type"]},
+                   "page %d %s holds another type" % (page, filters))
+
+
 def t_deep_pages():
-    """Every page by number of a list of 2,613, at sizes 100 and 7 around the
-    offsets where the reading changes (1,000: counted first; past the middle:
-    from the oldest end), is the rows' slice, with the exact total."""
+    """Pages by number of a list of 21,013 around the offsets where the reading
+    changes: below 10,000 one statement; from 10,000 counted first in one
+    snapshot, then walked from the newest end up to the middle (offset 10,506)
+    and from the oldest end past it; the last page, past it, and a cursor
+    from a page read from the oldest end."""
     want = expected(DEEP)
     expect(len(want) == DEEP_ACTIVE, "fixture: %d active tokens, want %d"
            % (len(want), DEEP_ACTIVE))
-    for size, pages in ((100, range(1, 29)),
-                        (7, (142, 143, 144, 145, 186, 187, 188, 189, 300, 373, 374, 375))):
-        for page in pages:
-            items = check_list(get(DEEP, page=page, page_size=size), page, size, len(want))
-            got = [it["id"] for it in items]
-            expect(got == want[(page - 1) * size:page * size],
-                   "page %d of size %d differs from the rows" % (page, size))
-    r = get(DEEP, page=300, page_size=7)
+    check_pages(want, 100, (1, 2, 99, 100, 101, 102, 105, 106, 107, 108, 150, 209, 210, 211,
+                            212, 400))
+    check_pages(want, 7, (1428, 1429, 1430, 1431, 1500, 1501, 1502, 1503, 2000, 3001, 3002,
+                          3003))
+    r = get(DEEP, page=2000, page_size=7)
     r = get(DEEP, cursor=r.json["next_cursor"], page_size=7)
-    expect(check_cursor_page(r, len(want), 7, True) == want[2100:2107],
-           "the cursor of page 300 does not lead to page 301")
+    expect(check_cursor_page(r, len(want), 7, True) == want[14000:14007],
+           "the cursor of page 2000 does not lead to page 2001")
+
+
+def t_deep_pages_filtered():
+    """The same with token_type=refresh_token (3 in 4 of the list): pages from
+    offset 10,000 are past its middle, read from the oldest end; they hold
+    only that type and are the filtered rows' slice, with the filtered total."""
+    want = expected(DEEP, "AND k.token_type = 'refresh_token'")
+    size = 100
+    last = (len(want) + size - 1) // size
+    expect(len(want) > 15000, "fixture: %d refresh tokens, want more than 15,000"
+           % len(want))
+    check_pages(want, size, (99, 100, 101, 102, 130, last - 1, last, last + 1),
+                token_type="refresh_token")
 
 
 def main():
@@ -295,6 +322,8 @@ def main():
     test("a walk while tokens are issued and revoked sees each stable token once", t_walk_while_writing)
     test("deep numbered pages, read from either end of a longer list, match the rows",
          t_deep_pages)
+    test("deep numbered pages of one token type match the filtered rows",
+         t_deep_pages_filtered)
     return summary()
 
 

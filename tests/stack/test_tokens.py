@@ -733,6 +733,58 @@ def t_client_replaced_while_warm():
         drop()
 
 
+def t_client_renamed_while_warm():
+    """A worker that has listed a client by its client_id answers by the name as
+    it is now: renamed (its tokens still there), the old name is 404 and its
+    cursor is refused; a new client under the old name lists its own tokens;
+    another tenant's administrator gets 404 and a user 403 for it."""
+    def make(name, n, scope):
+        sql("INSERT INTO oauth_clients (client_id, tenant_id, name) VALUES ('%s', 1,"
+            " 'Alpha: renamed while warm'); SET @c = LAST_INSERT_ID();"
+            "INSERT INTO oauth_tokens (token_hash, token_type, oauth_client_id, user_id, scope,"
+            " created_at, expires_at) SELECT UNHEX(SHA2(CONCAT('h2-ren-%s-', seq), 256)),"
+            " 'access_token', @c, 2, '%s', UTC_TIMESTAMP() - INTERVAL seq SECOND,"
+            " UTC_TIMESTAMP() + INTERVAL 1 HOUR FROM seq_1_to_%d" % (name, scope, scope, n))
+
+    def drop():
+        sql("DELETE k FROM oauth_tokens k JOIN oauth_clients c ON c.id = k.oauth_client_id"
+            " WHERE c.client_id IN ('cli_alpha_ren', 'cli_alpha_ren_was');"
+            "DELETE FROM oauth_clients WHERE client_id IN ('cli_alpha_ren', 'cli_alpha_ren_was')")
+
+    drop()
+    make("cli_alpha_ren", 2, "ren-old")
+    try:
+        for _ in range(6):      # the workers have listed it
+            check_list(admin_get("cli_alpha_ren"), 1, 20, 2)
+            r = admin_get("cli_alpha_ren", "page_size=1")
+            check_list(r, 1, 1, 2)
+        old_cursor = r.json["next_cursor"]
+        sql("UPDATE oauth_clients SET client_id = 'cli_alpha_ren_was'"
+            " WHERE client_id = 'cli_alpha_ren'")
+        for i in range(6):
+            r = admin_get("cli_alpha_ren")
+            expect(r.status == 404, "request %d by the old name after the rename: %s"
+                   % (i + 1, r.describe()))
+            r = admin_get("cli_alpha_ren", "page_size=1&cursor=" + old_cursor)
+            expect(r.status == 404, "cursor %d by the old name after the rename: %s"
+                   % (i + 1, r.describe()))
+        make("cli_alpha_ren", 3, "ren-new")
+        for i in range(6):
+            items = check_list(admin_get("cli_alpha_ren"), 1, 20, 3)
+            expect({it["scope"] for it in items} == {"ren-new"},
+                   "request %d by the name of a renamed client: %r" % (i + 1, items))
+            r = admin_get("cli_alpha_ren", "page_size=1&cursor=" + old_cursor)
+            expect(r.status == 400, "cursor %d of the renamed client on the new one: %s"
+                   % (i + 1, r.describe()))
+            r = get("cli_alpha_ren", auth=BEARERS["beta_admin"])
+            expect(r.status == 404, "request %d by another tenant's administrator: %s"
+                   % (i + 1, r.describe()))
+            r = get("cli_alpha_ren", auth=BEARERS["user"])
+            expect(r.status == 403, "request %d by a user: %s" % (i + 1, r.describe()))
+    finally:
+        drop()
+
+
 def t_paging_follows_store():
     sql("UPDATE oauth_tokens SET revoked_at = UTC_TIMESTAMP() WHERE oauth_client_id = 2"
         " AND scope IN ('p-01', 'p-02', 'p-03', 'p-04', 'p-05')")
@@ -1061,6 +1113,8 @@ def main():
          t_bearer_expired_while_warm)
     test("admin demoted: 403 on the next requests", t_admin_demoted)
     test("client replaced, moved or deleted: the next lists follow", t_client_replaced_while_warm)
+    test("client renamed, its name taken by another: the next lists follow",
+         t_client_renamed_while_warm)
     test("total and items from one snapshot while tokens are revoked concurrently",
          t_snapshot_consistent)
     if MARIADB_CTL and MARIADB_DIR:

@@ -125,8 +125,10 @@ test_distinct(void)
  * The text of one cursor, as every release since cursors came (issue 10)
  * made it: a worker of a new release accepts the cursors an old one handed
  * out, and the other way round, while a deployment upgrades worker by worker.
- * Made twice, and after a cursor under another key, so the kept HMAC context
- * is checked on every path (first key, same key again, a key change).
+ * Made twice in a row (the kept context, initialised again without its key)
+ * and after a cursor under another key, so every path of the kept HMAC
+ * context is checked against the text: first key, same key again, a key change.
+ * The text is HMAC-SHA-256 as Python's hmac module computes it.
  */
 static void
 test_known_answer(void)
@@ -141,6 +143,8 @@ test_known_answer(void)
 	for (int round = 0; round < 2; round++) {
 		CHECK_INT(cursor_encode(key, &scope, &pos, text), 0, "known answer %d: made", round);
 		CHECK_STR(text, want, "known answer %d: the same text as ever", round);
+		CHECK_INT(cursor_encode(key, &scope, &pos, text), 0, "same key %d: made", round);
+		CHECK_STR(text, want, "same key %d: the kept context, the same text", round);
 		CHECK_INT(cursor_encode(other_key, &scope, &pos, text), 0, "other key %d: made", round);
 		CHECK_INT(strcmp(text, want) != 0, 1, "other key %d: another text", round);
 	}
