@@ -889,12 +889,16 @@ db_run(struct db *db, enum db_mode mode, const char *what, db_work_fn work, void
 			err = run_once(db, mode, work, ctx);
 	}
 
-	for (int attempt = 1; attempt < DB_BUSY_ATTEMPTS && err == AUT_ERR_DB_BUSY; attempt++) {
-		busy_pause(attempt);
+	int attempts = 1;
+	while (err == AUT_ERR_DB_BUSY &&
+	    (attempts < DB_BUSY_ATTEMPTS || now_seconds() - start < DB_BUSY_SECONDS)) {
+		busy_pause(attempts < 10 ? attempts : 10);    /* at most ~200 ms */
 		err = run_once(db, mode, work, ctx);
+		attempts++;
 	}
 	if (err == AUT_ERR_DB_BUSY)
-		log_error("database: %s gave up after %d attempts, each rolled back for a "
-		    "deadlock or lock wait timeout", what, DB_BUSY_ATTEMPTS);
+		log_error("database: %s gave up after %d attempts in %.1f s, each rolled back "
+		    "for a deadlock, lock wait timeout or certification failure", what, attempts,
+		    now_seconds() - start);
 	return err;
 }
