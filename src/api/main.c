@@ -105,21 +105,21 @@ static void
 write_audits_when_due(struct store *st)
 {
 	struct pollfd listener = { .fd = 0, .events = POLLIN };
+	bool due = audit_due;
 
-	if (audit_due) {
+	if (due) {                                 /* the alarm went off: it is spent */
 		audit_due = 0;
 		audit_timer_armed = false;
-	} else if (!store_audit_pending(st)) {
+	}
+	if (!store_audit_pending(st))
 		return;
-	} else if (poll(&listener, 1, 0) != 0) {
-		if (!audit_timer_armed) {             /* once per batch, not per request */
+	if (!due && poll(&listener, 1, 0) != 0) {  /* a request waits: keep batching */
+		if (!audit_timer_armed) {          /* once per batch, not per request */
 			alarm(AUDIT_MAX_WAIT_SECONDS);
 			audit_timer_armed = true;
 		}
 		return;
 	}
-	if (!store_audit_pending(st))
-		return;
 	if (audit_timer_armed) {
 		alarm(0);
 		audit_timer_armed = false;

@@ -40,13 +40,13 @@ add_row(void *ctx, const struct token_row *row)
 	return render_list_add(pr->list, row);
 }
 
-/* The scope a cursor is bound to: this client and these filters. */
+/* The scope a cursor is bound to: the client client_pk and these filters. */
 static struct cursor_scope
-scope_of(const struct call *call)
+scope_of(const struct call *call, uint64_t client_pk)
 {
 	const struct list_params *lp = &call->params.list;
 
-	return (struct cursor_scope){ .client_pk = call->authz.client_pk,
+	return (struct cursor_scope){ .client_pk = client_pk,
 	    .user_id = lp->filters.user_id, .token_type = (int)lp->filters.token_type };
 }
 
@@ -59,7 +59,7 @@ next_page(struct call *call, const unsigned char key[CURSOR_KEY_BYTES],
     const struct cursor_position *last, char cursor[CURSOR_TEXT_MAX])
 {
 	const struct list_params *lp = &call->params.list;
-	struct cursor_scope scope = scope_of(call);
+	struct cursor_scope scope = scope_of(call, call->authz.client_pk);
 	const char *type = token_type_name(lp->filters.token_type);
 	char client[3 * ROUTE_CLIENT_ID_MAX + 1];
 	size_t size;
@@ -202,7 +202,7 @@ enum aut_err
 tokens_list_run(struct call *call)
 {
 	const struct list_params *q = &call->params.list;
-	struct cursor_scope scope = scope_of(call);
+	struct cursor_scope scope = scope_of(call, call->authz.client_pk);
 	struct list_page lp;
 	enum aut_err err;
 
@@ -241,16 +241,14 @@ tokens_list_try_authorized(struct call *call, const unsigned char hash[32], bool
 	*served = false;
 	if (!store_known_client(call->st, call->client_id, &client_pk))
 		return AUT_OK;
-	call->authz.client_pk = client_pk;      /* the scope of a cursor */
-	scope = scope_of(call);
-	call->authz.client_pk = 0;
+	scope = scope_of(call, client_pk);
 	if (list_begin(call, &scope, &lp) != AUT_OK) {
 		call->message[0] = '\0';          /* reported, if at all, the usual way */
 		return AUT_OK;
 	}
-	err = store_list_authorized(call->st, hash, call->client_id, &q->filters, call->now,
-	    page_offset(q), lp.by_cursor ? &lp.after : NULL, q->page_size + 1, &call->authz,
-	    &lp.total, add_row, &lp.pr, served);
+	err = store_list_authorized(call->st, hash, call->client_id, client_pk, &q->filters,
+	    call->now, page_offset(q), lp.by_cursor ? &lp.after : NULL, q->page_size + 1,
+	    &call->authz, &lp.total, add_row, &lp.pr, served);
 	if (err != AUT_OK || !*served) {
 		render_list_free(lp.pr.list);
 		return err;

@@ -270,8 +270,9 @@ unusable(struct db *db, enum aut_err err)
 static void
 busy_pause(int attempt)
 {
-	/* 2, 8, 18, 32... ms, so two retrying transactions fall out of step. */
-	long ms = 2L * attempt * attempt + (long)(clock() % 3);
+	/* 2, 8, 18, 32 ... 200 ms, so two retrying transactions fall out of step. */
+	long step = attempt < 10 ? attempt : 10;
+	long ms = 2L * step * step + (long)(clock() % 3);
 	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
 
 	nanosleep(&ts, NULL);
@@ -866,6 +867,7 @@ enum aut_err
 db_run(struct db *db, enum db_mode mode, const char *what, db_work_fn work, void *ctx)
 {
 	double start = now_seconds();
+	int attempts = 1;
 	enum aut_err err;
 
 	db->rows = 0;
@@ -889,10 +891,9 @@ db_run(struct db *db, enum db_mode mode, const char *what, db_work_fn work, void
 			err = run_once(db, mode, work, ctx);
 	}
 
-	int attempts = 1;
 	while (err == AUT_ERR_DB_BUSY &&
 	    (attempts < DB_BUSY_ATTEMPTS || now_seconds() - start < DB_BUSY_SECONDS)) {
-		busy_pause(attempts < 10 ? attempts : 10);    /* at most ~200 ms */
+		busy_pause(attempts);
 		err = run_once(db, mode, work, ctx);
 		attempts++;
 	}

@@ -587,6 +587,23 @@ param_total_and_filters(struct db_params *p, uint64_t client_pk,
 	param_types(p, f->token_type);
 }
 
+/* The page's own params, last in every list statement: a cursor's position
+ * and the limit (after set), or the limit and the offset. */
+static void
+param_page(struct db_params *p, const struct cursor_position *after, unsigned int limit,
+    uint64_t offset)
+{
+	if (after != NULL) {
+		db_param_time(p, (time_t)after->created_at, 0);
+		db_param_time(p, (time_t)after->created_at, 0);
+		db_param_u64(p, after->id);
+		db_param_u64(p, limit);
+		return;
+	}
+	db_param_u64(p, limit);
+	db_param_u64(p, offset);
+}
+
 /* The exact total alone, one statement, on db (inside a caller's transaction
  * or not). */
 static enum aut_err
@@ -669,8 +686,7 @@ deep_page_work(struct db *db, void *ctx)
 	db_params_init(&p);
 	if (total - j->offset >= j->offset) {
 		param_total_and_filters(&p, j->client_pk, j->filters, j->now);
-		db_param_u64(&p, limit);
-		db_param_u64(&p, j->offset);
+		param_page(&p, NULL, limit, j->offset);
 		return read_list_once(j->st, &statements[SQL_LIST_PAGE_DEEP], &p, &page_total,
 		    &have_total, NULL, j->each, j->ctx);
 	}
@@ -681,8 +697,7 @@ deep_page_work(struct db *db, void *ctx)
 	db_param_u64(&p, j->client_pk);
 	db_param_time(&p, j->now, 0);
 	param_types(&p, j->filters->token_type);
-	db_param_u64(&p, limit);
-	db_param_u64(&p, from_oldest);
+	param_page(&p, NULL, limit, from_oldest);
 	return read_list_once(j->st, &statements[SQL_LIST_PAGE_FROM_END], &p, &page_total,
 	    &have_total, NULL, j->each, j->ctx);
 }
@@ -703,8 +718,7 @@ store_list_page(struct store *st, uint64_t client_pk, const struct token_filters
 	}
 	db_params_init(&p);
 	param_total_and_filters(&p, client_pk, f, now);
-	db_param_u64(&p, limit);
-	db_param_u64(&p, offset);
+	param_page(&p, NULL, limit, offset);
 	return read_list(st, by_user ? SQL_LIST_PAGE_BY_USER :
 	    offset < LIST_DIRECT_OFFSET_MAX ? SQL_LIST_PAGE : SQL_LIST_PAGE_DEEP, &p,
 	    total, each, ctx);
@@ -720,10 +734,7 @@ store_list_after(struct store *st, uint64_t client_pk, const struct token_filter
 
 	db_params_init(&p);
 	param_total_and_filters(&p, client_pk, f, now);
-	db_param_time(&p, (time_t)after->created_at, 0);
-	db_param_time(&p, (time_t)after->created_at, 0);
-	db_param_u64(&p, after->id);
-	db_param_u64(&p, limit);
+	param_page(&p, after, limit, 0);
 	return read_list(st, by_user ? SQL_LIST_AFTER_BY_USER : SQL_LIST_AFTER, &p,
 	    total, each, ctx);
 }
@@ -752,39 +763,28 @@ authorized_list_work(struct db *db, void *ctx)
 
 enum aut_err
 store_list_authorized(struct store *st, const unsigned char hash[32], const char *client_id,
-    const struct token_filters *f, time_t now, uint64_t offset,
+    uint64_t client_pk, const struct token_filters *f, time_t now, uint64_t offset,
     const struct cursor_position *after, unsigned int limit, struct authorization *authz,
     uint64_t *total, store_row_fn each, void *ctx, bool *served)
 {
-	uint64_t h = client_name_hash(client_id);
-	const struct known_client *known = known_client_slot(st, h);
 	struct authorized_list_job job;
 	struct db_params p;
 	enum aut_err err;
 
 	*served = false;
-	if (known->name_hash != h || f->user_id[0] != '\0' ||
-	    (after == NULL && offset >= LIST_DIRECT_OFFSET_MAX))
+	if (f->user_id[0] != '\0' || (after == NULL && offset >= LIST_DIRECT_OFFSET_MAX))
 		return AUT_OK;
 	memset(authz, 0, sizeof(*authz));
 	db_params_init(&p);
-	param_total(&p, known->pk, f, now);
-	db_param_u64(&p, known->pk);
+	param_total(&p, client_pk, f, now);
+	db_param_u64(&p, client_pk);
 	db_param_string(&p, client_id);
 	db_param_bytes(&p, hash, 32);
 	db_param_time(&p, now, 0);
-	db_param_u64(&p, known->pk);
+	db_param_u64(&p, client_pk);
 	db_param_time(&p, now, 0);
 	param_types(&p, f->token_type);
-	if (after != NULL) {
-		db_param_time(&p, (time_t)after->created_at, 0);
-		db_param_time(&p, (time_t)after->created_at, 0);
-		db_param_u64(&p, after->id);
-		db_param_u64(&p, limit);
-	} else {
-		db_param_u64(&p, limit);
-		db_param_u64(&p, offset);
-	}
+	param_page(&p, after, limit, offset);
 	job = (struct authorized_list_job){ st,
 	    after != NULL ? SQL_LIST_AFTER_AUTHORIZED : SQL_LIST_PAGE_AUTHORIZED, &p, total,
 	    &authz->who, served, each, ctx };
@@ -800,7 +800,7 @@ store_list_authorized(struct store *st, const unsigned char hash[32], const char
 	authz->who.has_user = true;
 	authz->who.is_admin = true;
 	authz->client_found = true;
-	authz->client_pk = known->pk;
+	authz->client_pk = client_pk;
 	return AUT_OK;
 }
 

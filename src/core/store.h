@@ -67,16 +67,18 @@ enum aut_err store_list_page(struct store *st, uint64_t client_pk,
 /*
  * store_list_page (offset below a few pages, after NULL) or store_list_after
  * (after set), without a user filter, read in the same statement as the
- * caller's authorization, for a client whose primary key an earlier
- * store_authorize of this store found: rows come back only for a live access
- * token of an administrator of the client's tenant, and then *authz is filled
- * as store_authorize would.  *served false: not tried (client not seen, other
- * filters, deeper page) or no row came back (no such caller, client renamed,
- * or an empty page); nothing was handed to each(), and the caller authorizes
- * and lists the usual way.  One round trip instead of two.
+ * caller's authorization, for client_id with the primary key client_pk that
+ * store_known_client gave: rows come back only for a live access token of an
+ * administrator of the client's tenant, while client_pk is still that
+ * client's, and then *authz is filled as store_authorize would.  *served
+ * false: not tried (other filters, deeper page) or no row came back (no such
+ * caller, client renamed, or an empty page); nothing was handed to each(),
+ * and the caller authorizes and lists the usual way.  One round trip instead
+ * of two.
  */
 enum aut_err store_list_authorized(struct store *st, const unsigned char hash[32],
-    const char *client_id, const struct token_filters *filters, time_t now, uint64_t offset,
+    const char *client_id, uint64_t client_pk, const struct token_filters *filters,
+    time_t now, uint64_t offset,
     const struct cursor_position *after, unsigned int limit, struct authorization *authz,
     uint64_t *total, store_row_fn each, void *ctx, bool *served);
 
