@@ -80,6 +80,9 @@ ctl_fail_err(const struct ctl *ctl, enum aut_err err)
 		return ctl_fail(ctl, "the database is unavailable (see the message above)");
 	case AUT_ERR_DB_BUSY:
 		return ctl_fail(ctl, "the database kept refusing for lock conflicts; nothing was changed, try again");
+	case AUT_ERR_DB_TOO_LARGE:
+		return ctl_fail(ctl, "the change is larger than the database cluster takes in one "
+		    "transaction (wsrep_max_ws_rows, wsrep_max_ws_size); it was rolled back");
 	case AUT_ERR_NOMEM:
 		return ctl_fail(ctl, "out of memory");
 	default:

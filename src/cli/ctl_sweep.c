@@ -19,8 +19,8 @@
  *   2. clear the mark of swept tokens whose expiry was moved into the future;
  *   3. fold the client's counter rows written from this node (any of its
  *      connections) into the node's own row (connection part 0): the rows
- *      taken are deleted and their sum added to the node's row in one
- *      transaction.  Only this node's rows: a Galera node's writers never
+ *      taken are deleted and their sum added to the node's row, in
+ *      transactions of at most --batch rows.  Only this node's rows: a Galera node's writers never
  *      share a counter row with another node's, and neither does its sweeper.
  * The sweeper never waits on a live writer, so it can neither hold one up nor
  * deadlock with one: each step first locks what it will change with
@@ -31,7 +31,8 @@
  * opposite order of a writer changing the same token by its hash: one of the
  * two was rolled back for a deadlock (1 in 4 runs of test_counts.py's sweep
  * race under load).  Every batch is a short transaction of at most --batch
- * tokens.
+ * tokens, fewer on a Galera node whose write-set limits need it
+ * (purge_batch_fit).
  */
 
 enum statement {
@@ -60,18 +61,19 @@ static const struct db_statement statements[SQL_STATEMENTS] = {
 	    "SELECT id FROM oauth_tokens WHERE oauth_client_id = ?"
 	    " AND revoked_at IS NULL AND swept = 1 AND expires_at > ? LIMIT ?"
 	    " FOR UPDATE SKIP LOCKED", false },
-	/* Params: the ids taken (locked by this transaction, so still as read). */
+	/* Params: PURGE_ACT_IDS ids taken (locked by this transaction, so
+	 * still as read), padded with 0. */
 	[SQL_SWEEP_MARK] = { "sweep",
-	    "UPDATE oauth_tokens k JOIN " PURGE_TAKEN_IDS " ON k.id = taken.id SET k.swept = 1", false },
+	    "UPDATE oauth_tokens SET swept = 1 WHERE id IN " PURGE_IDS_100, false },
 	[SQL_UNSWEEP_MARK] = { "sweep",
-	    "UPDATE oauth_tokens k JOIN " PURGE_TAKEN_IDS " ON k.id = taken.id SET k.swept = 0", false },
-	/* Params: client.  The signed count as its positive and negative part
-	 * (unsigned columns). */
+	    "UPDATE oauth_tokens SET swept = 0 WHERE id IN " PURGE_IDS_100, false },
+	/* Params: client, batch.  The signed count as its positive and negative
+	 * part (unsigned columns). */
 	[SQL_FOLD_TAKE] = { "sweep: fold",
 	    "SELECT token_type, shard, GREATEST(live, 0), GREATEST(-live, 0)"
 	    " FROM oauth_token_totals WHERE oauth_client_id = ?"
 	    " AND shard > " NODE_SHARD " AND shard <= (" NODE_SHARD " | 0xFFFFFFFF)"
-	    " FOR UPDATE SKIP LOCKED", false },
+	    " LIMIT ? FOR UPDATE SKIP LOCKED", false },
 	/* Params: the rows taken as a JSON array of [type, shard], client. */
 	[SQL_FOLD_DROP] = { "sweep: fold",
 	    "DELETE k FROM oauth_token_totals k JOIN JSON_TABLE(?, '$[*]' COLUMNS"
@@ -104,14 +106,18 @@ static enum aut_err
 mark_batches(struct db *db, enum statement take, enum statement mark, uint64_t client_pk,
     time_t now, uint64_t batch, uint64_t *changed)
 {
-	const struct purge_steps steps = { NULL, &statements[take], &statements[mark], NULL };
+	const struct purge_steps steps = { NULL, &statements[take], &statements[mark], NULL,
+	    PURGE_ACT_IDS };
 
 	return purge_locked_batches(db, &steps, client_pk, now, (unsigned int)batch, 0, changed);
 }
 
-/* The fold of one client, one transaction (db_run may run it again). */
+/* One fold of a client's counter rows, at most a batch of them: one
+ * transaction (db_run may run it again). */
 struct sweep_fold {
 	uint64_t client_pk;
+	uint64_t wanted;           /* the batch size asked for */
+	uint64_t size;             /* the last run's: wanted, fitted to the node */
 	uint64_t rows;             /* counter rows taken by the last (committed) run */
 };
 
@@ -131,10 +137,13 @@ run_fold(struct db *db, void *ctx)
 	int t;
 
 	f->rows = 0;
+	/* each row taken is one deleted row of the write set */
+	f->size = purge_batch_fit(db, f->wanted, 1);
 	if (rows == NULL)
 		return AUT_ERR_NOMEM;
 	db_params_init(&p);
 	db_param_u64(&p, f->client_pk);
+	db_param_u64(&p, f->size);
 	db_row_init(&r);
 	db_col_text(&r, type, sizeof(type));
 	db_col_u64(&r, &shard);
@@ -192,17 +201,20 @@ static enum aut_err
 sweep_client(struct db *db, uint64_t client_pk, time_t now, uint64_t batch,
     struct sweep_result *out)
 {
-	struct sweep_fold f = { .client_pk = client_pk };
+	struct sweep_fold f = { .client_pk = client_pk, .wanted = batch };
 	enum aut_err err = mark_batches(db, SQL_SWEEP_TAKE, SQL_SWEEP_MARK, client_pk, now,
 	    batch, &out->swept);
 
 	if (err == AUT_OK)
 		err = mark_batches(db, SQL_UNSWEEP_TAKE, SQL_UNSWEEP_MARK, client_pk, now,
 		    batch, &out->unswept);
-	if (err == AUT_OK)
-		err = purge_run_patiently(db, DB_TRANSACTION, "sweep: fold", run_fold, &f);
-	if (err == AUT_OK)
-		out->folded += f.rows;
+	/* A full fold may have left more rows: fold again. */
+	do {
+		if (err == AUT_OK)
+			err = purge_run_patiently(db, DB_TRANSACTION, "sweep: fold", run_fold, &f);
+		if (err == AUT_OK)
+			out->folded += f.rows;
+	} while (err == AUT_OK && f.rows == f.size);
 	return err;
 }
 

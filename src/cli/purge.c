@@ -6,6 +6,7 @@
 #include <json.h>
 
 #include "ctl.h"
+#include "../core/log.h"
 
 enum statement {
 	SQL_NEXT_CLIENTS,
@@ -101,13 +102,45 @@ purge_run_patiently(struct db *db, enum db_mode mode, const char *what, db_work_
 	return err;
 }
 
+/* How many items of per_item each fit under limit, reserve kept for the
+ * rest of the transaction: at least 1; no limit (0): all. */
+static uint64_t
+items_within(uint64_t limit, uint64_t reserve, uint64_t per_item)
+{
+	if (limit == 0)
+		return UINT64_MAX;
+	return limit > reserve + per_item ? (limit - reserve) / per_item : 1;
+}
+
+uint64_t
+purge_batch_fit(struct db *db, uint64_t wanted, unsigned int rows_per_item)
+{
+	static uint64_t told;              /* the last lowered size logged */
+	struct db_write_set_limits lim = db_write_set_limits(db);
+	uint64_t by_rows = items_within(lim.rows, PURGE_WS_ROWS_RESERVE, rows_per_item);
+	uint64_t by_bytes = items_within(lim.bytes, PURGE_WS_BYTES_RESERVE, PURGE_WS_BYTES_PER_ITEM);
+	uint64_t fit = by_rows < by_bytes ? by_rows : by_bytes;
+
+	if (fit >= wanted)
+		return wanted;
+	if (fit != told) {
+		log_error("batches of %llu instead of %llu: a transaction must fit the Galera "
+		    "node's wsrep_max_ws_rows = %llu and wsrep_max_ws_size = %llu",
+		    (unsigned long long)fit, (unsigned long long)wanted,
+		    (unsigned long long)lim.rows, (unsigned long long)lim.bytes);
+		told = fit;
+	}
+	return fit;
+}
+
 /* One batch of purge_locked_batches(), one transaction (run again from the
  * start after a deadlock or certification failure). */
 struct locked_batch {
 	const struct purge_steps *steps;
 	uint64_t client_pk;
 	time_t at;
-	uint64_t size;
+	uint64_t wanted;                   /* the caller's batch size */
+	uint64_t size;                     /* the last run's: wanted, fitted to the node */
 	uint64_t taken;                    /* rows the last run locked */
 	uint64_t acted;                    /* and changed */
 };
@@ -142,6 +175,33 @@ column_to_json(struct db *db, const struct db_statement *s, struct db_params *p,
 	return err;
 }
 
+/* act on the ids taken: as one JSON array, or st->act_ids at a time. */
+static enum aut_err
+act_on_taken(struct db *db, const struct purge_steps *st, json_object *ids, uint64_t *acted)
+{
+	size_t n = json_object_array_length(ids);
+	struct db_params p;
+	enum aut_err err = AUT_OK;
+
+	*acted = 0;
+	if (st->act_ids == 0) {
+		db_params_init(&p);
+		db_param_string(&p, json_object_to_json_string_ext(ids, JSON_C_TO_STRING_PLAIN));
+		if ((err = db_execute(db, st->act, &p, NULL)) == AUT_OK)
+			*acted = db_affected_rows(db, st->act);
+		return err;
+	}
+	for (size_t i = 0; i < n && err == AUT_OK; i += st->act_ids) {
+		db_params_init(&p);
+		for (size_t j = i; j < i + st->act_ids; j++)
+			db_param_u64(&p, j < n ?
+			    json_object_get_uint64(json_object_array_get_idx(ids, j)) : 0);
+		if ((err = db_execute(db, st->act, &p, NULL)) == AUT_OK)
+			*acted += db_affected_rows(db, st->act);
+	}
+	return err;
+}
+
 static enum aut_err
 run_locked_batch(struct db *db, void *ctx)
 {
@@ -153,6 +213,7 @@ run_locked_batch(struct db *db, void *ctx)
 	enum aut_err err = AUT_OK;
 
 	b->taken = b->acted = 0;
+	b->size = purge_batch_fit(db, b->wanted, PURGE_WS_ROWS_PER_TOKEN);
 	if (ids == NULL)
 		return AUT_ERR_NOMEM;
 	db_params_init(&p);
@@ -176,13 +237,8 @@ run_locked_batch(struct db *db, void *ctx)
 	/* A batch is full when peek found a whole one, even if some were held. */
 	if (st->peek != NULL && err == AUT_OK)
 		b->taken = n;
-	if (err == AUT_OK && json_object_array_length(ids) > 0) {
-		db_params_init(&p);
-		db_param_string(&p, json_object_to_json_string_ext(ids, JSON_C_TO_STRING_PLAIN));
-		err = db_execute(db, st->act, &p, NULL);
-		if (err == AUT_OK)
-			b->acted = db_affected_rows(db, st->act);
-	}
+	if (err == AUT_OK && json_object_array_length(ids) > 0)
+		err = act_on_taken(db, st, ids, &b->acted);
 	json_object_put(peeked);
 	json_object_put(ids);
 	return err;
@@ -215,7 +271,7 @@ enum aut_err
 purge_locked_batches(struct db *db, const struct purge_steps *steps, uint64_t client_pk,
     time_t at, unsigned int batch, unsigned int pause, uint64_t *changed)
 {
-	struct locked_batch b = { steps, client_pk, at, batch, 0, 0 };
+	struct locked_batch b = { steps, client_pk, at, batch, batch, 0, 0 };
 	double give_up = seconds_now() + PURGE_PATIENCE_SECONDS;
 	bool found;
 	enum aut_err err;
@@ -226,7 +282,7 @@ purge_locked_batches(struct db *db, const struct purge_steps *steps, uint64_t cl
 		if (err != AUT_OK)
 			return err;
 		*changed += b.acted;
-		if (b.taken == batch && b.acted > 0) {
+		if (b.taken == b.size && b.acted > 0) {
 			pause_ms(pause);
 			continue;
 		}
@@ -247,11 +303,11 @@ purge_client(struct db *db, uint64_t client_pk, const struct purge_options *opt,
 {
 	static const struct purge_steps kinds[] = {
 		{ &statements[SQL_PEEK_EXPIRED], &statements[SQL_TAKE_EXPIRED],
-		  &statements[SQL_DELETE_TAKEN], &statements[SQL_LEFT_EXPIRED] },
+		  &statements[SQL_DELETE_TAKEN], &statements[SQL_LEFT_EXPIRED], 0 },
 		{ &statements[SQL_PEEK_REVOKED], &statements[SQL_TAKE_REVOKED],
-		  &statements[SQL_DELETE_TAKEN], &statements[SQL_LEFT_REVOKED] },
+		  &statements[SQL_DELETE_TAKEN], &statements[SQL_LEFT_REVOKED], 0 },
 		{ &statements[SQL_PEEK_REVOKED_EXPIRED], &statements[SQL_TAKE_REVOKED_EXPIRED],
-		  &statements[SQL_DELETE_TAKEN], &statements[SQL_LEFT_REVOKED_EXPIRED] },
+		  &statements[SQL_DELETE_TAKEN], &statements[SQL_LEFT_REVOKED_EXPIRED], 0 },
 	};
 	uint64_t *counts[] = { &out->expired, &out->revoked, &out->revoked };
 	enum aut_err err = AUT_OK;

@@ -47,6 +47,10 @@ enum aut_err purge_each_client(struct db *db, purge_client_fn each, void *ctx,
  * take's params are client, instant and batch size; with a `peek` (params
  * client, instant, batch size; one text column), peek runs first without
  * locking and take's params are its rows as a JSON array, client, instant.
+ * With act_ids N, act's params are N ids instead (padded with 0, which no
+ * row has), and it runs once per N ids taken: a single-table UPDATE ... WHERE
+ * id IN (...), since a Galera node with wsrep_max_ws_rows set refuses every
+ * multi-table UPDATE (4165, MariaDB 10.11); a multi-table DELETE it takes.
  * Batches follow each other (pause ms apart) until one comes back short.
  * Rows passed over are tried again while `left` (params: client, instant;
  * NULL: never) still finds one, every PURGE_BUSY_PAUSE_MS, for up to
@@ -64,11 +68,37 @@ struct purge_steps {
 	const struct db_statement *take;
 	const struct db_statement *act;
 	const struct db_statement *left;   /* NULL: what take passed over waits */
+	unsigned int act_ids;              /* 0: act takes a JSON array; N: N ids */
 };
+
+/* act's id placeholders when act_ids is PURGE_ACT_IDS. */
+#define PURGE_ACT_IDS 100
+#define PURGE_IDS_10 "?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
+#define PURGE_IDS_100 "(" PURGE_IDS_10 ", " PURGE_IDS_10 ", " PURGE_IDS_10 ", " PURGE_IDS_10 \
+	", " PURGE_IDS_10 ", " PURGE_IDS_10 ", " PURGE_IDS_10 ", " PURGE_IDS_10 ", " \
+	PURGE_IDS_10 ", " PURGE_IDS_10 ")"
 
 enum aut_err purge_locked_batches(struct db *db, const struct purge_steps *steps,
     uint64_t client_pk, time_t at, unsigned int batch, unsigned int pause,
     uint64_t *changed);
+
+/*
+ * A Galera node refuses a transaction beyond its write-set limits
+ * (db_write_set_limits), so each batch is lowered to fit them: a purged or
+ * swept token writes PURGE_WS_ROWS_PER_TOKEN rows (its own and the counter
+ * row its trigger changes) and at most PURGE_WS_BYTES_PER_ITEM bytes (its
+ * row image, at most about 4.3 kB with a 1,000-character scope, its keys
+ * and the counter row, with room to spare); PURGE_WS_*_RESERVE are kept for
+ * the rest of the transaction (the sweep's fold adds up to 4 rows).
+ * purge_batch_fit(): `wanted` items of rows_per_item rows each, lowered to
+ * what fits the node this connection uses (at least 1), with one stderr
+ * line when it lowers (once per size).
+ */
+#define PURGE_WS_ROWS_PER_TOKEN 2
+#define PURGE_WS_ROWS_RESERVE 4
+#define PURGE_WS_BYTES_PER_ITEM 8192
+#define PURGE_WS_BYTES_RESERVE 4096
+uint64_t purge_batch_fit(struct db *db, uint64_t wanted, unsigned int rows_per_item);
 
 /* db_run(), run again after a pause while it fails with AUT_ERR_DB_BUSY, for
  * up to PURGE_PATIENCE_SECONDS. */

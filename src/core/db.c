@@ -23,6 +23,7 @@ struct db {
 	unsigned int server;                /* the server connected (or being connected) */
 	char server_name[300];              /* its name, for log lines */
 	bool wsrep;                         /* that server is a Galera node (wsrep_on) */
+	struct db_write_set_limits ws_limits;  /* and its limits (0: none) */
 	bool causal_session;                /* every read waits for the cluster (the CLI) */
 	unsigned long rows;                 /* rows fetched since the unit of work began */
 };
@@ -144,15 +145,29 @@ db_connected(const struct db *db)
 	return db->conn != NULL;
 }
 
+struct db_write_set_limits
+db_write_set_limits(const struct db *db)
+{
+	if (db->conn == NULL || !db->wsrep)
+		return (struct db_write_set_limits){ 0, 0 };
+	return db->ws_limits;
+}
+
 /*
- * What an error code means for the caller.  The one place that sorts them:
+ * What an error means for the caller.  The one place that sorts them:
  * AUT_ERR_DB_BUSY when InnoDB rolled the transaction back for a deadlock or a
  * lock wait timeout (the caller may run it again), AUT_ERR_DB_UNAVAILABLE when
- * the server is away or going (503, reconnect later), else AUT_ERR_INTERNAL.
+ * the server is away or going (503, reconnect later), AUT_ERR_DB_TOO_LARGE
+ * when a Galera node refused a transaction beyond wsrep_max_ws_rows (1180 at
+ * the statement) or wsrep_max_ws_size (1105 at COMMIT; MariaDB 10.11 gives
+ * neither a code of its own, hence the text), else AUT_ERR_INTERNAL.
  */
 static enum aut_err
-classify(unsigned int code)
+classify(unsigned int code, const char *text)
 {
+	if ((code == 1180 && strstr(text, "wsrep_max_ws_rows") != NULL) ||
+	    (code == 1105 && strstr(text, "Maximum writeset size") != NULL))
+		return AUT_ERR_DB_TOO_LARGE;
 	switch (code) {
 	case 1213:   /* ER_LOCK_DEADLOCK */
 	case 1205:   /* ER_LOCK_WAIT_TIMEOUT */
@@ -188,8 +203,8 @@ fail(struct db *db, MYSQL_STMT *stmt, const char *what)
 		text = mysql_error(db->conn);
 	}
 	log_error("database error during %s on %s: %u %s", what, db->server_name, code, text);
+	err = classify(code, text);         /* text lives in the connection */
 	db_disconnect(db);
-	err = classify(code);
 	if (err == AUT_ERR_DB_UNAVAILABLE)
 		db_failover_failed(&db->failover, db->server, now_seconds());
 	return err;
@@ -222,11 +237,17 @@ check_node(struct db *db)
 	MYSQL_ROW row;
 	bool synced = false;
 
-	if (mysql_query(db->conn, "SELECT @@wsrep_on") != 0 ||
+	if (mysql_query(db->conn,
+	    "SELECT @@wsrep_on, @@wsrep_max_ws_rows, @@wsrep_max_ws_size") != 0 ||
 	    (res = mysql_store_result(db->conn)) == NULL)
 		return fail(db, NULL, "node check");
 	row = mysql_fetch_row(res);
 	db->wsrep = row != NULL && row[0] != NULL && strcmp(row[0], "1") == 0;
+	db->ws_limits = (struct db_write_set_limits){ 0, 0 };
+	if (db->wsrep) {
+		db->ws_limits.rows = row[1] != NULL ? strtoull(row[1], NULL, 10) : 0;
+		db->ws_limits.bytes = row[2] != NULL ? strtoull(row[2], NULL, 10) : 0;
+	}
 	mysql_free_result(res);
 	if (!db->wsrep)
 		return AUT_OK;

@@ -59,6 +59,19 @@ void db_disconnect(struct db *db);
 bool db_connected(const struct db *db);
 
 /*
+ * A Galera node refuses a transaction that writes more than wsrep_max_ws_rows
+ * rows (a trigger's rows count too) or replicates more than
+ * wsrep_max_ws_size bytes (AUT_ERR_DB_TOO_LARGE).  Those of the node this
+ * connection uses, read when it connected; 0 where there is no limit, and
+ * both 0 on a plain server or while disconnected.
+ */
+struct db_write_set_limits {
+	uint64_t rows;
+	uint64_t bytes;
+};
+struct db_write_set_limits db_write_set_limits(const struct db *db);
+
+/*
  * Every read of this db's sessions is causal on Galera (the CLI: an operator
  * command right after a change made on another node sees it).  Call before
  * the first statement.

@@ -16,6 +16,7 @@ error_http_status(enum aut_err err)
 	case AUT_ERR_METHOD:         return 405;
 	case AUT_ERR_DB_UNAVAILABLE:
 	case AUT_ERR_DB_BUSY:        return 503;
+	case AUT_ERR_DB_TOO_LARGE:
 	case AUT_ERR_NOMEM:
 	case AUT_ERR_INTERNAL:       return 500;
 	}
@@ -47,6 +48,9 @@ error_message(enum aut_err err)
 	case AUT_ERR_DB_UNAVAILABLE:
 	case AUT_ERR_DB_BUSY:
 		return "Service temporarily unavailable: try again shortly";
+	case AUT_ERR_DB_TOO_LARGE:
+		return "Internal server error: the change is larger than the database cluster "
+		    "takes in one transaction";
 	case AUT_ERR_NOMEM:
 	case AUT_ERR_INTERNAL:
 		return "Internal server error";

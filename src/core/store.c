@@ -250,10 +250,14 @@ static const struct db_statement statements[SQL_STATEMENTS] = {
 	[SQL_REVOKE] = { "revocation",
 	    "UPDATE oauth_tokens SET revoked_at = ?"
 	    " WHERE oauth_client_id = ? AND " ACTIVE, false },
-	/* Params: now (revoked_at), user, client, now, type, type. */
+	/* Params: now (revoked_at), user, client, now, type, type.  The user as
+	 * a subquery the optimizer reads once, not a join: a Galera node with
+	 * wsrep_max_ws_rows set refuses every multi-table UPDATE (4165, "Galera
+	 * replication not supported", MariaDB 10.11). */
 	[SQL_REVOKE_BY_USER] = { "revocation",
-	    "UPDATE oauth_tokens k JOIN users u ON u.id = k.user_id SET k.revoked_at = ?"
-	    " WHERE u.public_id = ? AND k.oauth_client_id = ? AND k." ACTIVE, false },
+	    "UPDATE oauth_tokens SET revoked_at = ?"
+	    " WHERE user_id = (SELECT id FROM users WHERE public_id = ?)"
+	    " AND oauth_client_id = ? AND " ACTIVE, false },
 	/* Params: public id, client.  Locks the row until the transaction ends. */
 	[SQL_FIND_TOKEN] = { "token lookup",
 	    "SELECT revoked_at IS NULL FROM oauth_tokens"
