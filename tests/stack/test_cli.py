@@ -619,6 +619,38 @@ def t_revoke_one_errors():
     expect(not token_row(other["id"])["revoked"], "another client's token was revoked")
 
 
+def t_repeated_options():
+    """An option with a value given twice is a usage error, as the API's DELETE
+    refuses a repeated parameter: the last one silently winning turned
+    `--client a --client b --all` into a revocation of b's tokens, and
+    `--user u1 --user u2` revoked only u2's.  Nothing changes, nothing is audited."""
+    mine = issue(C_OTHER, user=UA_MEMBER)
+    theirs = issue(C_WEB, user=UA_MEMBER)
+    before = counts()
+    usage_error(ctl("token", "revoke", "--client", C_WEB, "--client", C_OTHER, "--all"),
+                "--client")
+    usage_error(ctl("token", "revoke", "--client", C_OTHER, "--all", "--user", UA_ADMIN,
+                    "--user", UA_MEMBER), "--user")
+    usage_error(ctl("token", "revoke", "--client", C_OTHER, "--all", "--dry-run", "--type",
+                    "access_token", "--type", "refresh_token"), "--type")
+    usage_error(ctl("token", "revoke", "--client", C_WEB, "--id", theirs["id"], "--id",
+                    mine["id"]), "--id")
+    usage_error(ctl("token", "revoke", "--client=" + C_OTHER, "--client", C_WEB, "--all",
+                    "--dry-run"), "--client")
+    usage_error(ctl("client", "delete", "--id", "cli_ctl_nope", "--id", C_OTHER), "--id")
+    usage_error(ctl("token", "list", "--client", C_WEB, "--page", "1", "--page", "2"),
+                "--page")
+    usage_error(ctl("audit", "--limit", "5", "--limit", "6"), "--limit")
+    after = counts()
+    expect(after == before, "refused commands changed the store (tenants users clients "
+           "tokens revoked audit): %s -> %s" % (before, after))
+    expect(not token_row(mine["id"])["revoked"] and not token_row(theirs["id"])["revoked"],
+           "a refused command revoked a token")
+    # A flag given twice says the same thing twice: still accepted.
+    j = ok_json("token", "revoke", "--client", C_OTHER, "--all", "--dry-run", "--dry-run")
+    expect(j["dry_run"] is True and j["revoked"] >= 1, "--dry-run --dry-run: %r" % j)
+
+
 def t_revoke_all_filters():
     for _ in range(3):
         issue(C_WEB, user=UA_MEMBER)
@@ -1087,6 +1119,8 @@ def main():
     test("token revoke --id --dry-run: counts 1, revokes nothing, audited", t_revoke_one_dry_run)
     test("token revoke: other client's/tenant's token, unknown ids, bad input: exit 1/2, "
          "no change, no audit row", t_revoke_one_errors)
+    test("an option with a value given twice (--client, --user, --type, --id, --page, "
+         "--limit): exit 2, nothing changed", t_repeated_options)
     test("token revoke --all: dry run, --user + --type, --type, all; expired untouched; API "
          "lists 0", t_revoke_all_filters)
     test("token revoke: no revocation without its audit row (same transaction)",
