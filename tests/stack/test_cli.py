@@ -651,6 +651,25 @@ def t_repeated_options():
     expect(j["dry_run"] is True and j["revoked"] >= 1, "--dry-run --dry-run: %r" % j)
 
 
+def t_output_lost():
+    """Standard output that cannot be written (a full disk: /dev/full) is a
+    failure, exit 1 with a message, for the text output of every command as
+    for --json: a script must not read exit 0 and an empty file."""
+    tok = issue(C_OTHER, user=UA_MEMBER)
+    for args in (("token", "revoke", "--client", C_OTHER, "--all", "--dry-run"),
+                 ("token", "revoke", "--client", C_OTHER, "--id", tok["id"], "--dry-run"),
+                 ("--json", "token", "revoke", "--client", C_OTHER, "--all", "--dry-run"),
+                 ("client", "update", "--id", C_OTHER, "--name", "Other client"),
+                 ("tenant", "list")):
+        full = ["--config", CTL_CONFIG] + list(args)
+        with open("/dev/full", "wb") as out:
+            p = subprocess.run([CTL] + full, stdout=out, stderr=subprocess.PIPE, timeout=120)
+        err = p.stderr.decode("utf-8", "replace")
+        expect(p.returncode == 1 and "cannot" in err,
+               "autionalctl %s > /dev/full: exit %d, stderr %r (want 1 and a message)"
+               % (" ".join(full), p.returncode, err))
+
+
 def t_revoke_all_filters():
     for _ in range(3):
         issue(C_WEB, user=UA_MEMBER)
@@ -1121,6 +1140,8 @@ def main():
          "no change, no audit row", t_revoke_one_errors)
     test("an option with a value given twice (--client, --user, --type, --id, --page, "
          "--limit): exit 2, nothing changed", t_repeated_options)
+    test("standard output lost (/dev/full): exit 1 and a message, text and --json",
+         t_output_lost)
     test("token revoke --all: dry run, --user + --type, --type, all; expired untouched; API "
          "lists 0", t_revoke_all_filters)
     test("token revoke: no revocation without its audit row (same transaction)",
