@@ -55,7 +55,7 @@ BEARERS = {
 OTHER_TOKEN_TEXTS = (["h2-web-%d" % i for i in range(1, 13)]
                      + ["h2-page-%d" % i for i in range(1, 56)]
                      + ["h2-empty-1", "h2-empty-2", "h2-space-1", "h2-plus-1",
-                        "h2-utf8-1", "h2-mut-1", "h2-mut-2", "h2-mut-3", "h2-mut-4",
+                        "h2-utf8-1", "h2-slash-1", "h2-slash-2", "h2-mut-1", "h2-mut-2", "h2-mut-3", "h2-mut-4",
                         "h2-beta-1", "h2-beta-2", "h2-beta-3", "h2-big-1", "h2-big-2"])
 
 
@@ -285,6 +285,21 @@ def t_pct_client(enc, client_id):
         items = check_list(admin_get(enc), 1, 20, len(expected_items(client_id)))
         check_items_match(items, expected_items(client_id))
     return run
+
+
+def t_slash_client_link():
+    """A client_id with '/' (any text is a client id): %2F reaches the program
+    through every front end, and the Link of its first page leads to the next."""
+    r = admin_get("cli%2Fslash", "page_size=1")
+    items = check_list(r, 1, 1, 2)
+    check_items_match(items, expected_items("cli/slash")[:1])
+    m = LINK_NEXT_RE.match(r.header("Link") or "")
+    expect(m and m.group(1).startswith(PATH_FMT.format("cli%2Fslash") + "?"),
+           "Link %r" % r.header("Link"))
+    nxt = request("GET", m.group(1), auth=BEARERS["admin"])
+    expect(nxt.status == 200, "following Link: %s" % nxt.describe())
+    expect([i["scope"] for i in nxt.json["items"]] == ["s-slash-2"],
+           "next page %r" % nxt.json.get("items"))
 
 
 def t_plus_is_literal():
@@ -993,6 +1008,9 @@ def main():
     big = "\U0001F600" * 255
     test("longest client_id (255 4-byte chars): 1000-char scope, 64-char user_id, "
          "expiry 9999-12-31", t_pct_client(urllib.parse.quote(big), big))
+    test("client_id 'cli/slash' as cli%2Fslash", t_pct_client("cli%2Fslash", "cli/slash"))
+    test("client_id 'cli/slash' as cli%2fslash", t_pct_client("cli%2fslash", "cli/slash"))
+    test("client_id 'cli/slash': its Link header leads to page 2", t_slash_client_link)
     test("client_id with encoded unreserved char (cli_alpha_w%65b)",
          t_pct_client("cli_alpha_w%65b", "cli_alpha_web"))
     test("'+' in the path is not a space (cli+space is 404)", t_plus_is_literal)
