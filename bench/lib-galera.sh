@@ -124,34 +124,17 @@ galera_workers_nodes() {
   echo "$out"
 }
 
-# galera_check PATH CLIENT: one request through the cluster: 200, a page of
-# items, total = COUNT(*) of the client's active tokens on node 1.
-galera_check() {
-  local code total items count
-  code=$(curl -s -o "$WORK/galera-check.body" -w '%{http_code}' -H "$AUTH" "$GALERA_URL$1") || code=000
-  [ "$code" = 200 ] || { head -c 300 "$WORK/galera-check.body" >&2; echo "status $code for $1" >&2; return 1; }
-  total=$(jq -r '.total' "$WORK/galera-check.body") items=$(jq -r '.items | length' "$WORK/galera-check.body")
-  count=$(galera_sql 1 -e "SELECT COUNT(*) FROM oauth_tokens k JOIN oauth_clients c ON c.id = k.oauth_client_id
-     WHERE c.client_id = '$2' AND k.revoked_at IS NULL AND k.expires_at > UTC_TIMESTAMP()")
-  ((items > 0)) || { echo "no items for $1" >&2; return 1; }
-  if [ "$total" = "$count" ]; then echo "total=$total exact=yes"; else echo "total=$total exact=no (COUNT(*) $count)"; fi
+# galera_count_active CLIENT: bench/run's count_active on node 1, causal.
+galera_count_active() {
+  # shellcheck disable=SC2059
+  galera_sql 1 -e "$(printf "$ACTIVE_TOKENS_SQL" "$1")"
 }
 
-# galera_row KEY PATH CLIENT: bench/run's row measurement against the cluster;
-# CPU per request sums the three mariadbd.
+# galera_row KEY PATH CLIENT: bench/run's measure_row against the cluster, as
+# row galera-KEY; its CPU per request sums the three mariadbd.
 galera_row() {
-  local key=$1 check db0 w0 l0 lt_pid workers nodes
-  check=$(galera_check "$2" "$3") || return 1
-  lt_pid=$(read_pid "$GALERA_LT/lighttpd.pid")
-  mapfile -t workers < <(bench_workers "$GALERA_LT" "$PROG")
-  mapfile -t nodes < <(galera_pids)
-  db0=$(ticks_of "${nodes[@]}") w0=$(ticks_of "${workers[@]}") l0=$(ticks_of "$lt_pid")
-  URL=$GALERA_URL run_wrk "galera-$key" "$WRK_THREADS" "$WRK_CONNS" "$WRK_DURATION" "$2"
-  GALERA_ROW[$key]="$RPS|$P50|$P99|$(cpu_per_request $(($(ticks_of "${nodes[@]}") - db0)) "$REQS")"
-  GALERA_ROW[$key]+="|$(cpu_per_request $(($(ticks_of "${workers[@]}") - w0)) "$REQS")"
-  GALERA_ROW[$key]+="|$(cpu_per_request $(($(ticks_of "$lt_pid") - l0)) "$REQS")|$REQS requests, $check"
-  ((BAD == 0)) || GALERA_ROW[$key]+="; INVALID: $BAD non-2xx/socket errors"
-  step "galera ($key): ${GALERA_ROW[$key]}"
+  URL=$GALERA_URL ROW_LT=$GALERA_LT ROW_DB_PIDS="$(galera_pids | tr '\n' ' ')" \
+    ROW_COUNT=galera_count_active measure_row "galera-$1" "$2" "$3"
 }
 
 # galera_failover: wrk load and 4 probing clients on (a); the node the first
@@ -265,8 +248,8 @@ galera_bench() {
   bench_lighttpd_start "$GALERA_LT" "$port" "$PROG" "$GALERA_CONF" "$BASE" "$REF" "$GALERA_WORKERS" || return 1
   for p in "$A_PATH" "$B_PATH"; do URL=$GALERA_URL run_wrk warmup "$WRK_THREADS" "$WRK_CONNS" "$WARMUP" "$p"; done
   GALERA_ROW[spread]=$(galera_workers_nodes)
-  galera_row a "$A_PATH" cli_bench_small || return 1
-  galera_row b "$B_PATH" cli_bench_hot || return 1
+  galera_row a "$A_PATH" cli_bench_small
+  galera_row b "$B_PATH" cli_bench_hot
   galera_failover || return 1
   step "galera: INSERT rate, $INSERT_THREADS writers on each node x $GALERA_INSERT_COUNT, all three at once, then on node 1 alone"
   r=$(galera_inserts 1 2 3) || return 1
@@ -279,13 +262,13 @@ galera_bench() {
 }
 
 galera_table() {
-  local r s g g_rps g_p50 g_p99 g_db g_w g_lt g_note
-  grow() { # NAME SINGLE_KEY GALERA_KEY
-    IFS='|' read -r g_rps g_p50 g_p99 g_db g_w g_lt g_note <<<"${GALERA_ROW[$3]}"
+  local r s g
+  grow() { # NAME KEY: bench/run's row KEY beside its cluster row galera-KEY
+    local g=galera-$2
     printf '| %s | %s / %s | %.2f / %.2f | %.2f / %.2f | %s / %s | %s / %s | %s / %s | %s |\n' "$1" \
-      "${ROW_RPS[$2]}" "$g_rps" "${ROW_P50[$2]}" "$g_p50" "${ROW_P99[$2]}" "$g_p99" \
-      "${ROW_CPU_DB[$2]}" "$g_db" "${ROW_CPU_WORKERS[$2]}" "$g_w" "${ROW_CPU_LT[$2]}" "$g_lt" \
-      "single: ${ROW_NOTE[$2]}; cluster: $g_note"
+      "${ROW_RPS[$2]}" "${ROW_RPS[$g]}" "${ROW_P50[$2]}" "${ROW_P50[$g]}" "${ROW_P99[$2]}" "${ROW_P99[$g]}" \
+      "${ROW_CPU_DB[$2]}" "${ROW_CPU_DB[$g]}" "${ROW_CPU_WORKERS[$2]}" "${ROW_CPU_WORKERS[$g]}" \
+      "${ROW_CPU_LT[$2]}" "${ROW_CPU_LT[$g]}" "single: ${ROW_NOTE[$2]}; cluster: ${ROW_NOTE[$g]}"
   }
   echo
   echo "BENCH_DB=galera: the same rows against a $GALERA_NODES-node Galera cluster on this host (tests/galera/cluster.sh,"
@@ -295,8 +278,8 @@ galera_table() {
   echo
   echo "| measurement | req/s single / cluster | p50 ms | p99 ms | mariadbd us/req (cluster: 3 nodes) | workers us/req | lighttpd us/req | notes |"
   echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
-  grow "(a) small client, page 1" a a
-  grow "(b) hot client, page 1" b b
+  grow "(a) small client, page 1" a
+  grow "(b) hot client, page 1" b
   echo
   echo "| cluster measurement | figure | notes |"
   echo "| --- | --- | --- |"
