@@ -965,6 +965,25 @@ def t_log_line_count(offset, first):
     return run
 
 
+def t_token_text_as_token_id():
+    """A token's text pasted where the token id goes (an admin revoking a leaked
+    token by its text): 404, and the text reaches neither the answer nor the
+    program's log line, which still shows the request (method, client, status)."""
+    mark = "cli_logmark_tid_%d" % os.getpid()
+    leaked = BEARERS["revokelater"]
+    start = log_size()
+    for method in ("DELETE", "GET"):
+        r = request(method, PATH_FMT.format(mark) + "/" + leaked, auth=BEARERS["admin"])
+        check_error(r, 404 if method == "DELETE" else 405)
+        expect(leaked.encode() not in r.raw, "the token text is in the answer")
+    lines = log_lines_with(mark.encode(), start)
+    expect(len(lines) == 2, "want 2 log lines for %s, got %r" % (mark, lines))
+    for l in lines:
+        expect(leaked.encode() not in l, "the token text is in the log line %r" % l)
+        expect(b"/tokens/" in l and (b"status=404" in l or b"status=405" in l),
+               "log line %r" % l)
+
+
 def t_no_secrets_in_log():
     data = read_log_from(LOG_START)
     expect(data.strip() != b"", "the log is empty")
@@ -1154,6 +1173,8 @@ def main():
             "GET", PATH_FMT.format(mark + "c") + "?page=0", BEARERS["admin"], 400, mark + "c"))
         test("log: one line for a 405", t_log_line(
             "PUT", PATH_FMT.format(mark + "d"), BEARERS["admin"], 405, mark + "d"))
+        test("log: a token text sent as the token id is not logged (DELETE 404, GET 405)",
+             t_token_text_as_token_id)
         test("log: no bearer token of any request appears", t_no_secrets_in_log)
     else:
         note("APP_LOG not set: log checks skipped")
