@@ -1,4 +1,5 @@
 /* fuzz_request.c: libFuzzer harness for the request environment, path routing, id decoding and the log line. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -299,6 +300,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    v[1] >= '0' && v[1] <= '9' && v[2] >= '0' && v[2] <= '9')
 		want_refusal = (v[0] - '0') * 100 + (v[1] - '0') * 10 + (v[2] - '0');
 	CHECK(req.refusal_status == want_refusal);
+
+	/* A body: CONTENT_LENGTH with a digit other than 0 (or anything not a
+	 * digit), or a Transfer-Encoding. */
+	const char *cl = model_getenv(envp, "CONTENT_LENGTH");
+	const char *te = model_getenv(envp, "HTTP_TRANSFER_ENCODING");
+	bool want_body = te != NULL && te[0] != '\0';
+	for (size_t i = 0; cl != NULL && cl[i] != '\0'; i++)
+		want_body = want_body || cl[i] != '0';
+	CHECK(req.has_body == want_body);
 
 	/*
 	 * tenant and user ids come from the database (VARCHAR(64) utf8mb4: up to
