@@ -1,4 +1,4 @@
-/* route.c: path matching and percent-decoding of the client_id segment. */
+/* route.c: path matching, percent-decoding of the client_id segment, the path as logged. */
 #include "route.h"
 
 #include <stdio.h>
