@@ -19,6 +19,7 @@
 #include "logline.h"
 #include "request.h"
 #include "response.h"
+#include "route.h"
 #include "../core/store.h"
 
 extern char **environ;
@@ -149,7 +150,7 @@ serve(char *const *envp, const struct config *conf, struct store *st,
 	struct request req;
 	struct response resp;
 	struct bearer who;
-	char head[RESPONSE_HEAD_MAX], line[4096];
+	char head[RESPONSE_HEAD_MAX], line[4096], log_path[4096];
 	time_t now = db_clock_now();
 
 	memset(&req, 0, sizeof(req));
@@ -172,7 +173,8 @@ serve(char *const *envp, const struct config *conf, struct store *st,
 
 	struct logline l = {
 		.when = now, .method = req.method ? req.method : "",
-		.path = req.path ? req.path : "", .status = resp.status,
+		.path = req.path ? route_log_path(req.path, log_path, sizeof(log_path)) : "",
+		.status = resp.status,
 		.duration_ms = elapsed_ms(&start),
 		.tenant_id = who.tenant_id, .admin_id = who.user_id,
 		.request_id = req.request_id,

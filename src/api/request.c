@@ -90,6 +90,16 @@ refusal_status(const char *s)
 	return status >= 400 && status <= 599 ? status : 0;
 }
 
+/* Whether a request body came: a length other than 0, or a transfer coding. */
+static bool
+body_announced(const char *content_length, const char *transfer_encoding)
+{
+	if (transfer_encoding != NULL && transfer_encoding[0] != '\0')
+		return true;
+	return content_length != NULL &&
+	    content_length[strspn(content_length, "0")] != '\0';
+}
+
 /* The path of an absolute-form request target ("http://host:port/path"). */
 static const char *
 skip_scheme_and_host(const char *uri)
@@ -110,6 +120,8 @@ request_from_env(struct request *req, char *const *envp)
 	req->authorization = request_getenv(envp, "HTTP_AUTHORIZATION");
 	choose_request_id(req, envp);
 	req->refusal_status = refusal_status(request_getenv(envp, "REDIRECT_STATUS"));
+	req->has_body = body_announced(request_getenv(envp, "CONTENT_LENGTH"),
+	    request_getenv(envp, "HTTP_TRANSFER_ENCODING"));
 
 	if (uri != NULL && uri[0] != '\0') {
 		uri = skip_scheme_and_host(uri);

@@ -2,6 +2,8 @@
 #ifndef AUTIONAL_REQUEST_H
 #define AUTIONAL_REQUEST_H
 
+#include <stdbool.h>
+
 /* Longest request id we take from the web server or the caller. */
 #define REQUEST_ID_MAX 64
 
@@ -25,6 +27,9 @@ struct request {
 	 * server.error-handler); 0 for a request to serve.
 	 */
 	int refusal_status;
+	/* A body came with the request: CONTENT_LENGTH neither empty nor 0, or a
+	 * Transfer-Encoding.  No endpoint takes one. */
+	bool has_body;
 };
 
 /* Look a variable up in a NULL-terminated "NAME=value" array. */
@@ -39,7 +44,9 @@ const char *request_getenv(char *const *envp, const char *name);
  * fastcgi_param), when it is 1-64 of A-Z a-z 0-9 . _ - @ : ; otherwise 32
  * random hex digits (128 bits).  The caller's HTTP_X_REQUEST_ID is never the
  * request id: it lands in client_request_id when it has that form, else is
- * dropped.  Returns 0, or -1 when out of memory.
+ * dropped.  has_body says whether a request body came (CONTENT_LENGTH other
+ * than empty or zeros, or HTTP_TRANSFER_ENCODING).  Returns 0, or -1 when out
+ * of memory.
  */
 int request_from_env(struct request *req, char *const *envp);
 

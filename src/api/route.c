@@ -1,9 +1,11 @@
-/* route.c: path matching and percent-decoding of the client_id segment. */
+/* route.c: path matching, percent-decoding of the client_id segment, the path as logged. */
 #include "route.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "../core/text.h"
+#include "../core/tokenid.h"
 
 #define PREFIX "/admin/oauth/clients/"
 #define SUFFIX "/tokens"
@@ -41,6 +43,23 @@ const char *
 route_allowed_methods(enum route_kind kind)
 {
 	return kind == ROUTE_CLIENT_TOKENS ? "GET, HEAD, DELETE" : "DELETE";
+}
+
+const char *
+route_log_path(const char *path, char *out, size_t outlen)
+{
+	size_t plen = strlen(PREFIX), slen = strlen(SUFFIX "/");
+	unsigned char id[TOKEN_ID_BYTES];
+	const char *rest;
+
+	if (strncmp(path, PREFIX, plen) != 0 || (rest = strchr(path + plen, '/')) == NULL ||
+	    strncmp(rest, SUFFIX "/", slen) != 0)
+		return path;
+	rest += slen;              /* what stands where a token id goes */
+	if (*rest == '\0' || token_id_parse(rest, strlen(rest), id) == 0 || outlen == 0)
+		return path;
+	snprintf(out, outlen, "%.*s{not-a-token-id}", (int)(rest - path), path);
+	return out;
 }
 
 enum aut_err

@@ -29,6 +29,14 @@ const char *route_allowed_methods(enum route_kind kind);
 enum aut_err route_match(const char *path, struct route *out);
 
 /*
+ * The path as the log line shows it: after .../tokens/, whatever is not one
+ * token id is replaced by "{not-a-token-id}" (in out, outlen bytes, cut to
+ * fit), since a caller may paste a token's text there (and a token text may
+ * hold '/'); any other path is returned as it is.
+ */
+const char *route_log_path(const char *path, char *out, size_t outlen);
+
+/*
  * Percent-decode one path segment into out (size outlen, NUL-terminated).
  * AUT_ERR_BAD_PARAM for a malformed escape; AUT_ERR_NO_CLIENT when the result
  * cannot be a client_id (too long, NUL or other control bytes, invalid UTF-8).

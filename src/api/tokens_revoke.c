@@ -1,13 +1,29 @@
 /* tokens_revoke.c: DELETE .../tokens (by filters) and DELETE .../tokens/{token_id}. */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "endpoint.h"
 #include "render.h"
 #include "../core/tokenid.h"
 
+/*
+ * A revocation takes its parameters from the query string only: one sent in
+ * a body (JSON, a form) would be ignored, and a dry run or a filter put there
+ * would revoke every token of the client.  So any body is refused.
+ */
+static enum aut_err
+refuse_body(struct call *call, const char *params)
+{
+	snprintf(call->message, sizeof(call->message), "a revocation takes no request body: "
+	    "give %s in the query string", params);
+	return AUT_ERR_BAD_PARAM;
+}
+
 enum aut_err
 tokens_revoke_parse(struct call *call)
 {
+	if (call->req->has_body)
+		return refuse_body(call, "user_id, token_type and dry_run");
 	return params_parse_revoke(call->req->query, &call->params.revoke,
 	    call->message, sizeof(call->message));
 }
@@ -15,6 +31,8 @@ tokens_revoke_parse(struct call *call)
 enum aut_err
 tokens_revoke_one_parse(struct call *call)
 {
+	if (call->req->has_body)
+		return refuse_body(call, "dry_run");
 	return params_parse_revoke_one(call->req->query, &call->params.revoke,
 	    call->message, sizeof(call->message));
 }

@@ -141,5 +141,9 @@ main(int argc, char **argv)
 	/* argv[0] of the command is its last word. */
 	c = ctl.cmd->run(&ctl, argc - optind - used + 1, argv + optind + used - 1);
 	ctl_close(&ctl);
+	/* Output that was not written (a full disk, a closed pipe) is a failure,
+	 * whichever command printed it. */
+	if ((fflush(stdout) != 0 || ferror(stdout)) && c == CTL_EXIT_OK)
+		c = ctl_fail(&ctl, "cannot print the result");
 	return c;
 }

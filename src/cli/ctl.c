@@ -90,11 +90,28 @@ ctl_fail_err(const struct ctl *ctl, enum aut_err err)
 	}
 }
 
+/*
+ * The name of the command's own option c when it takes a value, else NULL.
+ * Such an option given twice is refused: with the last one silently winning,
+ * "--client a --client b --all" revoked b's tokens (the API's DELETE refuses a
+ * repeated parameter too).  A flag said twice says the same thing.
+ */
+static const char *
+valued_option_name(const struct option *longopts, int c)
+{
+	for (const struct option *o = longopts; o->name != NULL; o++)
+		if (o->val == c && o->has_arg == required_argument)
+			return o->name;
+	return NULL;
+}
+
 int
 ctl_parse_options(struct ctl *ctl, int argc, char **argv,
     const struct option *longopts,
     int (*each)(struct ctl *ctl, int c, const char *arg, void *ctx), void *ctx)
 {
+	bool seen[256] = { false };
+	const char *name;
 	int c, rc;
 
 	opterr = 0;
@@ -117,6 +134,11 @@ ctl_parse_options(struct ctl *ctl, int argc, char **argv,
 		}
 		if (each == NULL)
 			return ctl_usage(ctl, "unknown option '%s'", argv[optind - 1]);
+		if (c > 0 && c < 256 && (name = valued_option_name(longopts, c)) != NULL) {
+			if (seen[c])
+				return ctl_usage(ctl, "--%s given twice: give it once", name);
+			seen[c] = true;
+		}
 		if ((rc = each(ctl, c, optarg, ctx)) >= 0)
 			return rc;
 	}

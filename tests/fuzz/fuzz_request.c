@@ -1,4 +1,5 @@
 /* fuzz_request.c: libFuzzer harness for the request environment, path routing, id decoding and the log line. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +96,37 @@ check_token_id(const char *raw, size_t rawlen)
 }
 
 /*
+ * route_log_path: after PREFIX seg "/tokens/", nothing but one token id is
+ * kept (model: the text after the first "/tokens/" past PREFIX's segment);
+ * any other path comes back as itself.  Into a buffer of exactly outlen bytes.
+ */
+static void
+check_log_path(const char *path, size_t outlen)
+{
+	size_t plen = strlen(PREFIX), hlen = strlen(SUFFIX "/");
+	const char *slash = strncmp(path, PREFIX, plen) == 0 ? strchr(path + plen, '/') : NULL;
+	const char *kept = NULL;              /* the model's tail, when hidden */
+	unsigned char id[TOKEN_ID_BYTES];
+	char *out = malloc(outlen);
+
+	if (out == NULL)
+		return;
+	if (slash != NULL && strncmp(slash, SUFFIX "/", hlen) == 0 && slash[hlen] != '\0' &&
+	    token_id_parse(slash + hlen, strlen(slash + hlen), id) != 0)
+		kept = slash + hlen;
+	const char *got = route_log_path(path, out, outlen);
+	if (kept == NULL) {
+		CHECK(got == path);
+	} else {
+		size_t head = (size_t)(kept - path), n = strlen(got);
+		CHECK(got == out && n < outlen);
+		CHECK(memcmp(got, path, n < head ? n : head) == 0);
+		CHECK(n <= head || strncmp(got + head, "{not-a-token-id}", n - head) == 0);
+	}
+	free(out);
+}
+
+/*
  * Reference router: PREFIX, a non-empty client segment, "/tokens", then the
  * end (the list) or "/" and one non-empty last segment (one token).
  */
@@ -138,6 +170,7 @@ check_route(const char *path, size_t small)
 	/* Any path is a byte string a client could put in one segment. */
 	check_decode(path, len, small);
 	check_token_id(path, len);
+	check_log_path(path, small);
 }
 
 static int
@@ -267,6 +300,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    v[1] >= '0' && v[1] <= '9' && v[2] >= '0' && v[2] <= '9')
 		want_refusal = (v[0] - '0') * 100 + (v[1] - '0') * 10 + (v[2] - '0');
 	CHECK(req.refusal_status == want_refusal);
+
+	/* A body: CONTENT_LENGTH with a digit other than 0 (or anything not a
+	 * digit), or a Transfer-Encoding. */
+	const char *cl = model_getenv(envp, "CONTENT_LENGTH");
+	const char *te = model_getenv(envp, "HTTP_TRANSFER_ENCODING");
+	bool want_body = te != NULL && te[0] != '\0';
+	for (size_t i = 0; cl != NULL && cl[i] != '\0'; i++)
+		want_body = want_body || cl[i] != '0';
+	CHECK(req.has_body == want_body);
 
 	/*
 	 * tenant and user ids come from the database (VARCHAR(64) utf8mb4: up to

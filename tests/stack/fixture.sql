@@ -38,6 +38,7 @@ INSERT INTO oauth_clients (id, client_id, tenant_id, name) VALUES
   (6,  'cli-ünï',           1, 'Alpha: UTF-8 client_id'),
   (7,  'cli_alpha_mut',     1, 'Alpha: tokens the suite changes between requests'),
   (8,  REPEAT('😀', 255),   1, 'Alpha: longest client_id, 4-byte UTF-8 (1020 bytes)'),
+  (9,  'cli/slash',         1, 'Alpha: client_id with a slash (%2F in the path)'),
   (10, 'cli_alpha_console', 1, 'Alpha: the bearer tokens of the suite'),
   (11, 'cli_beta_app',      2, 'Beta app'),
   (20, 'cli_beta_console',  2, 'Beta: the bearer tokens of the suite');
@@ -97,7 +98,9 @@ INSERT INTO oauth_tokens (token_hash, token_type, oauth_client_id, user_id, scop
 INSERT INTO oauth_tokens (token_hash, token_type, oauth_client_id, user_id, scope, created_at, expires_at, revoked_at) VALUES
   (UNHEX(SHA2('h2-space-1', 256)), 'access_token', 4, 1, 's-space', @now - INTERVAL 1 HOUR, @now + INTERVAL 1 HOUR, NULL),
   (UNHEX(SHA2('h2-plus-1', 256)),  'access_token', 5, 1, 's-plus',  @now - INTERVAL 1 HOUR, @now + INTERVAL 1 HOUR, NULL),
-  (UNHEX(SHA2('h2-utf8-1', 256)),  'access_token', 6, 1, 's-utf8',  @now - INTERVAL 1 HOUR, @now + INTERVAL 1 HOUR, NULL);
+  (UNHEX(SHA2('h2-utf8-1', 256)),  'access_token', 6, 1, 's-utf8',  @now - INTERVAL 1 HOUR, @now + INTERVAL 1 HOUR, NULL),
+  (UNHEX(SHA2('h2-slash-1', 256)), 'access_token', 9, 1, 's-slash-1', @now - INTERVAL 1 HOUR, @now + INTERVAL 1 HOUR, NULL),
+  (UNHEX(SHA2('h2-slash-2', 256)), 'refresh_token', 9, 2, 's-slash-2', @now - INTERVAL 2 HOUR, @now + INTERVAL 1 DAY, NULL);
 
 -- The longest client_id: a scope of 1000 4-byte characters, a 64-character
 -- user id, an expiry at the end of year 9999.

@@ -601,22 +601,40 @@ def typo_restore():
         " SET t.revoked_at = NULL WHERE c.client_id = %s" % q(TYPO_CLIENT))
 
 
-def t_delete_refuses(query, named, one=False):
-    """DELETE on the collection (or one token, `one`) with this query: 400, a
-    SimpleResponse naming `named`, no audit row, nothing revoked."""
+def t_delete_refuses(query, named, one=False, body=None, content_type=None):
+    """DELETE on the collection (or one token, `one`) with this query (and this
+    request body, which no endpoint takes: a caller who puts dry_run or a filter
+    there must not have every token revoked): 400, a SimpleResponse naming
+    `named`, no audit row, nothing revoked."""
     def run():
         typo_restore()
         tid = db_id_of("y-3") if one else None
         before = typo_state()
         expect(int(before.split()[0]) == 4, "fixture: %s unrevoked tokens on %s, want 4"
                % (before.split()[0], TYPO_CLIENT))
-        r = request("DELETE", target(TYPO_CLIENT, query, tid), auth=B["admin"])
+        if body is None:
+            r = request("DELETE", target(TYPO_CLIENT, query, tid), auth=B["admin"])
+        else:
+            hdrs = (("Content-Type", content_type),) if content_type else ()
+            r = stacklib.request("DELETE", target(TYPO_CLIENT, query, tid), auth=B["admin"],
+                                 headers=hdrs, body=body, rid=True, timeout=60)
         after = typo_state()
         expect(after == before, "a refused DELETE changed the store: unrevoked tokens, audit "
                "rows, last audit id %s -> %s (%s)" % (before, after, r.describe()))
         stacklib.check_error(r, 400, named)
         no_audit(r)
     return run
+
+
+def t_delete_empty_body():
+    """The control: Content-Length: 0 (and a Content-Type with it) is no body; a
+    dry run so announced still counts, and changes nothing."""
+    typo_restore()
+    r = stacklib.request("DELETE", target(TYPO_CLIENT, "dry_run=true"), auth=B["admin"],
+                         headers=(("Content-Type", "application/json"),), body=b"",
+                         rid=True, timeout=60)
+    check_revoked(r, 4, True)
+    expect(db_count(TYPO_CLIENT) == 4, "a dry run revoked tokens")
 
 
 def t_get_ignores_unknown():
@@ -1415,6 +1433,17 @@ def main():
             ("dry_run=true&dry_run=true", "dry_run", True)):
         test("DELETE %s?%s: 400 naming %s; no token revoked, no audit row"
              % ("one token" if one else "all", query, named), t_delete_refuses(query, named, one))
+    for body, ctype, one in (
+            (b'{"dry_run": true, "user_id": "usr_g_u2"}', "application/json", False),
+            (b"dry_run=true", "application/x-www-form-urlencoded", False),
+            (b"dry_run=true", None, False),
+            (b'{"dry_run": true}', "application/json", True),
+            (b"x", "text/plain", True)):
+        test("DELETE %s with a %s body %r: 400 naming the body; no token revoked, no "
+             "audit row" % ("one token" if one else "all", ctype or "type-less", body),
+             t_delete_refuses("", "body", one, body, ctype))
+    test("DELETE with Content-Length: 0 and a Content-Type is no body: the dry run counts 4",
+         t_delete_empty_body)
     test("GET and HEAD ignore unknown parameters (200, the whole list); dry_run=true counts 4",
          t_get_ignores_unknown)
 

@@ -619,6 +619,57 @@ def t_revoke_one_errors():
     expect(not token_row(other["id"])["revoked"], "another client's token was revoked")
 
 
+def t_repeated_options():
+    """An option with a value given twice is a usage error, as the API's DELETE
+    refuses a repeated parameter: the last one silently winning turned
+    `--client a --client b --all` into a revocation of b's tokens, and
+    `--user u1 --user u2` revoked only u2's.  Nothing changes, nothing is audited."""
+    mine = issue(C_OTHER, user=UA_MEMBER)
+    theirs = issue(C_WEB, user=UA_MEMBER)
+    before = counts()
+    usage_error(ctl("token", "revoke", "--client", C_WEB, "--client", C_OTHER, "--all"),
+                "--client")
+    usage_error(ctl("token", "revoke", "--client", C_OTHER, "--all", "--user", UA_ADMIN,
+                    "--user", UA_MEMBER), "--user")
+    usage_error(ctl("token", "revoke", "--client", C_OTHER, "--all", "--dry-run", "--type",
+                    "access_token", "--type", "refresh_token"), "--type")
+    usage_error(ctl("token", "revoke", "--client", C_WEB, "--id", theirs["id"], "--id",
+                    mine["id"]), "--id")
+    usage_error(ctl("token", "revoke", "--client=" + C_OTHER, "--client", C_WEB, "--all",
+                    "--dry-run"), "--client")
+    usage_error(ctl("client", "delete", "--id", "cli_ctl_nope", "--id", C_OTHER), "--id")
+    usage_error(ctl("token", "list", "--client", C_WEB, "--page", "1", "--page", "2"),
+                "--page")
+    usage_error(ctl("audit", "--limit", "5", "--limit", "6"), "--limit")
+    after = counts()
+    expect(after == before, "refused commands changed the store (tenants users clients "
+           "tokens revoked audit): %s -> %s" % (before, after))
+    expect(not token_row(mine["id"])["revoked"] and not token_row(theirs["id"])["revoked"],
+           "a refused command revoked a token")
+    # A flag given twice says the same thing twice: still accepted.
+    j = ok_json("token", "revoke", "--client", C_OTHER, "--all", "--dry-run", "--dry-run")
+    expect(j["dry_run"] is True and j["revoked"] >= 1, "--dry-run --dry-run: %r" % j)
+
+
+def t_output_lost():
+    """Standard output that cannot be written (a full disk: /dev/full) is a
+    failure, exit 1 with a message, for the text output of every command as
+    for --json: a script must not read exit 0 and an empty file."""
+    tok = issue(C_OTHER, user=UA_MEMBER)
+    for args in (("token", "revoke", "--client", C_OTHER, "--all", "--dry-run"),
+                 ("token", "revoke", "--client", C_OTHER, "--id", tok["id"], "--dry-run"),
+                 ("--json", "token", "revoke", "--client", C_OTHER, "--all", "--dry-run"),
+                 ("client", "update", "--id", C_OTHER, "--name", "Other client"),
+                 ("tenant", "list")):
+        full = ["--config", CTL_CONFIG] + list(args)
+        with open("/dev/full", "wb") as out:
+            p = subprocess.run([CTL] + full, stdout=out, stderr=subprocess.PIPE, timeout=120)
+        err = p.stderr.decode("utf-8", "replace")
+        expect(p.returncode == 1 and "cannot" in err,
+               "autionalctl %s > /dev/full: exit %d, stderr %r (want 1 and a message)"
+               % (" ".join(full), p.returncode, err))
+
+
 def t_revoke_all_filters():
     for _ in range(3):
         issue(C_WEB, user=UA_MEMBER)
@@ -1087,6 +1138,10 @@ def main():
     test("token revoke --id --dry-run: counts 1, revokes nothing, audited", t_revoke_one_dry_run)
     test("token revoke: other client's/tenant's token, unknown ids, bad input: exit 1/2, "
          "no change, no audit row", t_revoke_one_errors)
+    test("an option with a value given twice (--client, --user, --type, --id, --page, "
+         "--limit): exit 2, nothing changed", t_repeated_options)
+    test("standard output lost (/dev/full): exit 1 and a message, text and --json",
+         t_output_lost)
     test("token revoke --all: dry run, --user + --type, --type, all; expired untouched; API "
          "lists 0", t_revoke_all_filters)
     test("token revoke: no revocation without its audit row (same transaction)",

@@ -55,7 +55,7 @@ BEARERS = {
 OTHER_TOKEN_TEXTS = (["h2-web-%d" % i for i in range(1, 13)]
                      + ["h2-page-%d" % i for i in range(1, 56)]
                      + ["h2-empty-1", "h2-empty-2", "h2-space-1", "h2-plus-1",
-                        "h2-utf8-1", "h2-mut-1", "h2-mut-2", "h2-mut-3", "h2-mut-4",
+                        "h2-utf8-1", "h2-slash-1", "h2-slash-2", "h2-mut-1", "h2-mut-2", "h2-mut-3", "h2-mut-4",
                         "h2-beta-1", "h2-beta-2", "h2-beta-3", "h2-big-1", "h2-big-2"])
 
 
@@ -285,6 +285,21 @@ def t_pct_client(enc, client_id):
         items = check_list(admin_get(enc), 1, 20, len(expected_items(client_id)))
         check_items_match(items, expected_items(client_id))
     return run
+
+
+def t_slash_client_link():
+    """A client_id with '/' (any text is a client id): %2F reaches the program
+    through every front end, and the Link of its first page leads to the next."""
+    r = admin_get("cli%2Fslash", "page_size=1")
+    items = check_list(r, 1, 1, 2)
+    check_items_match(items, expected_items("cli/slash")[:1])
+    m = LINK_NEXT_RE.match(r.header("Link") or "")
+    expect(m and m.group(1).startswith(PATH_FMT.format("cli%2Fslash") + "?"),
+           "Link %r" % r.header("Link"))
+    nxt = request("GET", m.group(1), auth=BEARERS["admin"])
+    expect(nxt.status == 200, "following Link: %s" % nxt.describe())
+    expect([i["scope"] for i in nxt.json["items"]] == ["s-slash-2"],
+           "next page %r" % nxt.json.get("items"))
 
 
 def t_plus_is_literal():
@@ -950,6 +965,25 @@ def t_log_line_count(offset, first):
     return run
 
 
+def t_token_text_as_token_id():
+    """A token's text pasted where the token id goes (an admin revoking a leaked
+    token by its text): 404, and the text reaches neither the answer nor the
+    program's log line, which still shows the request (method, client, status)."""
+    mark = "cli_logmark_tid_%d" % os.getpid()
+    leaked = BEARERS["revokelater"]
+    start = log_size()
+    for method in ("DELETE", "GET"):
+        r = request(method, PATH_FMT.format(mark) + "/" + leaked, auth=BEARERS["admin"])
+        check_error(r, 404 if method == "DELETE" else 405)
+        expect(leaked.encode() not in r.raw, "the token text is in the answer")
+    lines = log_lines_with(mark.encode(), start)
+    expect(len(lines) == 2, "want 2 log lines for %s, got %r" % (mark, lines))
+    for l in lines:
+        expect(leaked.encode() not in l, "the token text is in the log line %r" % l)
+        expect(b"/tokens/" in l and (b"status=404" in l or b"status=405" in l),
+               "log line %r" % l)
+
+
 def t_no_secrets_in_log():
     data = read_log_from(LOG_START)
     expect(data.strip() != b"", "the log is empty")
@@ -993,6 +1027,9 @@ def main():
     big = "\U0001F600" * 255
     test("longest client_id (255 4-byte chars): 1000-char scope, 64-char user_id, "
          "expiry 9999-12-31", t_pct_client(urllib.parse.quote(big), big))
+    test("client_id 'cli/slash' as cli%2Fslash", t_pct_client("cli%2Fslash", "cli/slash"))
+    test("client_id 'cli/slash' as cli%2fslash", t_pct_client("cli%2fslash", "cli/slash"))
+    test("client_id 'cli/slash': its Link header leads to page 2", t_slash_client_link)
     test("client_id with encoded unreserved char (cli_alpha_w%65b)",
          t_pct_client("cli_alpha_w%65b", "cli_alpha_web"))
     test("'+' in the path is not a space (cli+space is 404)", t_plus_is_literal)
@@ -1136,6 +1173,8 @@ def main():
             "GET", PATH_FMT.format(mark + "c") + "?page=0", BEARERS["admin"], 400, mark + "c"))
         test("log: one line for a 405", t_log_line(
             "PUT", PATH_FMT.format(mark + "d"), BEARERS["admin"], 405, mark + "d"))
+        test("log: a token text sent as the token id is not logged (DELETE 404, GET 405)",
+             t_token_text_as_token_id)
         test("log: no bearer token of any request appears", t_no_secrets_in_log)
     else:
         note("APP_LOG not set: log checks skipped")

@@ -1,6 +1,7 @@
 /* test_request.c: the CGI environment becomes a struct request (path, method, query, credential). */
 #include "../../src/api/request.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -252,6 +253,39 @@ test_refusal_status(void)
 	}
 }
 
+/* A body came: no endpoint takes one, so a revocation refuses it (tokens_revoke.c). */
+static void
+test_has_body(void)
+{
+	static const struct { const char *a, *b; bool want; } cases[] = {
+		{ NULL, NULL, false },
+		{ "CONTENT_LENGTH=", NULL, false },
+		{ "CONTENT_LENGTH=0", NULL, false },
+		{ "CONTENT_LENGTH=000", NULL, false },
+		{ "CONTENT_TYPE=application/json", "CONTENT_LENGTH=0", false },
+		{ "CONTENT_LENGTH=1", NULL, true },
+		{ "CONTENT_LENGTH=1024", NULL, true },
+		{ "CONTENT_LENGTH=0010", NULL, true },
+		{ "CONTENT_LENGTH=x", NULL, true },
+		{ "HTTP_TRANSFER_ENCODING=chunked", NULL, true },
+		{ "HTTP_TRANSFER_ENCODING=chunked", "CONTENT_LENGTH=0", true },
+		{ "HTTP_TRANSFER_ENCODING=", NULL, false },
+		{ "HTTP_CONTENT_LENGTH=5", NULL, false },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *env[] = { "REQUEST_URI=/", (char *)cases[i].a, (char *)cases[i].b, NULL };
+		struct request r;
+
+		if (cases[i].a == NULL)
+			env[1] = NULL;
+		CHECK(request_from_env(&r, env) == 0 && r.has_body == cases[i].want,
+		    "has_body %d: %s %s", cases[i].want, cases[i].a ? cases[i].a : "(none)",
+		    cases[i].b ? cases[i].b : "");
+		request_free(&r);
+	}
+}
+
 int
 main(void)
 {
@@ -267,5 +301,6 @@ main(void)
 	test_request_id();
 	test_absolute_form();
 	test_refusal_status();
+	test_has_body();
 	return unit_done();
 }

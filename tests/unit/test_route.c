@@ -263,6 +263,33 @@ test_token_route(void)
 	    "token id: not hex");
 }
 
+/* The log line's path: a token id segment that is no token id is left out. */
+static void
+test_log_path(void)
+{
+	static const struct { const char *path, *want; } cases[] = {
+		{ "/admin/oauth/clients/c1/tokens/h2-secret-token-text",
+		  "/admin/oauth/clients/c1/tokens/{not-a-token-id}" },
+		{ "/admin/oauth/clients/c%2F1/tokens/tok_0011",
+		  "/admin/oauth/clients/c%2F1/tokens/{not-a-token-id}" },
+		{ "/admin/oauth/clients/c1/tokens/tok_00112233445566778899aabbccddeeff",
+		  "/admin/oauth/clients/c1/tokens/tok_00112233445566778899aabbccddeeff" },
+		{ "/admin/oauth/clients/c1/tokens", "/admin/oauth/clients/c1/tokens" },
+		{ "/admin/oauth/clients/c1/tokens/sec/ret",
+		  "/admin/oauth/clients/c1/tokens/{not-a-token-id}" },
+		{ "/admin/oauth/clients/c1/tokens/", "/admin/oauth/clients/c1/tokens/" },
+		{ "/admin/oauth/clients/c1/tokenz/secret", "/admin/oauth/clients/c1/tokenz/secret" },
+		{ "/elsewhere/secret", "/elsewhere/secret" },
+	};
+	char out[128], small[20];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		CHECK_STR(route_log_path(cases[i].path, out, sizeof(out)), cases[i].want,
+		    "log path of %s", cases[i].path);
+	CHECK_STR(route_log_path("/admin/oauth/clients/c1/tokens/secret", small, sizeof(small)),
+	    "/admin/oauth/client", "log path cut to its buffer, the secret left out");
+}
+
 int
 main(void)
 {
@@ -273,5 +300,6 @@ main(void)
 	test_decode_not_a_client_id();
 	test_decode_length();
 	test_token_route();
+	test_log_path();
 	return unit_done();
 }
