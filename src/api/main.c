@@ -114,7 +114,10 @@ write_audits_when_due(struct store *st)
 	}
 	if (!store_audit_pending(st))
 		return;
-	if (!due && poll(&listener, 1, 0) != 0) {  /* a request waits: keep batching */
+	/* A request waits: keep batching.  Or the database is away: a write
+	 * would hold the next request up behind a connect timeout; the alarm
+	 * tries again. */
+	if (store_audit_can_wait(st) || (!due && poll(&listener, 1, 0) != 0)) {
 		if (!audit_timer_armed) {          /* once per batch, not per request */
 			alarm(AUDIT_MAX_WAIT_SECONDS);
 			audit_timer_armed = true;

@@ -145,6 +145,12 @@ db_connected(const struct db *db)
 	return db->conn != NULL;
 }
 
+bool
+db_away(const struct db *db)
+{
+	return db->conn == NULL && db_failover_all_held(&db->failover, now_seconds());
+}
+
 struct db_write_set_limits
 db_write_set_limits(const struct db *db)
 {

@@ -59,6 +59,14 @@ void db_disconnect(struct db *db);
 bool db_connected(const struct db *db);
 
 /*
+ * Whether the database is away: not connected, and every server failed
+ * within DB_SERVER_HOLD_SECONDS.  A connect now would most likely wait out
+ * db_connect_timeout to fail again; work that can wait (the read-audit
+ * queue) waits, and a request still tries (db_failover_pick).
+ */
+bool db_away(const struct db *db);
+
+/*
  * A Galera node refuses a transaction that writes more than wsrep_max_ws_rows
  * rows (a trigger's rows count too) or replicates more than
  * wsrep_max_ws_size bytes (AUT_ERR_DB_TOO_LARGE).  Those of the node this

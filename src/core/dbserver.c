@@ -157,6 +157,15 @@ db_failover_pick(struct db_failover *f, double now)
 	return f->current = soonest;
 }
 
+bool
+db_failover_all_held(const struct db_failover *f, double now)
+{
+	for (unsigned int i = 0; i < f->n; i++)
+		if (f->held_until[i] <= now)
+			return false;
+	return f->n > 0;
+}
+
 void
 db_failover_failed(struct db_failover *f, unsigned int i, double now)
 {

@@ -52,6 +52,9 @@ void db_failover_init(struct db_failover *f, unsigned int n, unsigned int home);
  */
 unsigned int db_failover_pick(struct db_failover *f, double now);
 
+/* Whether every server is held back at now (each failed within its hold). */
+bool db_failover_all_held(const struct db_failover *f, double now);
+
 /* Server i failed at now: hold it back, and make the next one current. */
 void db_failover_failed(struct db_failover *f, unsigned int i, double now);
 

@@ -922,13 +922,20 @@ store_audit_queue(struct store *st, const struct audit_entry *a)
 	copy_field(q->request_id, sizeof(q->request_id), a->request_id);
 	copy_field(q->client_request_id, sizeof(q->client_request_id),
 	    a->client_request_id ? a->client_request_id : "");
-	return st->queued >= STORE_AUDIT_BATCH ? write_queued(st, STORE_AUDIT_BATCH) : AUT_OK;
+	return st->queued >= STORE_AUDIT_BATCH && !db_away(st->db) ?
+	    write_queued(st, STORE_AUDIT_BATCH) : AUT_OK;
 }
 
 bool
 store_audit_pending(const struct store *st)
 {
 	return st->queued > 0;
+}
+
+bool
+store_audit_can_wait(const struct store *st)
+{
+	return db_away(st->db);
 }
 
 enum aut_err

@@ -121,12 +121,16 @@ struct audit_entry {
  * INSERT (one commit instead of one per list), each row with the time of its
  * request.  store_audit_queue() copies the entry and writes a full batch;
  * the accept loop calls store_audit_flush() whenever no request is waiting, and
- * at exit.  A worker killed with SIGKILL loses what it had queued (at most the
+ * at exit.  While the database is away (db_away) neither tries: the rows wait
+ * in the queue (the newest 2 batches are kept), and the next request is not
+ * held up behind a connect that would time out.  store_audit_can_wait()
+ * says so.  A worker killed with SIGKILL loses what it had queued (at most the
  * reads of one burst of requests); revocations are never queued.
  */
 #define STORE_AUDIT_BATCH 16
 enum aut_err store_audit_queue(struct store *st, const struct audit_entry *entry);
 bool store_audit_pending(const struct store *st);
+bool store_audit_can_wait(const struct store *st);
 enum aut_err store_audit_flush(struct store *st);
 
 /* What to revoke: one token by public id, or every active token passing filters. */

@@ -110,9 +110,14 @@ test_failover(void)
 	CHECK(!db_failover_go_home(&f, 500), "at home: nothing to do");
 
 	db_failover_init(&f, 3, 0);
+	CHECK(!db_failover_all_held(&f, 5), "none failed: none held back");
 	db_failover_failed(&f, 0, 10);
 	db_failover_failed(&f, 1, 11);
+	CHECK(!db_failover_all_held(&f, 11), "two of three held back: not all");
 	db_failover_failed(&f, 2, 12);
+	CHECK(db_failover_all_held(&f, 12), "all three failed within their holds: all held back");
+	CHECK(!db_failover_all_held(&f, 10 + DB_SERVER_HOLD_SECONDS),
+	    "the first hold ran out: not all held back");
 	CHECK_INT((int)db_failover_pick(&f, 13), 0,
 	    "all held back: the one whose hold ends first is tried anyway");
 	CHECK_INT((int)db_failover_pick(&f, 10 + DB_SERVER_HOLD_SECONDS + 1.5), 0,
