@@ -164,8 +164,10 @@ const struct ctl_command ctl_cmd_audit = {
 	"       [--since TIME] [--limit N]",
 	"Print recent rows of the audit trail, newest first: who listed or revoked\n"
 	"which client's tokens, when, with which filters, and how many tokens it\n"
-	"affected.  Filters combine.  --action: tokens.list, tokens.revoke or\n"
-	"token.revoke.  --since: YYYY-MM-DDTHH:MM:SSZ or YYYY-MM-DD (UTC), inclusive.\n"
+	"affected.  Filters combine.  --action: the API's tokens.list, tokens.revoke,\n"
+	"token.revoke; the command line's tenant.update, user.update, client.update,\n"
+	"tenant.delete, user.delete, client.delete.\n"
+	"--since: YYYY-MM-DDTHH:MM:SSZ or YYYY-MM-DD (UTC), inclusive.\n"
 	"--limit: 1..10000 rows (default 50).\n"
 	"Text output: a header line, then one tab-separated line per row.\n",
 	run_audit,
