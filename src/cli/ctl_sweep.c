@@ -32,7 +32,7 @@
  * two was rolled back for a deadlock (1 in 4 runs of test_counts.py's sweep
  * race under load).  Every batch is a short transaction of at most --batch
  * tokens, fewer on a Galera node whose write-set limits need it
- * (purge_batch_fit).
+ * (db_batch_fit).
  */
 
 enum statement {
@@ -138,7 +138,7 @@ run_fold(struct db *db, void *ctx)
 
 	f->rows = 0;
 	/* each row taken is one deleted row of the write set */
-	f->size = purge_batch_fit(db, f->wanted, 1);
+	f->size = db_batch_fit(db, f->wanted, 1);
 	if (rows == NULL)
 		return AUT_ERR_NOMEM;
 	db_params_init(&p);
