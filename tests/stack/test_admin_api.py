@@ -1113,9 +1113,15 @@ def t_audit_none_on_errors():
            % audited_since(start, rs))
 
 
+def sanitizer_env():
+    """The sanitizers' settings of this run (tests/sanitize/asan), for a program run here."""
+    return {k: v for k, v in os.environ.items() if k.endswith("SAN_OPTIONS")}
+
+
 def cgi_run(config_path, query, rid):
     prog = os.path.join(BUILDDIR, "src", "autional-admin.fcgi")
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "AUTIONAL_CONFIG": config_path,
+    env = {**sanitizer_env(),
+           "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "AUTIONAL_CONFIG": config_path,
            "REQUEST_METHOD": "GET", "REQUEST_URI": target("cli_g_filter", query),
            "QUERY_STRING": query, "HTTP_AUTHORIZATION": "Bearer " + B["admin"],
            "REQUEST_ID": rid, "GATEWAY_INTERFACE": "CGI/1.1",
@@ -1184,7 +1190,8 @@ def config_with(name, **settings):
 def cgi_delete(config_path, client, rid):
     """DELETE .../tokens of client, the program run once as a CGI: (status, headers, JSON)."""
     prog = os.path.join(BUILDDIR, "src", "autional-admin.fcgi")
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "AUTIONAL_CONFIG": config_path,
+    env = {**sanitizer_env(),
+           "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "AUTIONAL_CONFIG": config_path,
            "REQUEST_METHOD": "DELETE", "REQUEST_URI": target(client), "QUERY_STRING": "",
            "HTTP_AUTHORIZATION": "Bearer " + B["admin"], "REQUEST_ID": rid,
            "GATEWAY_INTERFACE": "CGI/1.1", "SERVER_PROTOCOL": "HTTP/1.1"}
