@@ -115,7 +115,11 @@ items_within(uint64_t limit, uint64_t reserve, uint64_t per_item)
 uint64_t
 purge_batch_fit(struct db *db, uint64_t wanted, unsigned int rows_per_item)
 {
-	static uint64_t told;              /* the last lowered size logged */
+	/* the last lowered size logged, per rows_per_item (the sweep asks for
+	 * two sizes by turns: its marks and its fold) */
+	static uint64_t told[PURGE_WS_ROWS_PER_TOKEN + 1];
+	unsigned int kind = rows_per_item < PURGE_WS_ROWS_PER_TOKEN ?
+	    rows_per_item : PURGE_WS_ROWS_PER_TOKEN;
 	struct db_write_set_limits lim = db_write_set_limits(db);
 	uint64_t by_rows = items_within(lim.rows, PURGE_WS_ROWS_RESERVE, rows_per_item);
 	uint64_t by_bytes = items_within(lim.bytes, PURGE_WS_BYTES_RESERVE, PURGE_WS_BYTES_PER_ITEM);
@@ -123,12 +127,12 @@ purge_batch_fit(struct db *db, uint64_t wanted, unsigned int rows_per_item)
 
 	if (fit >= wanted)
 		return wanted;
-	if (fit != told) {
+	if (fit != told[kind]) {
 		log_error("batches of %llu instead of %llu: a transaction must fit the Galera "
 		    "node's wsrep_max_ws_rows = %llu and wsrep_max_ws_size = %llu",
 		    (unsigned long long)fit, (unsigned long long)wanted,
 		    (unsigned long long)lim.rows, (unsigned long long)lim.bytes);
-		told = fit;
+		told[kind] = fit;
 	}
 	return fit;
 }
@@ -193,9 +197,10 @@ act_on_taken(struct db *db, const struct purge_steps *st, json_object *ids, uint
 	}
 	for (size_t i = 0; i < n && err == AUT_OK; i += st->act_ids) {
 		db_params_init(&p);
+		/* past the last id, the first of these again: no other row */
 		for (size_t j = i; j < i + st->act_ids; j++)
-			db_param_u64(&p, j < n ?
-			    json_object_get_uint64(json_object_array_get_idx(ids, j)) : 0);
+			db_param_u64(&p, json_object_get_uint64(
+			    json_object_array_get_idx(ids, j < n ? j : i)));
 		if ((err = db_execute(db, st->act, &p, NULL)) == AUT_OK)
 			*acted += db_affected_rows(db, st->act);
 	}
