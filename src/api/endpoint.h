@@ -25,7 +25,8 @@ struct call {
 		struct list_params list;
 		struct revoke_params revoke;
 	} params;
-	char message[160];                /* a 400's sentence naming the parameter */
+	char message[160];                /* a 400's sentence naming the parameter, */
+	bool message_on_any_error;        /* or a revocation's progress, said on any error */
 	struct response *resp;
 };
 

@@ -129,10 +129,11 @@ handler_serve(const struct request *req, const struct config *conf,
 	else if (err == AUT_ERR_INVALID_TOKEN)
 		resp->www_authenticate = WWW_AUTH_INVALID_TOKEN;
 	resp->retry_after = err == AUT_ERR_DB_UNAVAILABLE ? RETRY_AFTER_SECONDS
-	    : err == AUT_ERR_DB_BUSY ? 1 : 0;
+	    : err == AUT_ERR_DB_BUSY || err == AUT_ERR_REVOKE_UNFINISHED ? 1 : 0;
 	response_free(resp);
 	if (render_error(resp->status,
-	    err == AUT_ERR_BAD_PARAM && call.message[0] ? call.message : error_message(err),
+	    (err == AUT_ERR_BAD_PARAM || call.message_on_any_error) && call.message[0] ?
+	    call.message : error_message(err),
 	    now, &resp->body, &resp->body_len) != AUT_OK) {
 		resp->status = 500;
 		resp->body = NULL;

@@ -64,10 +64,14 @@ answer(struct call *call, uint64_t revoked)
 enum aut_err
 tokens_revoke_all_run(struct call *call)
 {
+	/* In batches; a request begins none after db_write_timeout, so that it
+	 * ends within the web server's timeout (the rest: the same request again). */
 	struct revocation r = {
 		.client_pk = call->authz.client_pk,
 		.filters = call->params.revoke.filters,
 		.dry_run = call->params.revoke.dry_run != 0,
+		.batch = call->conf->revoke_batch,
+		.seconds = call->conf->db_write_timeout,
 	};
 	struct audit_entry a;
 	uint64_t revoked = 0;
@@ -80,6 +84,12 @@ tokens_revoke_all_run(struct call *call)
 		err = store_revoke(call->st, &r, call->now, &a, &found, &revoked);
 	}
 	free(filters);
+	if (err == AUT_ERR_REVOKE_UNFINISHED || (err != AUT_OK && revoked > 0)) {
+		snprintf(call->message, sizeof(call->message), "%llu tokens revoked so far "
+		    "(committed and audited): send the same request again to revoke the rest",
+		    (unsigned long long)revoked);
+		call->message_on_any_error = true;
+	}
 	return err == AUT_OK ? answer(call, revoked) : err;
 }
 

@@ -34,7 +34,7 @@
  * two was rolled back for a deadlock (1 in 4 runs of test_counts.py's sweep
  * race under load).  Every batch is a short transaction of at most --batch
  * tokens, fewer on a Galera node whose write-set limits need it
- * (purge_batch_fit).
+ * (db_batch_fit).
  */
 
 enum statement {
@@ -151,7 +151,7 @@ run_fold(struct db *db, void *ctx)
 	f->last_type = f->after_type;
 	f->last_shard = f->after_shard;
 	/* each row taken is one deleted row of the write set */
-	f->size = purge_batch_fit(db, f->wanted, 1);
+	f->size = db_batch_fit(db, f->wanted, 1);
 	if (rows == NULL)
 		return AUT_ERR_NOMEM;
 	db_params_init(&p);

@@ -303,6 +303,7 @@ run_token_revoke(struct ctl *ctl, int argc, char **argv)
 	r.filters.token_type = a.type == NULL ? TOKEN_TYPE_ANY :
 	    strcmp(a.type, "access_token") == 0 ? TOKEN_TYPE_ACCESS : TOKEN_TYPE_REFRESH;
 	r.dry_run = a.dry_run;
+	r.batch = ctl->conf.revoke_batch;   /* no time limit: runs until done */
 	audit = (struct audit_entry){
 		.tenant_id = client.tenant_id,
 		.actor = actor,
@@ -314,7 +315,11 @@ run_token_revoke(struct ctl *ctl, int argc, char **argv)
 		.status = 0,
 	};
 	err = store_revoke(ctl->store, &r, db_clock_now(), &audit, &found, &revoked);
-	if (err != AUT_OK)
+	if (err != AUT_OK && revoked > 0)
+		rc = ctl_fail(ctl, "%llu tokens were revoked (and audited) in batches before the "
+		    "failure (see the message above); run the command again to revoke the rest",
+		    (unsigned long long)revoked);
+	else if (err != AUT_OK)
 		rc = ctl_fail_err(ctl, err);
 	else if (!found)
 		rc = ctl_fail(ctl, "client '%s' has no token '%s'", a.client, a.id);
@@ -348,6 +353,8 @@ const struct ctl_command ctl_cmd_token_revoke = {
 	"active tokens (narrowed to one user, one type, or both).  Revocation is\n"
 	"immediate.  An audit row (actor cli:<login>, action token.revoke or\n"
 	"tokens.revoke, status 0) is written in the same transaction.  --all\n"
+	"revokes in transactions of revoke_batch tokens (the configuration's,\n"
+	"10000 by default), each with its own audit row, until none is left.  --all\n"
 	"counts active tokens only; --id revokes the token unless it is revoked\n"
 	"already (then it counts 0 and succeeds), as the API does.\n"
 	"--dry-run counts what would be revoked, changes no token, and is audited.\n",

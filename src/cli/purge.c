@@ -6,7 +6,6 @@
 #include <json.h>
 
 #include "ctl.h"
-#include "../core/log.h"
 
 enum statement {
 	SQL_NEXT_CLIENTS,
@@ -102,41 +101,6 @@ purge_run_patiently(struct db *db, enum db_mode mode, const char *what, db_work_
 	return err;
 }
 
-/* How many items of per_item each fit under limit, reserve kept for the
- * rest of the transaction: at least 1; no limit (0): all. */
-static uint64_t
-items_within(uint64_t limit, uint64_t reserve, uint64_t per_item)
-{
-	if (limit == 0)
-		return UINT64_MAX;
-	return limit > reserve + per_item ? (limit - reserve) / per_item : 1;
-}
-
-uint64_t
-purge_batch_fit(struct db *db, uint64_t wanted, unsigned int rows_per_item)
-{
-	/* the last lowered size logged, per rows_per_item (the sweep asks for
-	 * two sizes by turns: its marks and its fold) */
-	static uint64_t told[PURGE_WS_ROWS_PER_TOKEN + 1];
-	unsigned int kind = rows_per_item < PURGE_WS_ROWS_PER_TOKEN ?
-	    rows_per_item : PURGE_WS_ROWS_PER_TOKEN;
-	struct db_write_set_limits lim = db_write_set_limits(db);
-	uint64_t by_rows = items_within(lim.rows, PURGE_WS_ROWS_RESERVE, rows_per_item);
-	uint64_t by_bytes = items_within(lim.bytes, PURGE_WS_BYTES_RESERVE, PURGE_WS_BYTES_PER_ITEM);
-	uint64_t fit = by_rows < by_bytes ? by_rows : by_bytes;
-
-	if (fit >= wanted)
-		return wanted;
-	if (fit != told[kind]) {
-		log_error("batches of %llu instead of %llu: a transaction must fit the Galera "
-		    "node's wsrep_max_ws_rows = %llu and wsrep_max_ws_size = %llu",
-		    (unsigned long long)fit, (unsigned long long)wanted,
-		    (unsigned long long)lim.rows, (unsigned long long)lim.bytes);
-		told[kind] = fit;
-	}
-	return fit;
-}
-
 /* One batch of purge_locked_batches(), one transaction (run again from the
  * start after a deadlock or certification failure). */
 struct locked_batch {
@@ -218,7 +182,7 @@ run_locked_batch(struct db *db, void *ctx)
 	enum aut_err err = AUT_OK;
 
 	b->taken = b->acted = 0;
-	b->size = purge_batch_fit(db, b->wanted, PURGE_WS_ROWS_PER_TOKEN);
+	b->size = db_batch_fit(db, b->wanted, DB_WS_ROWS_PER_TOKEN);
 	if (ids == NULL)
 		return AUT_ERR_NOMEM;
 	db_params_init(&p);

@@ -83,26 +83,6 @@ enum aut_err purge_locked_batches(struct db *db, const struct purge_steps *steps
     uint64_t client_pk, time_t at, unsigned int batch, unsigned int pause,
     uint64_t *changed);
 
-/*
- * A Galera node refuses a transaction beyond its write-set limits
- * (db_write_set_limits), so each batch is lowered to fit them: a purged or
- * swept token writes PURGE_WS_ROWS_PER_TOKEN rows (its own and the counter
- * row its trigger changes) and at most PURGE_WS_BYTES_PER_ITEM bytes (an
- * UPDATE replicates the row's image before and after: 8,322 bytes a swept
- * token with a 1,000-character scope of 4-byte characters, the counter row
- * and keys included, measured on MariaDB 10.11 with binlog_row_image=FULL;
- * a purged one, 4,140); PURGE_WS_*_RESERVE are kept for
- * the rest of the transaction (the sweep's fold adds up to 4 rows).
- * purge_batch_fit(): `wanted` items of rows_per_item rows each, lowered to
- * what fits the node this connection uses (at least 1), with one stderr
- * line when it lowers (once per size and rows_per_item).
- */
-#define PURGE_WS_ROWS_PER_TOKEN 2
-#define PURGE_WS_ROWS_RESERVE 4
-#define PURGE_WS_BYTES_PER_ITEM 9216
-#define PURGE_WS_BYTES_RESERVE 4096
-uint64_t purge_batch_fit(struct db *db, uint64_t wanted, unsigned int rows_per_item);
-
 /* db_run(), run again after a pause while it fails with AUT_ERR_DB_BUSY, for
  * up to PURGE_PATIENCE_SECONDS. */
 enum aut_err purge_run_patiently(struct db *db, enum db_mode mode, const char *what,

@@ -38,6 +38,7 @@ static const struct key keys[] = {
 	{ "db_write_timeout", UINT(db_write_timeout, 1, 3600) },
 	{ "page_size_max", UINT(page_size_max, 1, CONFIG_PAGE_SIZE_MAX_LIMIT) },
 	{ "audit_reads", UINT(audit_reads, 0, 1) },
+	{ "revoke_batch", UINT(revoke_batch, 1, 100000) },
 	{ "db_causal_reads", UINT(db_causal_reads, 0, 1) },
 };
 
@@ -51,6 +52,7 @@ config_defaults(struct config *conf)
 	conf->db_write_timeout = 5;
 	conf->page_size_max = 100;
 	conf->audit_reads = 1;
+	conf->revoke_batch = 10000;
 	conf->db_causal_reads = 1;
 }
 

@@ -24,6 +24,7 @@ struct config {
 	unsigned int db_write_timeout;   /* seconds */
 	unsigned int page_size_max;      /* largest page_size accepted */
 	unsigned int audit_reads;        /* 1: every list leaves an audit row */
+	unsigned int revoke_batch;       /* tokens per transaction of a revocation by filters */
 	unsigned int db_causal_reads;    /* 1: on Galera, a request's first read waits
 	                                    until its node has applied every commit
 	                                    made anywhere before it (wsrep_sync_wait) */

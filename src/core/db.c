@@ -23,7 +23,6 @@ struct db {
 	unsigned int server;                /* the server connected (or being connected) */
 	char server_name[300];              /* its name, for log lines */
 	bool wsrep;                         /* that server is a Galera node (wsrep_on) */
-	struct db_write_set_limits ws_limits;  /* and its limits (0: none) */
 	bool causal_session;                /* every read waits for the cluster (the CLI) */
 	unsigned long rows;                 /* rows fetched since the unit of work began */
 };
@@ -151,12 +150,70 @@ db_away(const struct db *db)
 	return db->conn == NULL && db_failover_all_held(&db->failover, now_seconds());
 }
 
-struct db_write_set_limits
-db_write_set_limits(const struct db *db)
+/* How many items of per_item each fit under limit, reserve kept for the
+ * rest of the transaction: at least 1; no limit (0): all. */
+static uint64_t
+items_within(uint64_t limit, uint64_t reserve, uint64_t per_item)
 {
-	if (db->conn == NULL || !db->wsrep)
-		return (struct db_write_set_limits){ 0, 0 };
-	return db->ws_limits;
+	if (limit == 0)
+		return UINT64_MAX;
+	return limit > reserve + per_item ? (limit - reserve) / per_item : 1;
+}
+
+/* A Galera node's write-set limits: wsrep_max_ws_rows, wsrep_max_ws_size (0: none). */
+struct db_write_set_limits {
+	uint64_t rows;
+	uint64_t bytes;
+};
+
+/* The write-set limits of the Galera node this connection uses (0: none),
+ * read afresh each time: an operator may change them while a worker holds
+ * its connection.  A plain server, or a read that fails: none (the next
+ * statement then fails the usual way). */
+static struct db_write_set_limits
+write_set_limits(struct db *db)
+{
+	struct db_write_set_limits lim = { 0, 0 };
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+
+	if (db->conn == NULL || !db->wsrep ||
+	    mysql_query(db->conn, "SELECT @@wsrep_max_ws_rows, @@wsrep_max_ws_size") != 0 ||
+	    (res = mysql_store_result(db->conn)) == NULL)
+		return lim;
+	if ((row = mysql_fetch_row(res)) != NULL) {
+		lim.rows = row[0] != NULL ? strtoull(row[0], NULL, 10) : 0;
+		lim.bytes = row[1] != NULL ? strtoull(row[1], NULL, 10) : 0;
+	}
+	mysql_free_result(res);
+	return lim;
+}
+
+uint64_t
+db_batch_fit(struct db *db, uint64_t wanted, unsigned int rows_per_item)
+{
+	/* the last lowered size logged, per rows_per_item (the sweep asks for
+	 * two sizes by turns: its marks and its fold) */
+	static uint64_t told[DB_WS_ROWS_PER_TOKEN + 1];
+	unsigned int kind = rows_per_item < DB_WS_ROWS_PER_TOKEN ?
+	    rows_per_item : DB_WS_ROWS_PER_TOKEN;
+	struct db_write_set_limits lim = write_set_limits(db);
+	uint64_t by_rows, by_bytes, fit;
+
+	by_rows = items_within(lim.rows, DB_WS_ROWS_RESERVE, rows_per_item);
+	by_bytes = items_within(lim.bytes, DB_WS_BYTES_RESERVE, DB_WS_BYTES_PER_ITEM);
+	fit = by_rows < by_bytes ? by_rows : by_bytes;
+
+	if (fit >= wanted)
+		return wanted;
+	if (fit != told[kind]) {
+		log_error("batches of %llu instead of %llu: a transaction must fit the Galera "
+		    "node's wsrep_max_ws_rows = %llu and wsrep_max_ws_size = %llu",
+		    (unsigned long long)fit, (unsigned long long)wanted,
+		    (unsigned long long)lim.rows, (unsigned long long)lim.bytes);
+		told[kind] = fit;
+	}
+	return fit;
 }
 
 /*
@@ -243,17 +300,11 @@ check_node(struct db *db)
 	MYSQL_ROW row;
 	bool synced = false;
 
-	if (mysql_query(db->conn,
-	    "SELECT @@wsrep_on, @@wsrep_max_ws_rows, @@wsrep_max_ws_size") != 0 ||
+	if (mysql_query(db->conn, "SELECT @@wsrep_on") != 0 ||
 	    (res = mysql_store_result(db->conn)) == NULL)
 		return fail(db, NULL, "node check");
 	row = mysql_fetch_row(res);
 	db->wsrep = row != NULL && row[0] != NULL && strcmp(row[0], "1") == 0;
-	db->ws_limits = (struct db_write_set_limits){ 0, 0 };
-	if (db->wsrep) {
-		db->ws_limits.rows = row[1] != NULL ? strtoull(row[1], NULL, 10) : 0;
-		db->ws_limits.bytes = row[2] != NULL ? strtoull(row[2], NULL, 10) : 0;
-	}
 	mysql_free_result(res);
 	if (!db->wsrep)
 		return AUT_OK;

@@ -15,7 +15,8 @@ error_http_status(enum aut_err err)
 	case AUT_ERR_NO_TOKEN:       return 404;
 	case AUT_ERR_METHOD:         return 405;
 	case AUT_ERR_DB_UNAVAILABLE:
-	case AUT_ERR_DB_BUSY:        return 503;
+	case AUT_ERR_DB_BUSY:
+	case AUT_ERR_REVOKE_UNFINISHED: return 503;
 	case AUT_ERR_DB_TOO_LARGE:
 	case AUT_ERR_NOMEM:
 	case AUT_ERR_INTERNAL:       return 500;
@@ -48,6 +49,8 @@ error_message(enum aut_err err)
 	case AUT_ERR_DB_UNAVAILABLE:
 	case AUT_ERR_DB_BUSY:
 		return "Service temporarily unavailable: try again shortly";
+	case AUT_ERR_REVOKE_UNFINISHED:
+		return "Revocation not finished: send the same request again to revoke the rest";
 	case AUT_ERR_DB_TOO_LARGE:
 		return "Internal server error: the change is larger than the database cluster "
 		    "takes in one transaction";

@@ -21,6 +21,7 @@ enum aut_err {
 	AUT_ERR_DB_UNAVAILABLE,  /* database unreachable or connection lost: 503 */
 	AUT_ERR_DB_BUSY,         /* deadlock or lock wait timeout, rolled back: retry, else 503 */
 	AUT_ERR_DB_TOO_LARGE,    /* beyond a Galera cluster's write-set limits, rolled back: 500 */
+	AUT_ERR_REVOKE_UNFINISHED, /* a revocation by filters ran out of time, part done: 503 */
 	AUT_ERR_NOMEM,           /* out of memory: 500 */
 	AUT_ERR_INTERNAL         /* anything else unexpected: 500 */
 };

@@ -246,18 +246,22 @@ static const struct db_statement statements[SQL_STATEMENTS] = {
 	/* The page-cursor key: one row, made by sql/006. */
 	[SQL_CURSOR_KEY] = { "page-cursor key",
 	    "SELECT secret FROM api_secrets WHERE name = 'page_cursor'", false },
-	/* Params: now (revoked_at), client, now, type, type. */
+	/* Params: now (revoked_at), client, now, type, type, most.  At most
+	 * `most` tokens (a batch, store_revoke): swept IN (0, 1) keeps expires_at
+	 * in the oauth_tokens_unswept range, so a batch reads active tokens only
+	 * (the expired ones of a client with a million tokens are half of them). */
 	[SQL_REVOKE] = { "revocation",
 	    "UPDATE oauth_tokens SET revoked_at = ?"
-	    " WHERE oauth_client_id = ? AND " ACTIVE, false },
-	/* Params: now (revoked_at), user, client, now, type, type.  The user as
-	 * a subquery the optimizer reads once, not a join: a Galera node with
-	 * wsrep_max_ws_rows set refuses every multi-table UPDATE (4165, "Galera
-	 * replication not supported", MariaDB 10.11). */
+	    " WHERE oauth_client_id = ? AND revoked_at IS NULL AND swept IN (0, 1)"
+	    " AND expires_at > ? AND token_type IN (?, ?) LIMIT ?", false },
+	/* Params: now (revoked_at), user, client, now, type, type, most.  The
+	 * user as a subquery the optimizer reads once, not a join: a Galera node
+	 * with wsrep_max_ws_rows set refuses every multi-table UPDATE (4165,
+	 * "Galera replication not supported", MariaDB 10.11). */
 	[SQL_REVOKE_BY_USER] = { "revocation",
 	    "UPDATE oauth_tokens SET revoked_at = ?"
 	    " WHERE user_id = (SELECT id FROM users WHERE public_id = ?)"
-	    " AND oauth_client_id = ? AND " ACTIVE, false },
+	    " AND oauth_client_id = ? AND " ACTIVE " LIMIT ?", false },
 	/* Params: public id, client.  Locks the row until the transaction ends. */
 	[SQL_FIND_TOKEN] = { "token lookup",
 	    "SELECT revoked_at IS NULL FROM oauth_tokens"
@@ -952,12 +956,14 @@ store_audit_flush(struct store *st)
 
 /* ---- revocation ------------------------------------------------------------ */
 
-/* One revocation on its way through db_run(). */
+/* One revocation (or one batch of one) on its way through db_run(). */
 struct revoke_job {
 	struct store *st;
 	const struct revocation *r;
 	time_t now;
 	struct audit_entry *audit;
+	uint64_t most;                      /* tokens this transaction may revoke */
+	bool later_batch;                   /* not a revocation's first: no row for 0 */
 	bool found;
 	uint64_t revoked;
 };
@@ -1017,6 +1023,7 @@ revoke_all(struct revoke_job *job)
 	db_param_u64(&p, r->client_pk);
 	db_param_time(&p, job->now, 0);
 	param_types(&p, r->filters.token_type);
+	db_param_u64(&p, job->most);
 	err = db_execute(job->st->db, s, &p, NULL);
 	if (err == AUT_OK)
 		job->revoked = db_affected_rows(job->st->db, s);
@@ -1035,6 +1042,8 @@ revoke_work(struct db *db, void *ctx)
 	err = job->r->token_id != NULL ? revoke_one(job) : revoke_all(job);
 	if (err != AUT_OK || !job->found)
 		return err;   /* no such token: nothing changed, nothing to audit */
+	if (job->revoked == 0 && job->later_batch)
+		return AUT_OK;   /* the batch after a full one found none left */
 	job->audit->affected = job->revoked;
 	return store_audit_write(job->st, job->audit);
 }
@@ -1043,7 +1052,8 @@ enum aut_err
 store_revoke_within(struct store *st, const struct revocation *r, time_t now,
     struct audit_entry *audit, bool *found, uint64_t *revoked)
 {
-	struct revoke_job job = { .st = st, .r = r, .now = now, .audit = audit };
+	struct revoke_job job = { .st = st, .r = r, .now = now, .audit = audit,
+	    .most = UINT64_MAX };
 	enum aut_err err = revoke_work(st->db, &job);
 
 	*found = err == AUT_OK && job.found;
@@ -1063,14 +1073,53 @@ store_audit_write(struct store *st, const struct audit_entry *audit)
 	return db_execute(st->db, &statements[SQL_AUDIT], &p, NULL);
 }
 
+static double
+monotonic_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* One batch of a revocation by filters: its size fitted to the node first. */
+static enum aut_err
+revoke_batch_work(struct db *db, void *ctx)
+{
+	struct revoke_job *job = ctx;
+
+	job->most = db_batch_fit(db, job->r->batch, DB_WS_ROWS_PER_TOKEN);
+	return revoke_work(db, job);
+}
+
 enum aut_err
 store_revoke(struct store *st, const struct revocation *r, time_t now,
     struct audit_entry *audit, bool *found, uint64_t *revoked)
 {
-	struct revoke_job job = { .st = st, .r = r, .now = now, .audit = audit };
-	enum aut_err err = db_run(st->db, DB_TRANSACTION, "revocation", revoke_work, &job);
+	struct revoke_job job = { .st = st, .r = r, .now = now, .audit = audit,
+	    .most = UINT64_MAX };
+	double give_up = monotonic_seconds() + r->seconds;
+	enum aut_err err;
 
-	*found = err == AUT_OK && job.found;
-	*revoked = err == AUT_OK ? job.revoked : 0;
-	return err;
+	*revoked = 0;
+	if (r->token_id != NULL || r->dry_run || r->batch == 0) {
+		err = db_run(st->db, DB_TRANSACTION, "revocation", revoke_work, &job);
+		*found = err == AUT_OK && job.found;
+		*revoked = err == AUT_OK ? job.revoked : 0;
+		return err;
+	}
+	/* By filters, in batches: each its own transaction with its own audit
+	 * row, until one comes back short. */
+	*found = true;
+	for (;;) {
+		err = db_run(st->db, DB_TRANSACTION, "revocation", revoke_batch_work, &job);
+		if (err != AUT_OK)
+			return err;
+		*revoked += job.revoked;
+		if (job.revoked < job.most)
+			return AUT_OK;
+		job.later_batch = true;
+		if (r->seconds > 0 && monotonic_seconds() >= give_up)
+			return AUT_ERR_REVOKE_UNFINISHED;
+	}
 }

@@ -139,6 +139,9 @@ struct revocation {
 	const unsigned char *token_id;   /* 16 bytes; NULL: all that pass filters */
 	struct token_filters filters;    /* without token_id only */
 	bool dry_run;                    /* count, change nothing (still audited) */
+	uint64_t batch;                  /* by filters: tokens per transaction; 0: all in one */
+	double seconds;                  /* by filters in batches: no batch begun after
+	                                    this long; 0: no limit */
 };
 
 /*
@@ -147,6 +150,16 @@ struct revocation {
  * run again on a deadlock or lock wait timeout.  With token_id, *found is
  * false when the client has no such token (nothing is written); revoking a
  * token that is revoked already is found with *revoked 0.
+ *
+ * By filters with r->batch, in batches of that many tokens (fewer where a
+ * Galera node's write-set limits need it, db_batch_fit): each batch is its
+ * own transaction with its own audit row (affected: that batch's count), so
+ * a client with a million tokens is revoked without one transaction that
+ * outlives every timeout.  Batches follow each other until one comes back
+ * short (*revoked: the sum).  After r->seconds, no new batch is begun:
+ * AUT_ERR_REVOKE_UNFINISHED, with *revoked what was revoked; the same
+ * revocation again revokes the rest.  On any other error *revoked is what
+ * the batches before it revoked (committed, audited).
  */
 enum aut_err store_revoke(struct store *st, const struct revocation *r, time_t now,
     struct audit_entry *audit, bool *found, uint64_t *revoked);

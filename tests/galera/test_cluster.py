@@ -38,10 +38,12 @@ lighttpd configured with all three nodes (db_servers).  Checks:
    round left node 2 answering 1205 and the cluster unusable.)
 6. Write-set limits: with wsrep_max_ws_rows = 50 on every node, `autionalctl
    sweep` and `purge --batch 1000` lower their batches to fit (saying so on
-   stderr) and finish, a revocation by user_id answers 200, and one beyond
-   the limit answers a 500 JSON that says why and changes nothing.  With
-   wsrep_max_ws_size = 324 KiB, the sweep of tokens with the longest scopes
-   (1,000 4-byte characters) fits its batches to the bytes and finishes.
+   stderr) and finish, a revocation by user_id answers 200, one of 30 tokens
+   (61 rows) answers 200 in batches of 23 and 7 with an audit row each; with
+   a limit of 2 rows, below one token's, a revocation is refused saying why
+   and changes nothing.  With wsrep_max_ws_size = 324 KiB, the sweep of
+   tokens with the longest scopes (1,000 4-byte characters) fits its
+   batches to the bytes and finishes.
 
 Environment (from tests/galera/run): BASE_URL, APP_CONFIG, CLUSTER (its node1..3
 directories), CLUSTER_CTL (tests/galera/cluster.sh), DB_NAME, DB_USER, BUILDDIR,
@@ -703,8 +705,9 @@ def everywhere(want, what):
 def t_write_set_limits():
     """With wsrep_max_ws_rows = 50 on every node: the sweep and the purge lower
     their batches to fit and finish; the API's revocation by user (a multi-table
-    UPDATE before, which such a node refuses with 4165) works; a revocation
-    beyond the limit answers 500 JSON saying so and changes nothing."""
+    UPDATE before, which such a node refuses with 4165) works; a revocation of
+    more than fits one transaction goes in batches; below one token's rows, a
+    revocation is refused saying why and changes nothing."""
     ws_fixture()
     everywhere((300, 40, 10), "fixture")
     ws_rows_limit(WS_ROWS)
@@ -728,20 +731,28 @@ def t_write_set_limits():
         expect(r.status == 200 and r.json.get("revoked") == 10,
                "revocation by user: %d %r" % (r.status, r.body[:200]))
         everywhere((10, 30, 0), "after the revocation by user")
-        r = request("DELETE", "/admin/oauth/clients/%s/tokens" % WS_CLIENT)
-        expect(r.status == 500 and isinstance(r.json, dict) and r.json.get("code") == 500 and
-               "larger than the database cluster takes in one transaction"
-               in r.json.get("message", ""),
-               "a revocation of 30 tokens (61 rows) beyond the limit: %d %r"
-               % (r.status, r.body[:200]))
+        # Below what one token needs (its row, its counter row, the audit row):
+        # refused whole, saying why.
+        ws_rows_limit(2)
+        rc, out, err = ws_ctl(1, "token", "revoke", "--client", WS_CLIENT, "--all", "--json")
+        expect(rc == 1 and "larger than the database cluster takes in one transaction" in err,
+               "a revocation with wsrep_max_ws_rows = 2: exit %d, %s" % (rc, err[-300:]))
         everywhere((10, 30, 0), "after the refused revocation (nothing changed)")
+        ws_rows_limit(WS_ROWS)
+        start = int(sql(1, "SELECT COALESCE(MAX(id), 0) FROM audit_events")[0])
+        r = request("DELETE", "/admin/oauth/clients/%s/tokens" % WS_CLIENT)
+        expect(r.status == 200 and r.json.get("revoked") == 30,
+               "a revocation of 30 tokens (61 rows in one transaction): %d %r"
+               % (r.status, r.body[:200]))
+        everywhere((40, 0, 0), "after the revocation in batches")
+        rows = sql(1, "SELECT affected FROM audit_events WHERE id > %d AND action ="
+                      " 'tokens.revoke' AND client_id = '%s' ORDER BY id" % (start, WS_CLIENT))
+        expect(rows == ["23", "7"], "its audit rows' counts %s, want 23 and 7" % rows)
         note("write-set limit %d rows: sweep swept %d and purge deleted %d in batches of 23;"
-             " a revocation of 10 by user: 200, of 30: 500" % (WS_ROWS, swept, purged))
+             " a revocation of 10 by user: 200; of 30: 200 in batches of 23 and 7; with a"
+             " limit of 2 rows: refused" % (WS_ROWS, swept, purged))
     finally:
         ws_rows_limit(0)
-    r = request("DELETE", "/admin/oauth/clients/%s/tokens" % WS_CLIENT)
-    expect(r.status == 200 and r.json.get("revoked") == 30,
-           "the same revocation without the limit: %d %r" % (r.status, r.body[:200]))
 
 
 WSB_CLIENT = "cli_galera_wsb"
@@ -813,9 +824,9 @@ def main():
     else:
         note("token writers on all three nodes at once: not yet possible (issue 10's"
              " node-sharded counting, oauth_token_totals, is not in this tree)")
-    check("write-set limit (wsrep_max_ws_rows = %d on every node): sweep and purge fit their"
-          " batches, revocation by user works, one beyond the limit is a 500 JSON that"
-          " changes nothing" % WS_ROWS, t_write_set_limits)
+    check("write-set limit (wsrep_max_ws_rows = %d on every node): sweep, purge and"
+          " revocations fit their batches; below one token's rows, refused saying why,"
+          " nothing changed" % WS_ROWS, t_write_set_limits)
     check("write-set limit (wsrep_max_ws_size = %d on every node): the sweep of tokens with"
           " the longest scopes fits its batches to the bytes" % WSB_SIZE, t_write_set_bytes)
     check("majority lost: 503 JSON with Retry-After within the timeouts", t_majority_lost, s)

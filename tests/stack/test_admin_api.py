@@ -1164,6 +1164,126 @@ def t_audit_reads_switch():
                 pass
 
 
+# ---------------------------------------------------------------- revocation in batches
+
+BATCH_CLIENT = "cli_g_batches"
+
+
+def config_with(name, **settings):
+    """APP_CONFIG with these settings in place of its own, as a file of its own."""
+    with open(APP_CONFIG) as f:
+        base = [l for l in f.read().splitlines()
+                if l.partition("=")[0].strip() not in settings]
+    path = os.path.join(WORK or "/tmp", name)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write("\n".join(base + ["%s = %s" % kv for kv in settings.items()]) + "\n")
+    return path
+
+
+def cgi_delete(config_path, client, rid):
+    """DELETE .../tokens of client, the program run once as a CGI: (status, headers, JSON)."""
+    prog = os.path.join(BUILDDIR, "src", "autional-admin.fcgi")
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "AUTIONAL_CONFIG": config_path,
+           "REQUEST_METHOD": "DELETE", "REQUEST_URI": target(client), "QUERY_STRING": "",
+           "HTTP_AUTHORIZATION": "Bearer " + B["admin"], "REQUEST_ID": rid,
+           "GATEWAY_INTERFACE": "CGI/1.1", "SERVER_PROTOCOL": "HTTP/1.1"}
+    p = subprocess.run([prog], env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                       timeout=120)
+    head, _, body = p.stdout.partition(b"\r\n\r\n")
+    m = re.match(rb"^Status: (\d{3})", head)
+    expect(p.returncode == 0 and m, "CGI run: rc %d, %r, stderr %r"
+           % (p.returncode, p.stdout[:200], p.stderr[:300]))
+    headers = dict(l.split(": ", 1) for l in head.decode().split("\r\n")[1:] if ": " in l)
+    try:
+        return int(m.group(1)), headers, json.loads(body)
+    except ValueError:
+        raise Fail("CGI answer not JSON: %r" % body[:200])
+
+
+def batch_client(active):
+    """BATCH_CLIENT afresh: `active` live tokens, 5 expired and 5 revoked ones."""
+    tok = ("INSERT INTO oauth_tokens (token_hash, token_type, oauth_client_id, scope,"
+           " created_at, expires_at, revoked_at) SELECT RANDOM_BYTES(32),"
+           " IF(seq %% 2, 'access_token', 'refresh_token'), @c, 'batch',"
+           " @now - INTERVAL seq SECOND, %s, %s FROM seq_1_to_%d")
+    sql(";\n".join([
+        "SET @now = UTC_TIMESTAMP()",
+        "INSERT IGNORE INTO oauth_clients (client_id, tenant_id, name)"
+        " VALUES ('%s', 1, 'revoked in batches')" % BATCH_CLIENT,
+        "SET @c = (SELECT id FROM oauth_clients WHERE client_id = '%s')" % BATCH_CLIENT,
+        "DELETE FROM oauth_tokens WHERE oauth_client_id = @c",
+        tok % ("@now + INTERVAL 1 DAY", "NULL", active),
+        tok % ("@now - INTERVAL 1 HOUR", "NULL", 5),
+        tok % ("@now + INTERVAL 1 DAY", "@now - INTERVAL 1 HOUR", 5)]))
+    expect(db_count(BATCH_CLIENT) == active, "fixture: %d active" % db_count(BATCH_CLIENT))
+
+
+def batch_states():
+    """BATCH_CLIENT's (active, expired unrevoked, revoked) token counts."""
+    row = sql("SELECT SUM(t.revoked_at IS NULL AND t.expires_at > UTC_TIMESTAMP()),"
+              " SUM(t.revoked_at IS NULL AND t.expires_at <= UTC_TIMESTAMP()),"
+              " SUM(t.revoked_at IS NOT NULL)" + FROM + " WHERE c.client_id = " + q(BATCH_CLIENT))
+    return tuple(int(v) for v in row[0].split("\t"))
+
+
+def t_revoke_in_batches():
+    """revoke_batch = 7: one request revokes 20 (21) tokens in 3 committed batches,
+    one audit row each (7, 7, 6; 7, 7, 7 and no row for the empty 4th)."""
+    conf = config_with("h11-batch-7.conf", revoke_batch=7)
+    for active, want in ((20, [7, 7, 6]), (21, [7, 7, 7])):
+        batch_client(active)
+        rid = new_rid("batches")
+        st, _, j = cgi_delete(conf, BATCH_CLIENT, rid)
+        expect(st == 200 and j.get("revoked") == active,
+               "%d active: status %d %r" % (active, st, j))
+        expect(batch_states() == (0, 5, 5 + active), "%d active: states after %s"
+               % (active, batch_states()))
+        rows = audit_rows(rid)
+        expect([r["affected"] for r in rows] == want and
+               all(r["action"] == "tokens.revoke" and r["client_id"] == BATCH_CLIENT
+                   for r in rows), "%d active: audit rows %s, want affected %s"
+               % (active, [(r["action"], r["affected"]) for r in rows], want))
+
+
+def t_revoke_unfinished():
+    """revoke_batch = 1, db_write_timeout = 1: a request begins no batch after 1 s and
+    answers 503 + Retry-After naming what it revoked; the same request again goes on;
+    in the end every token is revoked once and audited once."""
+    if FRONTEND not in ("", "lighttpd"):
+        note("run under lighttpd only (a CGI run: the front end plays no part)")
+        return
+    total = 20000
+    batch_client(total)
+    conf = config_with("h11-batch-1.conf", revoke_batch=1, db_write_timeout=1)
+    counted, rids, answers = 0, [], []
+    for _ in range(200):
+        rid = new_rid("unfinished")
+        rids.append(rid)
+        st, h, j = cgi_delete(conf, BATCH_CLIENT, rid)
+        answers.append(st)
+        if st == 200:
+            counted += j.get("revoked", -1)
+            break
+        m = re.match(r"^(\d+) tokens revoked so far \(committed and audited\): send the same"
+                     r" request again to revoke the rest$", j.get("message", ""))
+        expect(st == 503 and j.get("code") == 503 and h.get("Retry-After") == "1" and m
+               and int(m.group(1)) >= 1, "an unfinished revocation answered %d %r %r"
+               % (st, h.get("Retry-After"), j))
+        counted += int(m.group(1))
+    note("%d tokens in batches of 1: %d requests (%d answered 503)"
+         % (total, len(answers), answers.count(503)))
+    expect(answers[0] == 503, "the first request revoked all %d tokens within 1 s: the check"
+           " needs more tokens to see a request run out of time" % total)
+    expect(answers[-1] == 200, "still unfinished after %d requests" % len(answers))
+    expect(counted == total, "the answers add up to %d revoked, want %d" % (counted, total))
+    expect(batch_states() == (0, 5, 5 + total), "states after: %s" % (batch_states(),))
+    n = sql("SELECT COUNT(*), SUM(affected = 1), SUM(affected) FROM audit_events"
+            " WHERE request_id IN (%s)" % ",".join(q(r) for r in rids))[0].split("\t")
+    expect(n == [str(total)] * 3, "audit rows (count, of 1 token, tokens): %s, want %d each"
+           % (n, total))
+
+
 def t_audit_atomic():
     """An audit row that cannot be written takes the revocation down with it."""
     c = "cli_g_atomic"
@@ -1474,6 +1594,11 @@ def main():
     test("audit: no row for 401/403/400/404/405", t_audit_none_on_errors)
     test("audit: audit_reads = 0 writes no list row (CGI mode, own config)", t_audit_reads_switch)
     test("audit: a failing audit insert rolls the revocation back", t_audit_atomic)
+    test("revoke all in batches (revoke_batch = 7, CGI mode): 20 and 21 tokens in one request,"
+         " one audit row per committed batch", t_revoke_in_batches)
+    test("revoke all out of time (revoke_batch = 1, db_write_timeout = 1): 503 + Retry-After"
+         " saying how many so far; sent again until 200; each token revoked and audited once",
+         t_revoke_unfinished)
 
     test("X-Request-Id: a caller's safe value comes back as X-Client-Request-Id on every"
          " status, never as the request id", t_request_id_echo)

@@ -48,6 +48,7 @@ test_defaults(void)
 	CHECK_U64(c.db_read_timeout, 5, "default db_read_timeout");
 	CHECK_U64(c.db_write_timeout, 5, "default db_write_timeout");
 	CHECK_U64(c.page_size_max, 100, "default page_size_max 100");
+	CHECK_U64(c.revoke_batch, 10000, "default revoke_batch 10000");
 
 	CHECK_INT(parse(&c, "", err, sizeof(err)), 0, "empty file accepted");
 	CHECK_U64(c.page_size_max, 100, "empty file keeps defaults");
@@ -155,6 +156,8 @@ test_errors(void)
 	rejects("db_write_timeout = 0\n", "write timeout 0", "test.conf:1", "db_write_timeout");
 	rejects("page_size_max = 0\n", "page_size_max 0", "test.conf:1", "page_size_max");
 	rejects("page_size_max = 1001\n", "page_size_max 1001", "test.conf:1", "page_size_max");
+	rejects("revoke_batch = 0\n", "revoke_batch 0", "test.conf:1", "revoke_batch");
+	rejects("revoke_batch = 100001\n", "revoke_batch 100001", "test.conf:1", "revoke_batch");
 
 	{
 		struct config c;
