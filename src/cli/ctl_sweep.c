@@ -20,8 +20,10 @@
  *   3. fold the client's counter rows written from this node (any of its
  *      connections) into the node's own row (connection part 0): the rows
  *      taken are deleted and their sum added to the node's row, in
- *      transactions of at most --batch rows.  Only this node's rows: a Galera node's writers never
- *      share a counter row with another node's, and neither does its sweeper.
+ *      transactions of at most --batch rows, each row once, in key order (a
+ *      row a writer makes again behind the fold waits for the next sweep).
+ *      Only this node's rows: a Galera node's writers never share a counter
+ *      row with another node's, and neither does its sweeper.
  * The sweeper never waits on a live writer, so it can neither hold one up nor
  * deadlock with one: each step first locks what it will change with
  * SELECT ... FOR UPDATE SKIP LOCKED, passing over rows a writer holds (they
@@ -62,18 +64,22 @@ static const struct db_statement statements[SQL_STATEMENTS] = {
 	    " AND revoked_at IS NULL AND swept = 1 AND expires_at > ? LIMIT ?"
 	    " FOR UPDATE SKIP LOCKED", false },
 	/* Params: PURGE_ACT_IDS ids taken (locked by this transaction, so
-	 * still as read), padded with 0. */
+	 * still as read), padded with the first of them. */
 	[SQL_SWEEP_MARK] = { "sweep",
 	    "UPDATE oauth_tokens SET swept = 1 WHERE id IN " PURGE_IDS_100, false },
 	[SQL_UNSWEEP_MARK] = { "sweep",
 	    "UPDATE oauth_tokens SET swept = 0 WHERE id IN " PURGE_IDS_100, false },
-	/* Params: client, batch.  The signed count as its positive and negative
-	 * part (unsigned columns). */
+	/* Params: client, then the last row the fold took (its type's enum
+	 * index, twice, and its shard; 0, 0, 0 at first), batch.  The signed
+	 * count as its positive and negative part (unsigned columns).  In key
+	 * order from that row on: a writer's row made again behind it waits for
+	 * the next sweep, so the fold ends while writers write. */
 	[SQL_FOLD_TAKE] = { "sweep: fold",
-	    "SELECT token_type, shard, GREATEST(live, 0), GREATEST(-live, 0)"
+	    "SELECT token_type, token_type + 0, shard, GREATEST(live, 0), GREATEST(-live, 0)"
 	    " FROM oauth_token_totals WHERE oauth_client_id = ?"
 	    " AND shard > " NODE_SHARD " AND shard <= (" NODE_SHARD " | 0xFFFFFFFF)"
-	    " LIMIT ? FOR UPDATE SKIP LOCKED", false },
+	    " AND (token_type + 0 > ? OR (token_type + 0 = ? AND shard > ?))"
+	    " ORDER BY token_type, shard LIMIT ? FOR UPDATE SKIP LOCKED", false },
 	/* Params: the rows taken as a JSON array of [type, shard], client. */
 	[SQL_FOLD_DROP] = { "sweep: fold",
 	    "DELETE k FROM oauth_token_totals k JOIN JSON_TABLE(?, '$[*]' COLUMNS"
@@ -119,6 +125,10 @@ struct sweep_fold {
 	uint64_t wanted;           /* the batch size asked for */
 	uint64_t size;             /* the last run's: wanted, fitted to the node */
 	uint64_t rows;             /* counter rows taken by the last (committed) run */
+	uint64_t after_type;       /* where the run starts: after this row (enum index) */
+	uint64_t after_shard;
+	uint64_t last_type;        /* the last row the last run took */
+	uint64_t last_shard;
 };
 
 static enum aut_err
@@ -131,21 +141,28 @@ run_fold(struct db *db, void *ctx)
 	struct db_params p;
 	struct db_row r;
 	char type[16];
-	uint64_t shard = 0, plus = 0, minus = 0, sum_plus[2] = { 0 }, sum_minus[2] = { 0 };
+	uint64_t type_index = 0, shard = 0, plus = 0, minus = 0;
+	uint64_t sum_plus[2] = { 0 }, sum_minus[2] = { 0 };
 	bool taken[2] = { false, false }, more = false;
 	enum aut_err err;
 	int t;
 
 	f->rows = 0;
+	f->last_type = f->after_type;
+	f->last_shard = f->after_shard;
 	/* each row taken is one deleted row of the write set */
 	f->size = db_batch_fit(db, f->wanted, 1);
 	if (rows == NULL)
 		return AUT_ERR_NOMEM;
 	db_params_init(&p);
 	db_param_u64(&p, f->client_pk);
+	db_param_u64(&p, f->after_type);
+	db_param_u64(&p, f->after_type);
+	db_param_u64(&p, f->after_shard);
 	db_param_u64(&p, f->size);
 	db_row_init(&r);
 	db_col_text(&r, type, sizeof(type));
+	db_col_u64(&r, &type_index);
 	db_col_u64(&r, &shard);
 	db_col_u64(&r, &plus);
 	db_col_u64(&r, &minus);
@@ -170,6 +187,8 @@ run_fold(struct db *db, void *ctx)
 		sum_minus[t] += minus;
 		taken[t] = true;
 		f->rows++;
+		f->last_type = type_index;
+		f->last_shard = shard;
 	}
 	if (err == AUT_OK && f->rows > 0) {
 		db_params_init(&p);
@@ -208,12 +227,15 @@ sweep_client(struct db *db, uint64_t client_pk, time_t now, uint64_t batch,
 	if (err == AUT_OK)
 		err = mark_batches(db, SQL_UNSWEEP_TAKE, SQL_UNSWEEP_MARK, client_pk, now,
 		    batch, &out->unswept);
-	/* A full fold may have left more rows: fold again. */
+	/* A full fold may have left more rows: fold again, from its last row on. */
 	do {
 		if (err == AUT_OK)
 			err = purge_run_patiently(db, DB_TRANSACTION, "sweep: fold", run_fold, &f);
-		if (err == AUT_OK)
+		if (err == AUT_OK) {
 			out->folded += f.rows;
+			f.after_type = f.last_type;
+			f.after_shard = f.last_shard;
+		}
 	} while (err == AUT_OK && f.rows == f.size);
 	return err;
 }

@@ -161,9 +161,10 @@ act_on_taken(struct db *db, const struct purge_steps *st, json_object *ids, uint
 	}
 	for (size_t i = 0; i < n && err == AUT_OK; i += st->act_ids) {
 		db_params_init(&p);
+		/* past the last id, the first of these again: no other row */
 		for (size_t j = i; j < i + st->act_ids; j++)
-			db_param_u64(&p, j < n ?
-			    json_object_get_uint64(json_object_array_get_idx(ids, j)) : 0);
+			db_param_u64(&p, json_object_get_uint64(
+			    json_object_array_get_idx(ids, j < n ? j : i)));
 		if ((err = db_execute(db, st->act, &p, NULL)) == AUT_OK)
 			*acted += db_affected_rows(db, st->act);
 	}

@@ -47,10 +47,11 @@ enum aut_err purge_each_client(struct db *db, purge_client_fn each, void *ctx,
  * take's params are client, instant and batch size; with a `peek` (params
  * client, instant, batch size; one text column), peek runs first without
  * locking and take's params are its rows as a JSON array, client, instant.
- * With act_ids N, act's params are N ids instead (padded with 0, which no
- * row has), and it runs once per N ids taken: a single-table UPDATE ... WHERE
- * id IN (...), since a Galera node with wsrep_max_ws_rows set refuses every
- * multi-table UPDATE (4165, MariaDB 10.11); a multi-table DELETE it takes.
+ * With act_ids N, act's params are N ids instead (the last N padded with
+ * their first id again), and it runs once per N ids taken: a single-table
+ * UPDATE ... WHERE id IN (...), since a Galera node with wsrep_max_ws_rows
+ * set refuses every multi-table UPDATE (4165, MariaDB 10.11); a multi-table
+ * DELETE it takes.
  * Batches follow each other (pause ms apart) until one comes back short.
  * Rows passed over are tried again while `left` (params: client, instant;
  * NULL: never) still finds one, every PURGE_BUSY_PAUSE_MS, for up to

@@ -192,7 +192,11 @@ write_set_limits(struct db *db)
 uint64_t
 db_batch_fit(struct db *db, uint64_t wanted, unsigned int rows_per_item)
 {
-	static uint64_t told;              /* the last lowered size logged */
+	/* the last lowered size logged, per rows_per_item (the sweep asks for
+	 * two sizes by turns: its marks and its fold) */
+	static uint64_t told[DB_WS_ROWS_PER_TOKEN + 1];
+	unsigned int kind = rows_per_item < DB_WS_ROWS_PER_TOKEN ?
+	    rows_per_item : DB_WS_ROWS_PER_TOKEN;
 	struct db_write_set_limits lim = write_set_limits(db);
 	uint64_t by_rows, by_bytes, fit;
 
@@ -202,12 +206,12 @@ db_batch_fit(struct db *db, uint64_t wanted, unsigned int rows_per_item)
 
 	if (fit >= wanted)
 		return wanted;
-	if (fit != told) {
+	if (fit != told[kind]) {
 		log_error("batches of %llu instead of %llu: a transaction must fit the Galera "
 		    "node's wsrep_max_ws_rows = %llu and wsrep_max_ws_size = %llu",
 		    (unsigned long long)fit, (unsigned long long)wanted,
 		    (unsigned long long)lim.rows, (unsigned long long)lim.bytes);
-		told = fit;
+		told[kind] = fit;
 	}
 	return fit;
 }

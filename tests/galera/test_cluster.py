@@ -41,7 +41,9 @@ lighttpd configured with all three nodes (db_servers).  Checks:
    stderr) and finish, a revocation by user_id answers 200, one of 30 tokens
    (61 rows) answers 200 in batches of 23 and 7 with an audit row each; with
    a limit of 2 rows, below one token's, a revocation is refused saying why
-   and changes nothing.
+   and changes nothing.  With wsrep_max_ws_size = 324 KiB, the sweep of
+   tokens with the longest scopes (1,000 4-byte characters) fits its
+   batches to the bytes and finishes.
 
 Environment (from tests/galera/run): BASE_URL, APP_CONFIG, CLUSTER (its node1..3
 directories), CLUSTER_CTL (tests/galera/cluster.sh), DB_NAME, DB_USER, BUILDDIR,
@@ -713,6 +715,7 @@ def t_write_set_limits():
         rc, out, err = ws_ctl(2, "sweep", "--json")
         expect(rc == 0 and out and out.get("swept", 0) >= 200,
                "sweep on node 2: exit %d, %r, %s" % (rc, out, err[-300:]))
+        swept = out["swept"]
         expect(WS_BATCH_LINE in err, "sweep: no %r on stderr: %s" % (WS_BATCH_LINE, err[-300:]))
         r = request("GET", list_path(client=WS_CLIENT))
         expect(r.status == 200 and r.json.get("total") == 40,
@@ -721,6 +724,7 @@ def t_write_set_limits():
         rc, out, err = ws_ctl(3, "purge", "--older-than", "0", "--batch", "1000", "--json")
         expect(rc == 0 and out is not None, "purge on node 3: exit %d, %r, %s"
                % (rc, out, err[-300:]))
+        purged = out.get("expired_deleted", 0) + out.get("revoked_deleted", 0)
         expect(WS_BATCH_LINE in err, "purge: no %r on stderr: %s" % (WS_BATCH_LINE, err[-300:]))
         everywhere((0, 40, 10), "after the purge")
         r = request("DELETE", "/admin/oauth/clients/%s/tokens?user_id=%s" % (WS_CLIENT, WS_USER))
@@ -744,11 +748,45 @@ def t_write_set_limits():
         rows = sql(1, "SELECT affected FROM audit_events WHERE id > %d AND action ="
                       " 'tokens.revoke' AND client_id = '%s' ORDER BY id" % (start, WS_CLIENT))
         expect(rows == ["23", "7"], "its audit rows' counts %s, want 23 and 7" % rows)
-        note("write-set limit %d rows: sweep swept 200 and purge deleted 300 in batches of 23;"
+        note("write-set limit %d rows: sweep swept %d and purge deleted %d in batches of 23;"
              " a revocation of 10 by user: 200; of 30: 200 in batches of 23 and 7; with a"
-             " limit of 2 rows: refused" % WS_ROWS)
+             " limit of 2 rows: refused" % (WS_ROWS, swept, purged))
     finally:
         ws_rows_limit(0)
+
+
+WSB_CLIENT = "cli_galera_wsb"
+WSB_SIZE = 4096 + 40 * 8192  # batches of 40 when a swept token was taken for 8 KiB
+
+
+def t_write_set_bytes():
+    """With wsrep_max_ws_size = WSB_SIZE on every node, `autionalctl sweep`
+    marks 100 expired tokens with 4,000-byte scopes (an UPDATE replicates
+    about 8.3 kB of each) in batches that fit, and exits 0.  Taken for 8 KiB a
+    token, a batch of 40 replicated about 333 kB and the node refused it
+    (1105 "Maximum writeset size exceeded"): the sweep failed."""
+    sql(1, ";\n".join([
+        "SET @t = (SELECT id FROM tenants WHERE public_id = '%s')" % TENANT,
+        "INSERT INTO oauth_clients (client_id, tenant_id) VALUES ('%s', @t)" % WSB_CLIENT,
+        "SET @c = LAST_INSERT_ID()",
+        "INSERT INTO oauth_tokens (token_hash, token_type, oauth_client_id, scope, created_at,"
+        " expires_at) SELECT RANDOM_BYTES(32), 'access_token', @c,"
+        " REPEAT(_utf8mb4 0xF09F9880, 1000), UTC_TIMESTAMP() - INTERVAL 2 DAY,"
+        " UTC_TIMESTAMP() - INTERVAL 1 DAY FROM seq_1_to_100"]))
+    was = {n: int(sql(n, "SELECT @@GLOBAL.wsrep_max_ws_size")[0]) for n in NODES}
+    try:
+        for n in NODES:
+            sql(n, "SET GLOBAL wsrep_max_ws_size = %d" % WSB_SIZE)
+        rc, out, err = ws_ctl(2, "sweep", "--json")
+    finally:
+        for n in NODES:
+            sql(n, "SET GLOBAL wsrep_max_ws_size = %d" % was[n])
+    expect(rc == 0 and out is not None and out.get("swept", 0) >= 100,
+           "sweep with wsrep_max_ws_size = %d: exit %d, %r, %s" % (WSB_SIZE, rc, out, err[-300:]))
+    left = sql(2, "SELECT COUNT(*) FROM oauth_tokens k JOIN oauth_clients c"
+                  " ON c.id = k.oauth_client_id WHERE c.client_id = '%s' AND NOT k.swept"
+                  % WSB_CLIENT)[0]
+    expect(left == "0", "%s tokens of %s left unswept" % (left, WSB_CLIENT))
 
 
 def main():
@@ -789,6 +827,8 @@ def main():
     check("write-set limit (wsrep_max_ws_rows = %d on every node): sweep, purge and"
           " revocations fit their batches; below one token's rows, refused saying why,"
           " nothing changed" % WS_ROWS, t_write_set_limits)
+    check("write-set limit (wsrep_max_ws_size = %d on every node): the sweep of tokens with"
+          " the longest scopes fits its batches to the bytes" % WSB_SIZE, t_write_set_bytes)
     check("majority lost: 503 JSON with Retry-After within the timeouts", t_majority_lost, s)
     check("service again, without a restart, once the survivor is bootstrapped",
           t_service_after_bootstrap, s)

@@ -55,7 +55,7 @@ TYPES = (None, "access_token", "refresh_token")
 USERS = ("usr_counts_u1", "usr_counts_u2", "usr_counts_u3")
 CLIENTS = ("cli_counts_auth", "cli_counts_b", "cli_counts_e", "cli_counts_e2",
            "cli_counts_w", "cli_counts_w2", "cli_counts_p", "cli_counts_p2", "cli_counts_r",
-           "cli_counts_x", "cli_counts_sw", "cli_counts_sr", "cli_counts_sb")
+           "cli_counts_x", "cli_counts_sw", "cli_counts_sr", "cli_counts_sb", "cli_counts_sf")
 ADMIN_BEARER = "h10c-admin-bearer-%d-%d" % (os.getpid(), int(time.time()))
 RUN = "h10c-%d-%d" % (os.getpid(), int(time.time()) % 1000000)
 SEED = int(os.environ.get("COUNTS_SEED", "0")) or int(time.time() * 1000) % 1000000007
@@ -1454,6 +1454,50 @@ def t_sweep_folded():
     expect_counts_consistent(None, "all clients after folding: ")
 
 
+def t_sweep_fold_ends():
+    """A sweep's fold takes each counter row once, whatever --batch: rows the
+    writers make again while it folds wait for the next sweep.  4 writer
+    connections insert tokens of cli_counts_sf throughout sweeps with --batch 1
+    back to back: each folds at most the rows there were when it started, plus
+    its own (it marks tokens of every client, up to 2 rows a client), and ends
+    while the writers still write; the totals stay exact.  (A fold that took
+    whatever it found until a batch came back short chased the writers: 1,000
+    to 10,000 rows in one sweep, in some of the sweeps.)"""
+    c = "cli_counts_sf"
+    scripts = [SQL_UTC + "\n".join(
+        ins("%s-sf%d-%d" % (RUN, k, i), c, ("access_token", "refresh_token")[i % 2],
+            expires="UTC_TIMESTAMP() + INTERVAL 1 DAY") for i in range(15000)) + "\n"
+        for k in range(4)]
+    procs = run_writers(scripts)
+    sweeps, chased = [], []
+    try:
+        deadline = time.time() + 20
+        while int(sql("SELECT COUNT(DISTINCT shard) FROM oauth_token_totals"
+                      " WHERE oauth_client_id = %d" % PK[c])[0]) < 4:
+            expect(time.time() < deadline, "the 4 writers wrote no counter rows in 20 s")
+            time.sleep(0.05)
+        clients = int(sql("SELECT COUNT(*) FROM oauth_clients")[0])
+        while len(sweeps) < 10:
+            before = int(sql("SELECT COUNT(*) FROM oauth_token_totals"
+                             " WHERE (shard & 0xFFFFFFFF) <> 0")[0])
+            rep = run_sweep(1)
+            if all(p.poll() is not None for p, _, _ in procs):
+                break                     # the writers were done before this sweep was
+            sweeps.append(rep["rows_folded"])
+            if rep["rows_folded"] > before + 2 * clients:
+                chased.append("%d rows folded, %d there at its start"
+                              % (rep["rows_folded"], before))
+    finally:
+        errs = wait_writers(procs)
+    expect(not errs, "writer statements failed: %s" % errs[:3])
+    note("sweeps --batch 1 beside 4 writers, rows folded by each: %s" % sweeps)
+    expect(len(sweeps) >= 3, "only %d sweeps ended while the writers wrote: nothing proved"
+           % len(sweeps))
+    expect(not chased, "the fold chased the writers (%d clients, at most 2 rows each of"
+           " its own): %s" % (clients, "; ".join(chased[:3])))
+    check_totals(combos([c], (None,)), "after the sweeps beside writers")
+    expect_counts_consistent([c], "after the sweeps beside writers: ")
+
 def t_shards_per_connection():
     """The 4 writer connections of section 3 wrote 4 different counter rows of
     cli_counts_w (before any sweep or rebuild folded them), all of this server's node."""
@@ -1731,6 +1775,8 @@ def main_sweep():
         test("sweep: writers on 3 connections, readers, sweeps and purges on the same tokens",
              t_sweep_race_run)
     test("sweep: folds this node's counter rows into one per (client, type)", t_sweep_folded)
+    test("sweep: --batch 1 beside 4 writers folds each counter row once and ends",
+         t_sweep_fold_ends)
     test("migration 004 of a database with 001-003 and tokens = a fresh install, totals exact",
          t_migrate_existing)
 
