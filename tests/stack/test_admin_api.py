@@ -1256,7 +1256,9 @@ def t_revoke_in_batches():
 def t_revoke_unfinished():
     """revoke_batch = 1, db_write_timeout = 1: a request begins no batch after 1 s and
     answers 503 + Retry-After naming what it revoked; the same request again goes on;
-    in the end every token is revoked once and audited once."""
+    in the end every token is revoked once and audited once.  The audit rows say what
+    each request answered: 200 for a batch after which it went on or finished, 503 for
+    the batch after which it stopped."""
     if FRONTEND not in ("", "lighttpd"):
         note("run under lighttpd only (a CGI run: the front end plays no part)")
         return
@@ -1289,6 +1291,19 @@ def t_revoke_unfinished():
             " WHERE request_id IN (%s)" % ",".join(q(r) for r in rids))[0].split("\t")
     expect(n == [str(total)] * 3, "audit rows (count, of 1 token, tokens): %s, want %d each"
            % (n, total))
+    statuses = {rid: [] for rid in rids}
+    for line in sql("SELECT request_id, status FROM audit_events WHERE request_id IN (%s)"
+                    " ORDER BY id" % ",".join(q(r) for r in rids)):
+        rid, status = line.split("\t")
+        statuses[rid].append(int(status))
+    wrong = []
+    for rid, answered in zip(rids, answers):
+        got = statuses[rid]
+        if not got or got[:-1] != [200] * (len(got) - 1) or got[-1] != answered:
+            wrong.append((answered, got))
+    expect(not wrong, "%d of %d requests' audit statuses do not end with what they answered"
+           " (answered, statuses): %s" % (len(wrong), len(rids),
+                                          [(a, g[:2] + ["..."] + g[-2:]) for a, g in wrong[:3]]))
 
 
 def t_audit_atomic():
