@@ -72,6 +72,7 @@ tokens_revoke_all_run(struct call *call)
 		.dry_run = call->params.revoke.dry_run != 0,
 		.batch = call->conf->revoke_batch,
 		.seconds = call->conf->db_write_timeout,
+		.unfinished_status = error_http_status(AUT_ERR_REVOKE_UNFINISHED),
 	};
 	struct audit_entry a;
 	uint64_t revoked = 0;

@@ -964,9 +964,22 @@ struct revoke_job {
 	struct audit_entry *audit;
 	uint64_t most;                      /* tokens this transaction may revoke */
 	bool later_batch;                   /* not a revocation's first: no row for 0 */
+	double give_up;                     /* monotonic time after which no batch is
+	                                       begun; 0: none */
+	bool unfinished;                    /* this batch was full and give_up had
+	                                       passed: the revocation stops after it */
 	bool found;
 	uint64_t revoked;
 };
+
+static double
+monotonic_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 /* One token by public id: lock it, then revoke it unless revoked already. */
 static enum aut_err
@@ -1034,18 +1047,27 @@ static enum aut_err
 revoke_work(struct db *db, void *ctx)
 {
 	struct revoke_job *job = ctx;
+	struct audit_entry row;
 	enum aut_err err;
 
 	(void)db;
 	job->found = true;
 	job->revoked = 0;
+	job->unfinished = false;
 	err = job->r->token_id != NULL ? revoke_one(job) : revoke_all(job);
 	if (err != AUT_OK || !job->found)
 		return err;   /* no such token: nothing changed, nothing to audit */
 	if (job->revoked == 0 && job->later_batch)
 		return AUT_OK;   /* the batch after a full one found none left */
 	job->audit->affected = job->revoked;
-	return store_audit_write(job->st, job->audit);
+	/* Decided before the row is written, so that the row of the batch a
+	 * request stops after says the status the request answers. */
+	job->unfinished = job->give_up > 0 && job->revoked == job->most &&
+	    monotonic_seconds() >= job->give_up;
+	row = *job->audit;
+	if (job->unfinished)
+		row.status = job->r->unfinished_status;
+	return store_audit_write(job->st, &row);
 }
 
 enum aut_err
@@ -1073,15 +1095,6 @@ store_audit_write(struct store *st, const struct audit_entry *audit)
 	return db_execute(st->db, &statements[SQL_AUDIT], &p, NULL);
 }
 
-static double
-monotonic_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* One batch of a revocation by filters: its size fitted to the node first. */
 static enum aut_err
 revoke_batch_work(struct db *db, void *ctx)
@@ -1098,7 +1111,6 @@ store_revoke(struct store *st, const struct revocation *r, time_t now,
 {
 	struct revoke_job job = { .st = st, .r = r, .now = now, .audit = audit,
 	    .most = UINT64_MAX };
-	double give_up = monotonic_seconds() + r->seconds;
 	enum aut_err err;
 
 	*revoked = 0;
@@ -1111,6 +1123,7 @@ store_revoke(struct store *st, const struct revocation *r, time_t now,
 	/* By filters, in batches: each its own transaction with its own audit
 	 * row, until one comes back short. */
 	*found = true;
+	job.give_up = r->seconds > 0 ? monotonic_seconds() + r->seconds : 0;
 	for (;;) {
 		err = db_run(st->db, DB_TRANSACTION, "revocation", revoke_batch_work, &job);
 		if (err != AUT_OK)
@@ -1119,7 +1132,7 @@ store_revoke(struct store *st, const struct revocation *r, time_t now,
 		if (job.revoked < job.most)
 			return AUT_OK;
 		job.later_batch = true;
-		if (r->seconds > 0 && monotonic_seconds() >= give_up)
+		if (job.unfinished)
 			return AUT_ERR_REVOKE_UNFINISHED;
 	}
 }

@@ -142,6 +142,8 @@ struct revocation {
 	uint64_t batch;                  /* by filters: tokens per transaction; 0: all in one */
 	double seconds;                  /* by filters in batches: no batch begun after
 	                                    this long; 0: no limit */
+	int unfinished_status;           /* with seconds: the audit status of the batch
+	                                    after which the time was up (the API's 503) */
 };
 
 /*
@@ -157,8 +159,9 @@ struct revocation {
  * a client with a million tokens is revoked without one transaction that
  * outlives every timeout.  Batches follow each other until one comes back
  * short (*revoked: the sum).  After r->seconds, no new batch is begun:
- * AUT_ERR_REVOKE_UNFINISHED, with *revoked what was revoked; the same
- * revocation again revokes the rest.  On any other error *revoked is what
+ * AUT_ERR_REVOKE_UNFINISHED, with *revoked what was revoked, and the audit
+ * row of the last batch says r->unfinished_status; the same revocation
+ * again revokes the rest.  On any other error *revoked is what
  * the batches before it revoked (committed, audited).
  */
 enum aut_err store_revoke(struct store *st, const struct revocation *r, time_t now,
