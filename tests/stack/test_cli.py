@@ -774,6 +774,48 @@ def t_revoke_race():
     expect(j["total"] == 0, "after --all the API lists %d" % j["total"])
 
 
+def t_revoke_all_batches():
+    """revoke_batch = 3: --all revokes in transactions of 3 tokens, an audit row each.  A
+    failure at the third batch (its audit row refused) leaves the first two revoked and
+    says so (exit 1); the command again revokes the rest."""
+    c = "cli_ctl_a_batches"
+    sql("INSERT INTO oauth_clients (client_id, tenant_id, name) SELECT %s, id, 'batches'"
+        " FROM tenants WHERE public_id = %s;"
+        "INSERT INTO oauth_tokens (token_hash, token_type, oauth_client_id, scope, created_at,"
+        " expires_at) SELECT RANDOM_BYTES(32), 'access_token', c.id, 'batch',"
+        " UTC_TIMESTAMP() - INTERVAL seq SECOND, UTC_TIMESTAMP() + INTERVAL 1 DAY"
+        " FROM seq_1_to_8 JOIN oauth_clients c ON c.client_id = %s" % (q(c), q(TA), q(c)))
+    with open(CTL_CONFIG) as f:
+        lines = [l for l in f.read().splitlines()
+                 if l.partition("=")[0].strip() != "revoke_batch"]
+    conf = os.path.join(WORK, "revoke-batch-3.conf")
+    with open(conf, "w") as f:
+        f.write("\n".join(lines + ["revoke_batch = 3"]) + "\n")
+
+    def rows():
+        return [tuple(int(v) for v in l.split("\t")) for l in
+                sql("SELECT affected, status FROM audit_events WHERE client_id = %s"
+                    " AND actor LIKE 'cli:%%' ORDER BY id" % q(c))]
+    sql(None, stdin=("DROP TRIGGER IF EXISTS ctl_batch_fail;\nDELIMITER //\n"
+                     "CREATE TRIGGER ctl_batch_fail BEFORE INSERT ON audit_events FOR EACH ROW\n"
+                     " IF NEW.client_id = %s AND"
+                     " (SELECT COUNT(*) FROM audit_events WHERE client_id = %s) >= 2 THEN\n"
+                     "  SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'ctl forced audit failure';\n"
+                     " END IF//\nDELIMITER ;\n" % (q(c), q(c))).encode())
+    try:
+        r = ctl("token", "revoke", "--client", c, "--all", config=conf)
+        failure(r, "ctl forced audit failure")
+        expect(re.search(r"\b6 tokens were revoked \(and audited\) in batches before the"
+                         r" failure .*run the command again", r.err), "message: " + r.describe())
+        expect(active_count(c) == 2 and rows() == [(3, 0), (3, 0)],
+               "after the failure: %d active, audit rows %s" % (active_count(c), rows()))
+    finally:
+        sql("DROP TRIGGER IF EXISTS ctl_batch_fail")
+    j = ok_json("token", "revoke", "--client", c, "--all", config=conf)
+    expect(j["revoked"] == 2 and active_count(c) == 0 and rows() == [(3, 0), (3, 0), (2, 0)],
+           "again: %r, %d active, audit rows %s" % (j, active_count(c), rows()))
+
+
 # ---------------------------------------------------------------- tests: audit, purge
 
 def t_audit_rows():
@@ -1147,6 +1189,8 @@ def main():
     test("token revoke: no revocation without its audit row (same transaction)",
          t_revoke_needs_audit)
     test("token revoke --all racing API lists: every list consistent", t_revoke_race)
+    test("token revoke --all in batches (revoke_batch = 3): a row each; a failure at the "
+         "third says 6 revoked, exit 1; again revokes the rest", t_revoke_all_batches)
 
     test("audit: CLI revocations and the API's reads (request id), newest first, --json",
          t_audit_rows)
