@@ -151,9 +151,12 @@ run_fold(struct db *db, void *ctx)
 	f->last_type = f->after_type;
 	f->last_shard = f->after_shard;
 	/* each row taken is one deleted row of the write set */
-	f->size = db_batch_fit(db, f->wanted, 1);
 	if (rows == NULL)
 		return AUT_ERR_NOMEM;
+	if ((err = db_batch_fit(db, f->wanted, 1, &f->size)) != AUT_OK) {
+		json_object_put(rows);
+		return err;
+	}
 	db_params_init(&p);
 	db_param_u64(&p, f->client_pk);
 	db_param_u64(&p, f->after_type);

@@ -182,9 +182,12 @@ run_locked_batch(struct db *db, void *ctx)
 	enum aut_err err = AUT_OK;
 
 	b->taken = b->acted = 0;
-	b->size = db_batch_fit(db, b->wanted, DB_WS_ROWS_PER_TOKEN);
 	if (ids == NULL)
 		return AUT_ERR_NOMEM;
+	if ((err = db_batch_fit(db, b->wanted, DB_WS_ROWS_PER_TOKEN, &b->size)) != AUT_OK) {
+		json_object_put(ids);
+		return err;
+	}
 	db_params_init(&p);
 	db_param_u64(&p, b->client_pk);
 	db_param_time(&p, b->at, 0);

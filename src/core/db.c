@@ -166,46 +166,54 @@ struct db_write_set_limits {
 	uint64_t bytes;
 };
 
-/* The write-set limits of the Galera node this connection uses (0: none),
- * read afresh each time: an operator may change them while a worker holds
- * its connection.  A plain server, or a read that fails: none (the next
- * statement then fails the usual way). */
-static struct db_write_set_limits
-write_set_limits(struct db *db)
+static enum aut_err fail(struct db *db, MYSQL_STMT *stmt, const char *what);
+
+/* The write-set limits of the Galera node this connection uses (0: none; a
+ * plain server has none), read afresh each time: an operator may change
+ * them while a worker holds its connection.  The read is a statement of the
+ * caller's transaction: a failure (a Galera BF abort, 1213) is the
+ * transaction's, reported and classified like any other. */
+static enum aut_err
+write_set_limits(struct db *db, struct db_write_set_limits *lim)
 {
-	struct db_write_set_limits lim = { 0, 0 };
 	MYSQL_RES *res;
 	MYSQL_ROW row;
 
-	if (db->conn == NULL || !db->wsrep ||
-	    mysql_query(db->conn, "SELECT @@wsrep_max_ws_rows, @@wsrep_max_ws_size") != 0 ||
+	*lim = (struct db_write_set_limits){ 0, 0 };
+	if (db->conn == NULL || !db->wsrep)
+		return AUT_OK;
+	if (mysql_query(db->conn, "SELECT @@wsrep_max_ws_rows, @@wsrep_max_ws_size") != 0 ||
 	    (res = mysql_store_result(db->conn)) == NULL)
-		return lim;
+		return fail(db, NULL, "write-set limits");
 	if ((row = mysql_fetch_row(res)) != NULL) {
-		lim.rows = row[0] != NULL ? strtoull(row[0], NULL, 10) : 0;
-		lim.bytes = row[1] != NULL ? strtoull(row[1], NULL, 10) : 0;
+		lim->rows = row[0] != NULL ? strtoull(row[0], NULL, 10) : 0;
+		lim->bytes = row[1] != NULL ? strtoull(row[1], NULL, 10) : 0;
 	}
 	mysql_free_result(res);
-	return lim;
+	return AUT_OK;
 }
 
-uint64_t
-db_batch_fit(struct db *db, uint64_t wanted, unsigned int rows_per_item)
+enum aut_err
+db_batch_fit(struct db *db, uint64_t wanted, unsigned int rows_per_item, uint64_t *fitted)
 {
 	/* the last lowered size logged, per rows_per_item (the sweep asks for
 	 * two sizes by turns: its marks and its fold) */
 	static uint64_t told[DB_WS_ROWS_PER_TOKEN + 1];
 	unsigned int kind = rows_per_item < DB_WS_ROWS_PER_TOKEN ?
 	    rows_per_item : DB_WS_ROWS_PER_TOKEN;
-	struct db_write_set_limits lim = write_set_limits(db);
+	struct db_write_set_limits lim;
 	uint64_t by_rows, by_bytes, fit;
+	enum aut_err err;
 
+	*fitted = wanted;
+	if ((err = write_set_limits(db, &lim)) != AUT_OK)
+		return err;
 	by_rows = items_within(lim.rows, DB_WS_ROWS_RESERVE, rows_per_item);
 	by_bytes = items_within(lim.bytes, DB_WS_BYTES_RESERVE, DB_WS_BYTES_PER_ITEM);
 	fit = by_rows < by_bytes ? by_rows : by_bytes;
 
 	if (fit >= wanted)
-		return wanted;
+		return AUT_OK;
 	if (fit != told[kind]) {
 		log_error("batches of %llu instead of %llu: a transaction must fit the Galera "
 		    "node's wsrep_max_ws_rows = %llu and wsrep_max_ws_size = %llu",
@@ -213,7 +221,8 @@ db_batch_fit(struct db *db, uint64_t wanted, unsigned int rows_per_item)
 		    (unsigned long long)lim.rows, (unsigned long long)lim.bytes);
 		told[kind] = fit;
 	}
-	return fit;
+	*fitted = fit;
+	return AUT_OK;
 }
 
 /*

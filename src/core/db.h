@@ -79,7 +79,7 @@ bool db_away(const struct db *db);
  * 10.11 with binlog_row_image=FULL; a purged one, 4,140); DB_WS_*_RESERVE
  * are kept for the rest of the transaction (the sweep's fold adds up to 4
  * rows, a revocation its audit row).
- * db_batch_fit(): `wanted` items of rows_per_item rows each, lowered to
+ * db_batch_fit(): *fitted is `wanted` items of rows_per_item rows each, lowered to
  * what fits the node this connection uses (its limits read afresh: an
  * operator may change them while a worker holds its connection; at least
  * 1), with one stderr line when it lowers (once per size and rows_per_item).
@@ -88,7 +88,8 @@ bool db_away(const struct db *db);
 #define DB_WS_ROWS_RESERVE 4
 #define DB_WS_BYTES_PER_ITEM 9216
 #define DB_WS_BYTES_RESERVE 4096
-uint64_t db_batch_fit(struct db *db, uint64_t wanted, unsigned int rows_per_item);
+enum aut_err db_batch_fit(struct db *db, uint64_t wanted, unsigned int rows_per_item,
+    uint64_t *fitted);
 
 /*
  * Every read of this db's sessions is causal on Galera (the CLI: an operator

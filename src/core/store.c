@@ -1100,9 +1100,9 @@ static enum aut_err
 revoke_batch_work(struct db *db, void *ctx)
 {
 	struct revoke_job *job = ctx;
+	enum aut_err err = db_batch_fit(db, job->r->batch, DB_WS_ROWS_PER_TOKEN, &job->most);
 
-	job->most = db_batch_fit(db, job->r->batch, DB_WS_ROWS_PER_TOKEN);
-	return revoke_work(db, job);
+	return err != AUT_OK ? err : revoke_work(db, job);
 }
 
 enum aut_err

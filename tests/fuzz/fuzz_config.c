@@ -35,6 +35,7 @@ static const struct model_key model_keys[] = {
 	{ "db_write_timeout", U(db_write_timeout, 1, 3600) },
 	{ "page_size_max", U(page_size_max, 1, 1000) },
 	{ "audit_reads", U(audit_reads, 0, 1) },
+	{ "revoke_batch", U(revoke_batch, 1, 100000) },
 	{ "db_causal_reads", U(db_causal_reads, 0, 1) },
 	{ "db_servers", offsetof(struct config, db_servers), 0, 0, 0, 1 },
 };

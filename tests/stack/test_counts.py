@@ -951,7 +951,7 @@ def run_purge(older):
                        capture_output=True, timeout=120)
     if p.returncode != 0:
         raise Fail("autionalctl purge exited %d: %s %s" % (p.returncode, p.stdout[:300],
-                                                            p.stderr[:300]))
+                                                            p.stderr[-600:]))
     try:
         return json.loads(p.stdout.decode())
     except ValueError:
@@ -1287,7 +1287,7 @@ def run_sweep(batch=None, config=None):
     p = subprocess.run(args, capture_output=True, timeout=120)
     if p.returncode != 0:
         raise Fail("autionalctl sweep exited %d: %s %s" % (p.returncode, p.stdout[:300],
-                                                            p.stderr[:300]))
+                                                            p.stderr[-600:]))
     try:
         return json.loads(p.stdout.decode())
     except ValueError:
