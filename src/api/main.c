@@ -115,21 +115,22 @@ write_audits_when_due(struct store *st)
 	if (!store_audit_pending(st))
 		return;
 	/* A request waits: keep batching.  Or the database is away: a write
-	 * would hold the next request up behind a connect timeout; the alarm
-	 * tries again. */
-	if (store_audit_can_wait(st) || (!due && poll(&listener, 1, 0) != 0)) {
-		if (!audit_timer_armed) {          /* once per batch, not per request */
-			alarm(AUDIT_MAX_WAIT_SECONDS);
-			audit_timer_armed = true;
+	 * would hold the next request up behind a connect timeout. */
+	if (!store_audit_can_wait(st) && (due || poll(&listener, 1, 0) == 0)) {
+		if (audit_timer_armed) {
+			alarm(0);
+			audit_timer_armed = false;
 		}
-		return;
-	}
-	if (audit_timer_armed) {
-		alarm(0);
-		audit_timer_armed = false;
-	}
-	if (store_audit_flush(st) != AUT_OK)
+		if (store_audit_flush(st) == AUT_OK)
+			return;
 		log_error("audit: queued read audits not written yet");
+	}
+	/* Rows still queued: the alarm comes back for them (once per batch,
+	 * not per request), even if no request does. */
+	if (!audit_timer_armed) {
+		alarm(AUDIT_MAX_WAIT_SECONDS);
+		audit_timer_armed = true;
+	}
 }
 
 static double

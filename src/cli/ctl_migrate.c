@@ -210,15 +210,6 @@ migrate_option(struct ctl *ctl, int c, const char *arg, void *ctx)
 	return ctl_usage(ctl, "unknown option");
 }
 
-static double
-seconds_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* "HOLDER on SERVER since TIME (N s ago)" for messages. */
 static void
 describe_lock(const struct ctl_lock_row *row, char *out, size_t size)
@@ -240,7 +231,7 @@ static enum aut_err
 take_lock_row(struct migrate_run *run, double deadline, bool *got)
 {
 	enum aut_err err = ctl_store_lock_row_take(run->st, run->holder, got);
-	double left = deadline - seconds_now();
+	double left = deadline - db_clock_monotonic();
 
 	if (err != AUT_ERR_DB_BUSY)
 		return err;
@@ -264,7 +255,7 @@ take_lock_row(struct migrate_run *run, double deadline, bool *got)
 static int
 lock_migrations(struct migrate_run *run, const struct migrate_options *opts)
 {
-	double deadline = seconds_now() + opts->wait;
+	double deadline = db_clock_monotonic() + opts->wait;
 	struct timespec pause = { 0, LOCK_POLL_NS };
 	struct ctl_lock_row row;
 	char what[sizeof(row.holder) + sizeof(row.server) + 64];
@@ -301,7 +292,7 @@ lock_migrations(struct migrate_run *run, const struct migrate_options *opts)
 		if ((err = ctl_store_lock_row_read(run->st, &row, &found)) != AUT_OK)
 			return ctl_fail_err(run->ctl, err);
 		if (!found) {            /* released in between: try again at once */
-			if (seconds_now() >= deadline)
+			if (db_clock_monotonic() >= deadline)
 				return ctl_fail(run->ctl, "could not take the migration lock in %u s"
 				    " (--wait): it was released and taken again", opts->wait);
 			continue;
@@ -314,7 +305,7 @@ lock_migrations(struct migrate_run *run, const struct migrate_options *opts)
 			    " a migrate on this server that is gone\n", what);
 			continue;
 		}
-		if (seconds_now() >= deadline)
+		if (db_clock_monotonic() >= deadline)
 			return ctl_fail(run->ctl, "the migration lock is held by %s; if no migrate runs"
 			    " there, run migrate on that server (it removes a lock its own dead run"
 			    " left) or use --break-lock", what);

@@ -79,24 +79,15 @@ pause_ms(unsigned int ms)
 		nanosleep(&ts, NULL);
 }
 
-static double
-seconds_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 enum aut_err
 purge_run_patiently(struct db *db, enum db_mode mode, const char *what, db_work_fn work,
     void *ctx)
 {
-	double give_up = seconds_now() + PURGE_PATIENCE_SECONDS;
+	double give_up = db_clock_monotonic() + PURGE_PATIENCE_SECONDS;
 	enum aut_err err;
 
 	while ((err = db_run(db, mode, what, work, ctx)) == AUT_ERR_DB_BUSY &&
-	    seconds_now() < give_up)
+	    db_clock_monotonic() < give_up)
 		pause_ms(PURGE_BUSY_PAUSE_MS);
 	return err;
 }
@@ -244,7 +235,7 @@ purge_locked_batches(struct db *db, const struct purge_steps *steps, uint64_t cl
     time_t at, unsigned int batch, unsigned int pause, uint64_t *changed)
 {
 	struct locked_batch b = { steps, client_pk, at, batch, batch, 0, 0 };
-	double give_up = seconds_now() + PURGE_PATIENCE_SECONDS;
+	double give_up = db_clock_monotonic() + PURGE_PATIENCE_SECONDS;
 	bool found;
 	enum aut_err err;
 
@@ -261,7 +252,7 @@ purge_locked_batches(struct db *db, const struct purge_steps *steps, uint64_t cl
 		/* The last batch was short: done, unless rows were passed over
 		 * because writers held them; those are tried again once their
 		 * writers commit, for up to PURGE_PATIENCE_SECONDS. */
-		if (steps->left == NULL || seconds_now() >= give_up)
+		if (steps->left == NULL || db_clock_monotonic() >= give_up)
 			return AUT_OK;
 		if ((err = any_left(db, steps->left, client_pk, at, &found)) != AUT_OK || !found)
 			return err;

@@ -27,9 +27,8 @@ struct db {
 	unsigned long rows;                 /* rows fetched since the unit of work began */
 };
 
-/* Monotonic seconds. */
-static double
-now_seconds(void)
+double
+db_clock_monotonic(void)
 {
 	struct timespec ts;
 
@@ -89,7 +88,7 @@ db_causal_session(struct db *db)
 void
 db_request_begins(struct db *db)
 {
-	if (db->conn != NULL && db_failover_go_home(&db->failover, now_seconds()))
+	if (db->conn != NULL && db_failover_go_home(&db->failover, db_clock_monotonic()))
 		db_disconnect(db);
 }
 
@@ -147,7 +146,7 @@ db_connected(const struct db *db)
 bool
 db_away(const struct db *db)
 {
-	return db->conn == NULL && db_failover_all_held(&db->failover, now_seconds());
+	return db->conn == NULL && db_failover_all_held(&db->failover, db_clock_monotonic());
 }
 
 /* How many items of per_item each fit under limit, reserve kept for the
@@ -278,7 +277,7 @@ fail(struct db *db, MYSQL_STMT *stmt, const char *what)
 	err = classify(code, text);         /* text lives in the connection */
 	db_disconnect(db);
 	if (err == AUT_ERR_DB_UNAVAILABLE)
-		db_failover_failed(&db->failover, db->server, now_seconds());
+		db_failover_failed(&db->failover, db->server, db_clock_monotonic());
 	return err;
 }
 
@@ -328,7 +327,7 @@ check_node(struct db *db)
 		    DB_SERVER_HOLD_SECONDS);
 		mysql_free_result(res);
 		db_disconnect(db);
-		db_failover_failed(&db->failover, db->server, now_seconds());
+		db_failover_failed(&db->failover, db->server, db_clock_monotonic());
 		return AUT_ERR_DB_UNAVAILABLE;
 	}
 	mysql_free_result(res);
@@ -349,7 +348,7 @@ unusable(struct db *db, enum aut_err err)
 {
 	if (err != AUT_ERR_DB_BUSY)
 		return err;
-	db_failover_failed(&db->failover, db->server, now_seconds());
+	db_failover_failed(&db->failover, db->server, db_clock_monotonic());
 	return AUT_ERR_DB_UNAVAILABLE;
 }
 
@@ -429,15 +428,15 @@ connect_to(struct db *db, unsigned int i)
 enum aut_err
 db_connect(struct db *db)
 {
-	double start = now_seconds();
+	double start = db_clock_monotonic();
 	enum aut_err err = AUT_ERR_DB_UNAVAILABLE;
 
 	if (db->conn != NULL)
 		return AUT_OK;
 	for (unsigned int k = 0; k < db->failover.n; k++) {
-		if (k > 0 && now_seconds() - start >= db->conf->db_connect_timeout)
+		if (k > 0 && db_clock_monotonic() - start >= db->conf->db_connect_timeout)
 			break;
-		err = connect_to(db, db_failover_pick(&db->failover, now_seconds()));
+		err = connect_to(db, db_failover_pick(&db->failover, db_clock_monotonic()));
 		if (err == AUT_OK)
 			db_failover_connected(&db->failover, db->server);
 		if (err != AUT_ERR_DB_UNAVAILABLE)
@@ -953,7 +952,7 @@ catch_up(struct db *db)
 enum aut_err
 db_run(struct db *db, enum db_mode mode, const char *what, db_work_fn work, void *ctx)
 {
-	double start = now_seconds();
+	double start = db_clock_monotonic();
 	int attempts = 1;
 	enum aut_err err;
 
@@ -968,7 +967,7 @@ db_run(struct db *db, enum db_mode mode, const char *what, db_work_fn work, void
 	 */
 	if ((mode == DB_READ || mode == DB_READ_SNAPSHOT) && err == AUT_ERR_DB_UNAVAILABLE &&
 	    db->rows == 0 &&
-	    (db->failover.n > 1 || now_seconds() - start < 1.0)) {
+	    (db->failover.n > 1 || db_clock_monotonic() - start < 1.0)) {
 		log_error("database: %s failed on %s before any row; once more", what,
 		    db->server_name);
 		err = db_connect(db);
@@ -979,7 +978,7 @@ db_run(struct db *db, enum db_mode mode, const char *what, db_work_fn work, void
 	}
 
 	while (err == AUT_ERR_DB_BUSY &&
-	    (attempts < DB_BUSY_ATTEMPTS || now_seconds() - start < DB_BUSY_SECONDS)) {
+	    (attempts < DB_BUSY_ATTEMPTS || db_clock_monotonic() - start < DB_BUSY_SECONDS)) {
 		busy_pause(attempts);
 		err = run_once(db, mode, work, ctx);
 		attempts++;
@@ -987,6 +986,6 @@ db_run(struct db *db, enum db_mode mode, const char *what, db_work_fn work, void
 	if (err == AUT_ERR_DB_BUSY)
 		log_error("database: %s gave up after %d attempts in %.1f s, each rolled back "
 		    "for a deadlock, lock wait timeout or certification failure", what, attempts,
-		    now_seconds() - start);
+		    db_clock_monotonic() - start);
 	return err;
 }

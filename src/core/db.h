@@ -196,6 +196,10 @@ uint64_t db_affected_rows(struct db *db, const struct db_statement *s);
  */
 time_t db_clock_now(void);
 
+/* Seconds on the monotonic clock, for deadlines and durations (every timer
+ * of the program and autionalctl). */
+double db_clock_monotonic(void);
+
 /*
  * Run SQL text that cannot be prepared (DDL, triggers, procedures), discarding
  * any results.  `where` names it in the error message (file:line).

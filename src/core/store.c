@@ -972,15 +972,6 @@ struct revoke_job {
 	uint64_t revoked;
 };
 
-static double
-monotonic_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* One token by public id: lock it, then revoke it unless revoked already. */
 static enum aut_err
 revoke_one(struct revoke_job *job)
@@ -1063,7 +1054,7 @@ revoke_work(struct db *db, void *ctx)
 	/* Decided before the row is written, so that the row of the batch a
 	 * request stops after says the status the request answers. */
 	job->unfinished = job->give_up > 0 && job->revoked == job->most &&
-	    monotonic_seconds() >= job->give_up;
+	    db_clock_monotonic() >= job->give_up;
 	row = *job->audit;
 	if (job->unfinished)
 		row.status = job->r->unfinished_status;
@@ -1123,7 +1114,7 @@ store_revoke(struct store *st, const struct revocation *r, time_t now,
 	/* By filters, in batches: each its own transaction with its own audit
 	 * row, until one comes back short. */
 	*found = true;
-	job.give_up = r->seconds > 0 ? monotonic_seconds() + r->seconds : 0;
+	job.give_up = r->seconds > 0 ? db_clock_monotonic() + r->seconds : 0;
 	for (;;) {
 		err = db_run(st->db, DB_TRANSACTION, "revocation", revoke_batch_work, &job);
 		if (err != AUT_OK)
